@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// The `arena` command: build an app, serve it, or show help. Every failure is one line,
+// `arena: CODE: what happened (what to do)`, and a non-zero exit; never a stack trace.
+
+import fs from "node:fs";
+import { ArenaError } from "../host/errors.ts";
+import { resolveServeConfig } from "../host/config.ts";
+import { ArenaServer } from "../host/server.ts";
+import { consoleLogger } from "../host/log.ts";
+import { formatBytes } from "../host/memory.ts";
+import { build } from "./build.ts";
+
+const HELP = `arena — a web server where every request runs in its own fixed memory arena
+
+Usage:
+  arena build <app.ts> [-o <out.wasm>] [--check]
+      Compile an AssemblyScript app to <app>.wasm with the Arena runtime and SDK.
+      --check   check build (<app>.check.wasm): traps when a request object is stored
+                into a startup object or a startup object is reallocated in a request.
+  arena serve <app.wasm> [options]
+      Serve the app over HTTP/1.1.
+      --port N            port (env PORT, default 3000)
+      --host H            address (env HOST, default 127.0.0.1)
+      --slots N           requests in flight, one arena each (env ARENA_SLOTS, default 256)
+      --arena-bytes SIZE  memory per request (env ARENA_BYTES, default 1MiB)
+      --startup-bytes SIZE  region for what the app builds at start (env ARENA_STARTUP_BYTES, default 4MiB)
+      --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
+      --body-bytes SIZE   request body limit (env ARENA_BODY_BYTES, default min(512KiB, arena/2))
+  arena --help
+
+SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:
+slots × arena-bytes + startup-bytes, printed as the first line.
+Docs: README.md, docs/abi.md, docs/errors.md`;
+
+const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes"]);
+
+interface Parsed {
+  positional: string[];
+  flags: Record<string, string>;
+  switches: Set<string>;
+}
+
+function parseArgs(argv: string[], valued: Set<string>, switches: Set<string>): Parsed {
+  const parsed: Parsed = { positional: [], flags: {}, switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith("-") && a !== "-") {
+      let name = a.replace(/^--?/, "");
+      let value: string | undefined;
+      const eq = name.indexOf("=");
+      if (eq >= 0) {
+        value = name.slice(eq + 1);
+        name = name.slice(0, eq);
+      }
+      if (switches.has(name)) {
+        parsed.switches.add(name);
+      } else if (valued.has(name)) {
+        if (value === undefined) {
+          value = argv[++i];
+          if (value === undefined) throw new ArenaError("ARENA_E_USAGE", `${a} needs a value`, "see arena --help");
+        }
+        parsed.flags[name] = value;
+      } else {
+        throw new ArenaError("ARENA_E_USAGE", `unknown option ${a}`, "see arena --help");
+      }
+    } else {
+      parsed.positional.push(a);
+    }
+  }
+  return parsed;
+}
+
+async function cmdBuild(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, new Set(["o", "out"]), new Set(["check"]));
+  if (p.positional.length !== 1) throw new ArenaError("ARENA_E_USAGE", "build takes one app source file", "arena build app.ts");
+  const out = await build(p.positional[0], { out: p.flags.o ?? p.flags.out, check: p.switches.has("check") });
+  const size = fs.statSync(out).size;
+  process.stdout.write(`built ${out} (${formatBytes(size)})\n`);
+}
+
+async function cmdServe(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, SERVE_FLAGS, new Set());
+  if (p.positional.length !== 1) throw new ArenaError("ARENA_E_USAGE", "serve takes one .wasm file", "arena serve app.wasm");
+  const file = p.positional[0];
+  const config = resolveServeConfig(p.flags, process.env);
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ArenaError("ARENA_E_WASM", code === "ENOENT" ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`,
+      file.endsWith(".wasm") ? "build it first with `npm run arena -- build <app.ts>`" : "pass the .wasm file that `arena build` wrote");
+  }
+  const server = await ArenaServer.create(bytes, file, {
+    slots: config.slots,
+    arenaBytes: config.arenaBytes,
+    startupBytes: config.startupBytes,
+    queueDepth: config.queueDepth,
+    bodyBytesMax: config.bodyBytes,
+    log: consoleLogger,
+  });
+  const stats = server.stats();
+  process.stdout.write(`${server.budget()} (startup used ${formatBytes(stats.startupUsedBytes)})\n`);
+  const port = await server.listen(config.port, config.host);
+  const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
+  process.stdout.write(`arena: serving ${file} on http://${shown}:${port}/ (Ctrl-C to stop)\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      consoleLogger.info(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    const s = server.stats();
+    consoleLogger.info(`${signal}: shutting down, finishing ${s.slots - s.slotsFree + s.queued} in-flight request(s)`);
+    server.close().then(() => {
+      consoleLogger.info("shutdown complete");
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(HELP + "\n");
+    if (command === undefined) process.exitCode = 2;
+    return;
+  }
+  if (command === "build") return cmdBuild(rest);
+  if (command === "serve") return cmdServe(rest);
+  throw new ArenaError("ARENA_E_USAGE", `unknown command '${command}'`, "use build, serve or --help");
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ArenaError) {
+    process.stderr.write(err.line() + "\n");
+  } else {
+    const e = err as Error;
+    process.stderr.write(`arena: internal error: ${e?.message ?? String(err)} (please report it; ARENA_DEBUG=1 shows the stack)\n`);
+    if (process.env.ARENA_DEBUG) process.stderr.write(`${e?.stack}\n`);
+  }
+  process.exit(1);
+});

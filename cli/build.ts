@@ -1,0 +1,60 @@
+// `arena build`: compiles an AssemblyScript app into an Arena wasm library with the
+// platform's runtime (runtime/arena.ts), the ABI entry files and the SDK on the import
+// path. asc's own diagnostics are passed through unchanged.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import asc from "assemblyscript/asc";
+import { ArenaError } from "../host/errors.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface BuildOptions {
+  /** Output path; defaults to the source path with .wasm. */
+  out?: string;
+  /** Check build: traps when request objects leak into startup objects. */
+  check?: boolean;
+  /** Where asc's diagnostics go. */
+  stderr?: NodeJS.WritableStream;
+}
+
+/** The asc command line `arena build` runs, for docs and for reproducing a build by hand. */
+export function ascArgs(source: string, out: string, check: boolean): string[] {
+  const args = [
+    source,
+    path.join(ROOT, "runtime/exports.ts"),
+    path.join(ROOT, "sdk/exports.ts"),
+    "--lib", path.join(ROOT, "sdk/lib"),
+    // asc appends ".ts" to the runtime path itself.
+    "--runtime", path.join(ROOT, "runtime/arena"),
+    "--transform", path.join(ROOT, "runtime/transform.js"),
+    "--importMemory",
+    "--exportStart", "_initialize",
+    "--optimizeLevel", "3",
+    "--shrinkLevel", "0",
+    "--outFile", out,
+  ];
+  if (check) args.push("--use", "ARENA_CHECK=1", "--debug");
+  return args;
+}
+
+/** Compiles `source` and returns the output path; throws ArenaError when it does not compile. */
+export async function build(source: string, options: BuildOptions = {}): Promise<string> {
+  if (!fs.existsSync(source)) {
+    throw new ArenaError("ARENA_E_USAGE", `${source} does not exist`, "pass the path of your app's .ts file");
+  }
+  if (!source.endsWith(".ts")) {
+    throw new ArenaError("ARENA_E_USAGE", `${source} is not a .ts file`, "pass the AssemblyScript source, e.g. app.ts");
+  }
+  const out = options.out ?? source.replace(/\.ts$/, options.check ? ".check.wasm" : ".wasm");
+  const stderr = options.stderr ?? process.stderr;
+  const { error } = await asc.main(ascArgs(source, out, options.check ?? false), {
+    stdout: process.stdout,
+    stderr,
+  });
+  if (error) {
+    throw new ArenaError("ARENA_E_BUILD", `${source} did not compile: ${error.message}`, "see the compiler's messages above");
+  }
+  return out;
+}

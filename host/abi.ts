@@ -1,0 +1,71 @@
+// Host side of the host/app ABI (docs/abi.md). The same numbers appear in sdk/abi.ts and
+// runtime/arena.ts for the app side; tests/abi_constants.test.ts keeps them equal.
+//
+// Slot layout as the host writes it before calling `arena_handle`:
+//
+//   slot base
+//   ├─ region header ─┬─ request descriptor ─┬─ header table ─┬─ head bytes ─┬─ pad ─┬─ body ─┬─ app heap … ─┬─ response head reserve ─┤
+//   │ 32 B (runtime)  │ 96 B (host + app)    │ 16 B × fields  │ request line │ ≥32 B │ 16-B   │ bump alloc   │ RESPONSE_HEAD_BYTES_MAX │
+//   │                 │                      │                │ + fields     │       │ aligned│              │ host writes the head    │
+//
+// Every pointer in the descriptor is absolute (a byte address in the wasm memory) and
+// every length is in bytes; strings are UTF-8 (request bytes are passed as received).
+
+/** Region header, written by the runtime in `arena_begin`; the host only reads REGION_PTR. */
+export const REGION_PTR = 0;
+export const REGION_END = 4;
+export const REGION_START = 8;
+export const REGION_ID = 12;
+export const REGION_KIND = 16;
+export const REGION_PARENT = 20;
+export const REGION_HEADER_BYTES = 32;
+export const REGION_ID_STARTUP = 0xffffffff;
+
+/** Request descriptor, at slot base + REGION_HEADER_BYTES. The host writes REQ_* fields;
+ *  the app writes RES_* fields before `arena_handle` returns ARENA_OK. */
+export const REQ_METHOD_PTR = 0;
+export const REQ_METHOD_LEN = 4;
+export const REQ_PATH_PTR = 8;
+export const REQ_PATH_LEN = 12;
+export const REQ_QUERY_PTR = 16;
+export const REQ_QUERY_LEN = 20;
+export const REQ_HEADERS_PTR = 24;
+export const REQ_HEADER_COUNT = 28;
+export const REQ_BODY_PTR = 32;
+export const REQ_BODY_LEN = 36;
+export const REQ_VERSION_MINOR = 40;
+export const REQ_SLOT = 44;
+export const REQ_ID = 48;
+export const RES_STATUS = 64;
+export const RES_HEADERS_PTR = 68;
+export const RES_HEADERS_LEN = 72;
+export const RES_BODY_PTR = 76;
+export const RES_BODY_LEN = 80;
+export const REQ_DESC_BYTES = 96;
+
+/** One header table entry: name ptr, name len, value ptr, value len (u32 each). */
+export const HEADER_ENTRY_BYTES = 16;
+
+/** Bytes before the body that belong to the app: AssemblyScript writes an object header
+ *  there so the body can be used as an ArrayBuffer without a copy. */
+export const BODY_HEADROOM_BYTES = 32;
+
+/** Statuses `arena_handle` returns. */
+export const ARENA_OK = 0;
+export const ARENA_NO_HANDLER = 1;
+
+/** Check-build violation kinds reported through `arena.violation`. */
+export const VIOLATION_LINK = 1;
+export const VIOLATION_RENEW = 2;
+
+/** Exports an Arena app must have, with their wasm signatures, for the load-time check. */
+export const REQUIRED_EXPORTS = [
+  "memory",
+  "_initialize",
+  "arena_init",
+  "arena_heap_base",
+  "arena_begin",
+  "arena_enter",
+  "arena_used",
+  "arena_handle",
+] as const;

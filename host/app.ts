@@ -1,0 +1,234 @@
+// The loaded app: one wasm instance over the process's one fixed memory. This file owns
+// the host side of the ABI calls (docs/abi.md): it checks the module's exports and
+// imports at load, lays out memory, runs the app's start code in the startup region, and
+// records what the app reported (overflow, violation, abort) before a trap so the trap
+// can be turned into a precise error.
+
+import { ArenaError } from "./errors.ts";
+import { REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK } from "./abi.ts";
+import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "./memory.ts";
+import type { Logger } from "./log.ts";
+
+/** What the app reported just before trapping; cleared before each call. */
+export class TrapRecord {
+  overflowSize = -1;
+  overflowLimit = 0;
+  violationKind = 0;
+  abortMessage: string | null = null;
+
+  clear(): void {
+    this.overflowSize = -1;
+    this.overflowLimit = 0;
+    this.violationKind = 0;
+    this.abortMessage = null;
+  }
+}
+
+interface AppExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  arena_init(startupEnd: number, slotsBase: number, slotBytes: number, arenaBytes: number, slotCount: number): number;
+  arena_heap_base(): number;
+  arena_begin(slot: number, dataEnd: number): void;
+  arena_enter(slot: number): void;
+  arena_used(): number;
+  arena_handle(desc: number): number;
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const utf16 = new TextDecoder("utf-16le");
+const utf8 = new TextDecoder("utf-8");
+
+export class App {
+  readonly plan: MemoryPlan;
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  readonly heapBase: number;
+  readonly trap = new TrapRecord();
+  /** Route pattern (UTF-8 in the startup region) the app reported for the current call. */
+  routePtr = 0;
+  routeLen = 0;
+  /** Request id of the call in progress, for the app's log lines. */
+  requestId = 0;
+  private readonly exports: AppExports;
+  private readonly log: Logger;
+
+  private constructor(plan: MemoryPlan, memory: WebAssembly.Memory, exports: AppExports, log: Logger) {
+    this.plan = plan;
+    this.memory = memory;
+    // The memory never grows, so these views stay valid for the life of the process.
+    this.u8 = new Uint8Array(memory.buffer);
+    this.dv = new DataView(memory.buffer);
+    this.exports = exports;
+    this.log = log;
+    this.heapBase = exports.arena_heap_base();
+  }
+
+  /**
+   * Compiles and instantiates `bytes` (from `file`, for messages) over a fresh fixed memory
+   * of `slots` × `slotBytes` + `startupBytes`, then runs the app's start code.
+   */
+  static async load(bytes: Uint8Array, file: string, slots: number, slotBytes: number, startupBytes: number, log: Logger): Promise<App> {
+    const plan = planMemory(slots, slotBytes, startupBytes);
+    if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+      throw new ArenaError("ARENA_E_WASM", `${file} is not a wasm file`, "build one with `npm run arena -- build app.ts`");
+    }
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    } catch (err) {
+      throw new ArenaError("ARENA_E_WASM", `${file} is not a valid wasm module: ${(err as Error).message}`, "rebuild it with `npm run arena -- build`");
+    }
+    const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    const missing = REQUIRED_EXPORTS.filter((name) => !exported.has(name));
+    if (missing.length > 0) {
+      throw new ArenaError("ARENA_E_WASM", `${file} is not an Arena app: missing exports ${missing.join(", ")}`, "build it with `npm run arena -- build app.ts`, which adds them");
+    }
+    const memory = createMemory(plan);
+    let app: App | null = null;
+    const imports = App.imports(memory, () => app, log);
+    for (const imp of WebAssembly.Module.imports(module)) {
+      const provided = (imports as Record<string, Record<string, unknown>>)[imp.module]?.[imp.name];
+      if (provided === undefined) {
+        throw new ArenaError("ARENA_E_WASM", `${file} imports ${imp.module}.${imp.name}, which Arena does not provide`, "apps may only use the effects in docs/abi.md");
+      }
+    }
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(module, imports);
+    } catch (err) {
+      throw new ArenaError("ARENA_E_WASM", `${file} could not be instantiated: ${(err as Error).message}`, "its static data may be larger than the startup region; raise --startup-bytes");
+    }
+    app = new App(plan, memory, instance.exports as unknown as AppExports, log);
+    app.start(file);
+    return app;
+  }
+
+  private start(file: string): void {
+    const plan = this.plan;
+    if (this.heapBase + 64 > plan.startupBytes) {
+      throw new ArenaError("ARENA_E_CONFIG", `${file}'s static data (${formatBytes(this.heapBase)}) does not fit the startup region (${formatBytes(plan.startupBytes)})`, "raise --startup-bytes");
+    }
+    const status = this.exports.arena_init(plan.startupBytes, plan.startupBytes, plan.slotBytes, plan.arenaBytes, plan.slots);
+    if (status !== 0) throw new Error(`assert: arena_init refused the memory plan (status ${status})`);
+    this.trap.clear();
+    try {
+      this.exports._initialize();
+    } catch (err) {
+      if (this.trap.overflowSize >= 0) {
+        throw new ArenaError("ARENA_E_CONFIG", `${file}'s start-up code allocated past the startup region (asked ${this.trap.overflowSize} bytes, region ${formatBytes(plan.startupBytes)})`, "raise --startup-bytes");
+      }
+      throw new ArenaError("ARENA_E_WASM", `${file} failed during start-up: ${this.trap.abortMessage ?? (err as Error).message}`, "fix the app's top-level code");
+    }
+  }
+
+  /** Bytes the app's start code allocated in the startup region. */
+  startupUsed(): number {
+    this.exports.arena_enter(REGION_ID_STARTUP);
+    return this.exports.arena_used();
+  }
+
+  slotBase(slot: number): number {
+    return slotBase(this.plan, slot);
+  }
+
+  /** Resets `slot`'s arena to start at `dataEnd` and enters it (O(1)). */
+  begin(slot: number, dataEnd: number): void {
+    this.exports.arena_begin(slot, dataEnd);
+  }
+
+  /** Calls the app for the request descriptor at `desc`; throws if the app traps. */
+  handle(desc: number): number {
+    this.trap.clear();
+    this.routePtr = 0;
+    this.routeLen = 0;
+    return this.exports.arena_handle(desc);
+  }
+
+  /** Bytes allocated in the current region (after a call: the request's arena use). */
+  used(): number {
+    return this.exports.arena_used();
+  }
+
+  /** The route pattern the app reported for the current request, or "". */
+  route(): string {
+    if (this.routeLen === 0) return "";
+    return utf8.decode(this.u8.subarray(this.routePtr, this.routePtr + this.routeLen));
+  }
+
+  /** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4), bounds-checked. */
+  readString(ptr: number): string {
+    const size = this.u8.length;
+    if (ptr < 4 || ptr > size) return "";
+    const len = this.dv.getUint32(ptr - 4, true);
+    if (ptr + len > size) return "";
+    return utf16.decode(this.u8.subarray(ptr, ptr + (len & ~1)));
+  }
+
+  private static imports(memory: WebAssembly.Memory, app: () => App | null, log: Logger): WebAssembly.Imports {
+    const tag = () => {
+      const a = app();
+      return a !== null && a.requestId !== 0 ? `app req=${a.requestId}` : "app";
+    };
+    const str = (ptr: number) => app()?.readString(ptr) ?? "";
+    const consoleLine = (level: "info" | "warn" | "error") => (ptr: number) => log.app(level, tag(), str(ptr));
+    return {
+      env: {
+        memory,
+        abort(msg: number, file: number, line: number, column: number) {
+          const a = app();
+          if (a !== null) {
+            const where = file !== 0 ? ` at ${a.readString(file)}:${line}:${column}` : "";
+            a.trap.abortMessage = `${a.readString(msg)}${where}`;
+          }
+          throw new WebAssembly.RuntimeError("abort");
+        },
+        trace(msg: number, n: number, ...args: number[]) {
+          log.app("info", tag(), `trace: ${str(msg)} ${args.slice(0, n).join(", ")}`);
+        },
+        seed() {
+          return Date.now() * Math.random();
+        },
+        "Date.now"() {
+          return Date.now();
+        },
+        "console.log": consoleLine("info"),
+        "console.info": consoleLine("info"),
+        "console.debug": consoleLine("info"),
+        "console.warn": consoleLine("warn"),
+        "console.error": consoleLine("error"),
+      },
+      arena: {
+        overflow(id: number, size: number, limit: number) {
+          const a = app();
+          if (a !== null) {
+            a.trap.overflowSize = size >>> 0;
+            a.trap.overflowLimit = limit >>> 0;
+          }
+          void id;
+        },
+        violation(kind: number, parent: number, child: number) {
+          const a = app();
+          if (a !== null) {
+            a.trap.violationKind = kind;
+            a.trap.abortMessage = kind === VIOLATION_LINK
+              ? `object at 0x${(child >>> 0).toString(16)} made during the request was stored into startup object at 0x${(parent >>> 0).toString(16)}`
+              : `startup object at 0x${(parent >>> 0).toString(16)} was reallocated during a request`;
+          }
+        },
+        route(ptr: number, len: number) {
+          const a = app();
+          if (a === null) return;
+          ptr >>>= 0;
+          len >>>= 0;
+          // Route patterns live in static data or the startup region; anything else is ignored.
+          if (len <= 1024 && ptr + len <= a.plan.startupBytes) {
+            a.routePtr = ptr;
+            a.routeLen = len;
+          }
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,83 @@
+// Server configuration from flags and environment: flags win over env, env over the
+// defaults in limits.ts. Every bad value is refused with one line that says what to use.
+
+import { ArenaError } from "./errors.ts";
+import {
+  ARENA_BYTES_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
+} from "./limits.ts";
+
+export interface ServeConfig {
+  port: number;
+  host: string;
+  slots: number;
+  arenaBytes: number;
+  startupBytes: number;
+  queueDepth: number;
+  bodyBytes: number | undefined;
+}
+
+/** Flag name → environment variable, for the settings both can set. */
+export const ENV_NAMES: Record<string, string> = {
+  port: "PORT",
+  host: "HOST",
+  slots: "ARENA_SLOTS",
+  "arena-bytes": "ARENA_BYTES",
+  "startup-bytes": "ARENA_STARTUP_BYTES",
+  queue: "ARENA_QUEUE",
+  "body-bytes": "ARENA_BODY_BYTES",
+};
+
+const UNITS: Record<string, number> = {
+  "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
+};
+
+/** Parses "1MiB", "512k", "4 MiB", "1048576" (binary units: 1 MiB = 1048576 bytes). */
+export function parseSize(what: string, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new ArenaError("ARENA_E_CONFIG", `${what}: '${text}' is not a size`, "use e.g. 1MiB, 512KiB or 1048576");
+  }
+  const n = Math.round(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(n)) throw new ArenaError("ARENA_E_CONFIG", `${what}: '${text}' is too large`);
+  return n;
+}
+
+/** Parses a whole number within [min, max]. */
+export function parseWhole(what: string, text: string, min: number, max: number): number {
+  if (!/^\s*\d+\s*$/.test(text)) {
+    throw new ArenaError("ARENA_E_CONFIG", `${what}: '${text}' is not a whole number`, `use a number from ${min} to ${max}`);
+  }
+  const n = Number(text);
+  if (n < min || n > max) throw new ArenaError("ARENA_E_CONFIG", `${what}: ${n} is out of range`, `use a number from ${min} to ${max}`);
+  return n;
+}
+
+/** Resolves the serve configuration from parsed `flags` (name → value) and `env`. */
+export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.ProcessEnv): ServeConfig {
+  const get = (name: string): [string, string] | null => {
+    if (flags[name] !== undefined) return [`--${name}`, flags[name]];
+    const envName = ENV_NAMES[name];
+    const v = env[envName];
+    if (v !== undefined && v !== "") return [envName, v];
+    return null;
+  };
+  const whole = (name: string, def: number, min: number, max: number) => {
+    const v = get(name);
+    return v === null ? def : parseWhole(v[0], v[1], min, max);
+  };
+  const size = (name: string, def: number | undefined) => {
+    const v = get(name);
+    return v === null ? def : parseSize(v[0], v[1]);
+  };
+  const host = get("host");
+  return {
+    port: whole("port", PORT_DEFAULT, 0, 65535),
+    host: host === null ? HOST_DEFAULT : host[1],
+    slots: whole("slots", SLOTS_DEFAULT, 0, 1_000_000),
+    arenaBytes: size("arena-bytes", ARENA_BYTES_DEFAULT)!,
+    startupBytes: size("startup-bytes", STARTUP_BYTES_DEFAULT)!,
+    queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
+    bodyBytes: size("body-bytes", undefined),
+  };
+}

@@ -1,0 +1,507 @@
+// One client connection: an HTTP/1.1 state machine over a socket. Requests on a connection
+// are handled one after another, so pipelined responses go out in order by construction.
+//
+//   HEAD ──head parsed──► QUEUED ──slot──► BODY ──body read──► app ──► WRITING ──written──► HEAD
+//     │                    (no slot                                                 │
+//     └─ bad request ─► error response, close      free yet)          keep-alive? ─┴─ no ─► close
+//
+// The head is read into a per-connection buffer (HEADER_BYTES_MAX), never into a slot, so
+// slow or hostile clients cannot hold slots while they trickle headers. Once the head is
+// valid the request waits for a slot; the head is copied into the slot's arena and the
+// body is read straight after it. The response is written from the slot, and the slot is
+// released only when the write has completed.
+
+import type { Socket } from "node:net";
+import {
+  BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
+  REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN,
+  REQ_PATH_PTR, REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR,
+  RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_OK,
+} from "./abi.ts";
+import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
+import { ERRORS, type ErrorCode } from "./errors.ts";
+import {
+  checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead,
+} from "./http_parser.ts";
+import { HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS } from "./limits.ts";
+import {
+  checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
+} from "./response_head.ts";
+import type { ArenaServer } from "./server.ts";
+
+const S_HEAD = 0;
+const S_QUEUED = 1;
+const S_BODY = 2;
+const S_WRITING = 3;
+const S_CLOSED = 4;
+
+export const DEADLINE_NONE = 0;
+export const DEADLINE_IDLE = 1;
+export const DEADLINE_HEADERS = 2;
+export const DEADLINE_BODY = 3;
+
+const latin1 = new TextDecoder("latin1");
+
+function align16(n: number): number {
+  return (n + 15) & ~15;
+}
+
+export class Connection {
+  readonly socket: Socket;
+  private readonly server: ArenaServer;
+  /** Bytes of the next request head (and what follows it, until consumed). */
+  private readonly inbuf = new Uint8Array(HEADER_BYTES_MAX);
+  private inLen = 0;
+  private scanFrom = 0;
+  /** A socket chunk not yet consumed; while it is set, the socket is paused. */
+  private pending: Buffer | null = null;
+  private pendingOff = 0;
+  private readonly head = new RequestHead();
+  private readonly chunked = new ChunkedDecoder();
+  private state = S_HEAD;
+  private slot = -1;
+  private desc = 0;
+  private bodyPtr = 0;
+  private bodyLen = 0;
+  private bodyMax = 0;
+  private bodyRemaining = 0;
+  private keepAlive = true;
+  private peerEnded = false;
+  private paused = false;
+  /** Wall-clock ms when the current deadline passes, checked by the server's sweep. */
+  deadline = 0;
+  deadlineKind = DEADLINE_NONE;
+  /** Bound once so that no closure is made per write. */
+  private readonly onWritten = (err?: Error | null): void => this.afterWrite(err);
+
+  constructor(socket: Socket, server: ArenaServer) {
+    this.socket = socket;
+    this.server = server;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.onEnd());
+    socket.on("error", () => { /* 'close' follows; resets and timeouts are routine */ });
+    socket.on("close", () => this.onClose());
+    this.setDeadline(DEADLINE_IDLE);
+  }
+
+  /** True when no request is in progress and no request bytes are buffered. */
+  isIdle(): boolean {
+    return this.state === S_HEAD && this.inLen === 0 && this.pending === null;
+  }
+
+  private setDeadline(kind: number): void {
+    this.deadlineKind = kind;
+    this.deadline = kind === DEADLINE_NONE ? 0 : this.server.now + this.server.timeoutFor(kind);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === S_CLOSED) return;
+    if (this.pending !== null) {
+      // Data that was already in flight when the socket was paused.
+      this.pending = Buffer.concat([this.pending.subarray(this.pendingOff), chunk]);
+      this.pendingOff = 0;
+    } else {
+      this.pending = chunk;
+      this.pendingOff = 0;
+    }
+    this.drive();
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true;
+    if (this.state === S_HEAD || this.state === S_BODY) this.drive();
+  }
+
+  private onClose(): void {
+    if (this.state === S_QUEUED) this.server.dequeue(this);
+    this.state = S_CLOSED;
+    this.releaseSlot();
+    this.pending = null;
+    this.server.connectionClosed(this);
+  }
+
+  /** Advances the state machine as far as the buffered bytes allow. */
+  private drive(): void {
+    for (;;) {
+      let progressed: boolean;
+      if (this.state === S_HEAD) progressed = this.readHead();
+      else if (this.state === S_BODY) progressed = this.readBody();
+      else progressed = false;
+      if (!progressed) break;
+    }
+    // Backpressure: unconsumed bytes stay in `pending` and the socket stays paused until
+    // the current request is done; otherwise keep reading.
+    if (this.state === S_CLOSED) return;
+    if (this.pending !== null) {
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+    } else if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private pendingBytes(): number {
+    return this.pending === null ? 0 : this.pending.length - this.pendingOff;
+  }
+
+  private consumePending(n: number): void {
+    this.pendingOff += n;
+    if (this.pending !== null && this.pendingOff >= this.pending.length) {
+      this.pending = null;
+      this.pendingOff = 0;
+    }
+  }
+
+  /** Reads and parses the next request head. True when the state advanced. */
+  private readHead(): boolean {
+    // RFC 9112 §2.2: ignore empty lines before a request line.
+    while (this.inLen === 0 && this.pending !== null && this.pendingBytes() >= 2 &&
+      this.pending[this.pendingOff] === 0x0d && this.pending[this.pendingOff + 1] === 0x0a) {
+      this.consumePending(2);
+    }
+    const wasEmpty = this.inLen === 0;
+    const n = Math.min(this.pendingBytes(), HEADER_BYTES_MAX - this.inLen);
+    if (n > 0) {
+      const p = this.pending!;
+      this.inbuf.set(p.subarray(this.pendingOff, this.pendingOff + n), this.inLen);
+      this.inLen += n;
+      this.consumePending(n);
+    }
+    if (this.inLen === 0) {
+      if (this.peerEnded) this.finish();
+      return false;
+    }
+    if (wasEmpty) this.setDeadline(DEADLINE_HEADERS);
+    const end = findHeadEnd(this.inbuf, this.scanFrom, this.inLen);
+    if (end < 0) {
+      const r = checkIncomplete(this.inbuf, this.inLen, this.head);
+      if (r !== HEAD_INCOMPLETE) {
+        this.protocolError(headErrorCode(r), this.head.reason);
+        return false;
+      }
+      this.scanFrom = Math.max(0, this.inLen - 3);
+      if (this.peerEnded) this.socket.destroy(); // the head can never complete
+      return false;
+    }
+    const r = parseHead(this.inbuf, end, this.head, this.server.bodyBytesMax);
+    if (r < 0) {
+      this.protocolError(headErrorCode(r), this.head.reason, r === HEAD_BODY_TOO_LARGE);
+      return false;
+    }
+    this.setDeadline(DEADLINE_NONE);
+    this.state = S_QUEUED;
+    this.server.requestSlot(this);
+    return this.state !== S_QUEUED;
+  }
+
+  /** The server grants a slot: copy the head into its arena and start reading the body. */
+  startRequest(slot: number): void {
+    const app = this.server.app;
+    const u8 = app.u8;
+    const dv = app.dv;
+    const head = this.head;
+    const base = app.slotBase(slot);
+    const desc = base + REGION_HEADER_BYTES;
+    this.slot = slot;
+    this.desc = desc;
+    const table = desc + REQ_DESC_BYTES;
+    const copy = table + head.headerCount * HEADER_ENTRY_BYTES;
+    u8.set(this.inbuf.subarray(0, head.headEnd), copy);
+    // Zero the descriptor so a field the app does not write reads as 0, never as stale data.
+    u8.fill(0, desc, desc + REQ_DESC_BYTES);
+    dv.setUint32(desc + REQ_METHOD_PTR, copy, true);
+    dv.setUint32(desc + REQ_METHOD_LEN, head.methodEnd, true);
+    let pathPtr = copy + head.pathStart;
+    let pathLen = head.pathEnd - head.pathStart;
+    if (pathLen === 0) {
+      // Absolute-form without a path ("http://host"): the path is "/". The byte before
+      // the path is the last byte of the authority, which nothing reads any more.
+      pathPtr -= 1;
+      u8[pathPtr] = 0x2f;
+      pathLen = 1;
+    }
+    dv.setUint32(desc + REQ_PATH_PTR, pathPtr, true);
+    dv.setUint32(desc + REQ_PATH_LEN, pathLen, true);
+    const queryStart = head.pathEnd < head.targetEnd ? head.pathEnd + 1 : head.targetEnd;
+    dv.setUint32(desc + REQ_QUERY_PTR, copy + queryStart, true);
+    dv.setUint32(desc + REQ_QUERY_LEN, head.targetEnd - queryStart, true);
+    dv.setUint32(desc + REQ_HEADERS_PTR, table, true);
+    dv.setUint32(desc + REQ_HEADER_COUNT, head.headerCount, true);
+    dv.setUint32(desc + REQ_VERSION_MINOR, head.versionMinor, true);
+    dv.setUint32(desc + REQ_SLOT, slot, true);
+    const f = head.fields;
+    for (let k = 0; k < head.headerCount; k++) {
+      const e = table + k * HEADER_ENTRY_BYTES;
+      dv.setUint32(e, copy + f[k * 4], true);
+      dv.setUint32(e + 4, f[k * 4 + 1] - f[k * 4], true);
+      dv.setUint32(e + 8, copy + f[k * 4 + 2], true);
+      dv.setUint32(e + 12, f[k * 4 + 3] - f[k * 4 + 2], true);
+    }
+    this.bodyPtr = align16(copy + head.headEnd + BODY_HEADROOM_BYTES);
+    this.bodyLen = 0;
+    // The body may use the server's limit, but never more than half of what is left of the
+    // arena: the handler needs room too.
+    const arenaEnd = base + app.plan.arenaBytes;
+    this.bodyMax = Math.min(this.server.bodyBytesMax, Math.floor((arenaEnd - this.bodyPtr) / 2));
+    // The head has been copied: drop it from the buffer, keep what follows (body, next request).
+    this.inbuf.copyWithin(0, head.headEnd, this.inLen);
+    this.inLen -= head.headEnd;
+    this.scanFrom = 0;
+    this.keepAlive = head.keepAlive;
+    this.state = S_BODY;
+    if (head.chunked) {
+      this.chunked.reset();
+    } else {
+      this.bodyRemaining = Math.max(head.contentLength, 0);
+      if (this.bodyRemaining > this.bodyMax) {
+        this.protocolError("ARENA_E_HTTP_BODY_TOO_LARGE", "Content-Length over what is left of the arena", true);
+        return;
+      }
+    }
+    if (head.hasBody()) {
+      if (head.expectContinue) this.socket.write(CONTINUE_BYTES);
+      this.setDeadline(DEADLINE_BODY);
+    }
+  }
+
+  /** A slot freed up while this request waited in the queue. */
+  resumeWithSlot(slot: number): void {
+    if (this.state !== S_QUEUED) {
+      this.server.releaseSlot(slot); // the client went away meanwhile
+      return;
+    }
+    this.startRequest(slot);
+    this.drive();
+  }
+
+  /** Reads body bytes into the arena. True when the state advanced. */
+  private readBody(): boolean {
+    const u8 = this.server.app.u8;
+    if (this.head.chunked) {
+      const dec = this.chunked;
+      let r = CHUNKED_MORE;
+      if (this.inLen > 0) {
+        r = dec.feed(this.inbuf, 0, this.inLen, u8, this.bodyPtr, this.bodyMax);
+        this.inbuf.copyWithin(0, dec.consumed, this.inLen);
+        this.inLen -= dec.consumed;
+      }
+      if (r === CHUNKED_MORE && this.pending !== null) {
+        r = dec.feed(this.pending, this.pendingOff, this.pending.length, u8, this.bodyPtr, this.bodyMax);
+        this.consumePending(dec.consumed - this.pendingOff);
+      }
+      this.bodyLen = dec.length;
+      if (r === CHUNKED_DONE) {
+        this.dispatch();
+        return true;
+      }
+      if (r !== CHUNKED_MORE) {
+        this.protocolError(r === CHUNKED_TOO_LARGE ? "ARENA_E_HTTP_BODY_TOO_LARGE" : "ARENA_E_HTTP_MALFORMED", dec.reason, true);
+        return false;
+      }
+    } else {
+      let take = Math.min(this.bodyRemaining, this.inLen);
+      if (take > 0) {
+        u8.set(this.inbuf.subarray(0, take), this.bodyPtr + this.bodyLen);
+        this.inbuf.copyWithin(0, take, this.inLen);
+        this.inLen -= take;
+        this.bodyLen += take;
+        this.bodyRemaining -= take;
+      }
+      take = Math.min(this.bodyRemaining, this.pendingBytes());
+      if (take > 0) {
+        u8.set(this.pending!.subarray(this.pendingOff, this.pendingOff + take), this.bodyPtr + this.bodyLen);
+        this.consumePending(take);
+        this.bodyLen += take;
+        this.bodyRemaining -= take;
+      }
+      if (this.bodyRemaining === 0) {
+        this.dispatch();
+        return true;
+      }
+    }
+    if (this.peerEnded) this.socket.destroy(); // the body can never complete
+    return false;
+  }
+
+  /** The request is complete in the arena: call the app and write its response. */
+  private dispatch(): void {
+    const server = this.server;
+    const app = server.app;
+    const dv = app.dv;
+    const desc = this.desc;
+    this.setDeadline(DEADLINE_NONE);
+    dv.setUint32(desc + REQ_BODY_PTR, this.bodyPtr, true);
+    dv.setUint32(desc + REQ_BODY_LEN, this.bodyLen, true);
+    const id = server.nextRequestId();
+    dv.setUint32(desc + REQ_ID, id, true);
+    app.begin(this.slot, align16(this.bodyPtr + this.bodyLen));
+    app.requestId = id;
+    let status: number;
+    try {
+      status = app.handle(desc);
+    } catch (err) {
+      this.appFailed(err as Error, id);
+      return;
+    } finally {
+      app.requestId = 0;
+    }
+    if (status !== ARENA_OK) {
+      this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status} (no handler: did the app call serve()?)`, id);
+      return;
+    }
+    this.sendResponse(id);
+  }
+
+  private sendResponse(id: number): void {
+    const app = this.server.app;
+    const u8 = app.u8;
+    const dv = app.dv;
+    const desc = this.desc;
+    const status = dv.getUint32(desc + RES_STATUS, true);
+    const hdrPtr = dv.getUint32(desc + RES_HEADERS_PTR, true);
+    const hdrLen = dv.getUint32(desc + RES_HEADERS_LEN, true);
+    const bodyPtr = dv.getUint32(desc + RES_BODY_PTR, true);
+    const bodyLen = dv.getUint32(desc + RES_BODY_LEN, true);
+    if (status < 200 || status > 599) {
+      this.failResponse("ARENA_E_RESPONSE", `status ${status} is not 200-599`, id);
+      return;
+    }
+    if (!this.server.validRange(this.slot, hdrPtr, hdrLen) || !this.server.validRange(this.slot, bodyPtr, bodyLen)) {
+      this.failResponse("ARENA_E_RESPONSE", `response bytes outside the request's arena and the startup region`, id);
+      return;
+    }
+    if (hdrLen + HOST_HEAD_BYTES_MAX > RESPONSE_HEAD_BYTES_MAX) {
+      this.failResponse("ARENA_E_RESPONSE", `response headers are ${hdrLen} bytes, over RESPONSE_HEAD_BYTES_MAX`, id);
+      return;
+    }
+    const bad = checkAppHeaders(u8, hdrPtr, hdrLen);
+    if (bad !== null) {
+      this.failResponse("ARENA_E_RESPONSE", bad, id);
+      return;
+    }
+    const keepAlive = this.keepAlive && !this.server.closing;
+    this.keepAlive = keepAlive;
+    const noBody = statusHasNoBody(status);
+    const headStart = app.slotBase(this.slot) + app.plan.arenaBytes;
+    const headEnd = writeHead(u8, headStart, status, hdrPtr, hdrLen, noBody ? 0 : bodyLen, this.server.date,
+      keepAlive, this.head.versionMinor === 0);
+    this.state = S_WRITING;
+    const socket = this.socket;
+    const headView = new Uint8Array(app.memory.buffer, headStart, headEnd - headStart);
+    if (noBody || this.head.isHead || bodyLen === 0) {
+      socket.write(headView, this.onWritten);
+    } else {
+      // Corked so head and body leave in one writev; both are views over the slot.
+      socket.cork();
+      socket.write(headView);
+      socket.write(new Uint8Array(app.memory.buffer, bodyPtr, bodyLen), this.onWritten);
+      socket.uncork();
+    }
+  }
+
+  /** The app trapped: answer 500 with the code, keep the connection if the request allows. */
+  private appFailed(err: Error, id: number): void {
+    const trap = this.server.app.trap;
+    if (trap.overflowSize >= 0) {
+      this.failResponse("ARENA_E_MEMORY", `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes`, id);
+    } else if (trap.violationKind !== 0) {
+      this.failResponse("ARENA_E_CHECK", trap.abortMessage ?? "violation", id);
+    } else {
+      this.failResponse("ARENA_E_TRAP", trap.abortMessage ?? `${err.name}: ${err.message}`, id);
+    }
+  }
+
+  /** Logs a request error with method, path and route, then answers with its code. */
+  private failResponse(code: ErrorCode, detail: string, id: number): void {
+    const app = this.server.app;
+    const dv = app.dv;
+    const desc = this.desc;
+    const methodPtr = dv.getUint32(desc + REQ_METHOD_PTR, true);
+    const method = latin1.decode(app.u8.subarray(methodPtr, methodPtr + dv.getUint32(desc + REQ_METHOD_LEN, true)));
+    const pathPtr = dv.getUint32(desc + REQ_PATH_PTR, true);
+    const path = latin1.decode(app.u8.subarray(pathPtr, pathPtr + Math.min(dv.getUint32(desc + REQ_PATH_LEN, true), 256)));
+    const route = app.route();
+    const where = `${method} ${path}${route ? ` (route ${route})` : ""}`;
+    this.server.log.error(code, `req=${id} slot=${this.slot} ${where}: ${detail}`);
+    this.releaseSlot();
+    this.sendError(code, `${where}: ${detail}`, this.keepAlive && !this.server.closing);
+  }
+
+  /** A request the host refuses before the app sees it: answer and close. */
+  private protocolError(code: ErrorCode, reason: string, logIt = false): void {
+    if (logIt || ERRORS[code].status >= 500) this.server.log.error(code, `from ${this.socket.remoteAddress ?? "?"}: ${reason}`);
+    this.releaseSlot();
+    this.sendError(code, reason, false);
+  }
+
+  /** Answers 503 (queue full or shutting down) and closes; the body, if any, is not read. */
+  overloaded(code: "ARENA_E_OVERLOAD" | "ARENA_E_SHUTDOWN"): void {
+    this.sendError(code, ERRORS[code].message, false, `Retry-After: ${RETRY_AFTER_SECONDS}\r\n`);
+  }
+
+  /** The sweep found this connection's deadline passed. */
+  timedOut(): void {
+    const kind = this.deadlineKind;
+    this.setDeadline(DEADLINE_NONE);
+    if (kind === DEADLINE_IDLE) {
+      this.socket.destroy();
+    } else if (this.state === S_HEAD || this.state === S_BODY) {
+      this.protocolError("ARENA_E_HTTP_TIMEOUT", kind === DEADLINE_HEADERS ? "request head not received in time" : "request body not received in time");
+    }
+  }
+
+  /** Graceful shutdown: close now if idle; otherwise the response says Connection: close. */
+  shutdown(): void {
+    if (this.isIdle()) this.socket.destroy();
+  }
+
+  private sendError(code: ErrorCode, detail: string, keepAlive: boolean, extra = ""): void {
+    this.keepAlive = keepAlive;
+    if (!keepAlive) {
+      // Nothing more is read from a connection that will close.
+      this.pending = null;
+      this.inLen = 0;
+    }
+    this.state = S_WRITING;
+    this.setDeadline(DEADLINE_NONE);
+    this.socket.write(errorResponse(code, detail, this.server.date, keepAlive, this.head.isHead, extra), this.onWritten);
+  }
+
+  private afterWrite(err?: Error | null): void {
+    if (this.state === S_CLOSED) return;
+    this.releaseSlot();
+    if (err || !this.keepAlive) {
+      this.state = S_CLOSED;
+      if (err) this.socket.destroy();
+      else this.socket.end();
+      return;
+    }
+    this.state = S_HEAD;
+    this.head.isHead = false;
+    this.setDeadline(this.inLen > 0 || this.pending !== null ? DEADLINE_HEADERS : DEADLINE_IDLE);
+    if (this.server.closing && this.isIdle()) {
+      this.socket.end();
+      this.state = S_CLOSED;
+      return;
+    }
+    this.drive();
+  }
+
+  /** No more requests will come: close our side once everything is written. */
+  private finish(): void {
+    this.state = S_CLOSED;
+    this.socket.end();
+  }
+
+  private releaseSlot(): void {
+    if (this.slot >= 0) {
+      const slot = this.slot;
+      this.slot = -1;
+      this.server.releaseSlot(slot);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// Every limit of the platform, in one place. Each constant says why it has its value;
+// qualifiers come last (ARENA_BYTES_DEFAULT, HEADER_BYTES_MAX). Values derived from them
+// are computed in memory.ts / config.ts and asserted there, never typed in twice.
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** A wasm page; memory sizes are whole pages because that is what wasm allocates. */
+export const WASM_PAGE_BYTES = 64 * KiB;
+
+/** wasm32 addresses 4 GiB at most; a layout past this cannot be created. */
+export const WASM_MEMORY_BYTES_MAX = 4 * 1024 * MiB;
+
+/** In-flight requests: one slot each. 256 keeps a busy single core fed while waits on
+ *  upstreams overlap, and 256 × 1 MiB is a budget most servers can hold without thought. */
+export const SLOTS_DEFAULT = 256;
+
+/** Arena per request. 1 MiB holds a typical request, its parsed data and a rendered page
+ *  with room to spare; a request that needs more gets 500 instead of hurting others. */
+export const ARENA_BYTES_DEFAULT = 1 * MiB;
+
+/** Smallest arena accepted: the region header, request descriptor and head must fit. */
+export const ARENA_BYTES_MIN = 64 * KiB;
+
+/** Startup region, static data included: routes, config and caches built at start. */
+export const STARTUP_BYTES_DEFAULT = 4 * MiB;
+
+/** Requests waiting for a slot when all are busy. Bounded so overload cannot grow memory:
+ *  past it the server answers 503 with Retry-After. Waiting requests hold only their
+ *  connection's head buffer, never a slot. */
+export const QUEUE_DEPTH_DEFAULT = 1024;
+
+/** Seconds a client is told to wait after a 503 (Retry-After). */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Request line + header section. 16 KiB matches nginx's large_client_header_buffers and
+ *  Node's default; each connection owns one buffer this size while a head is read. */
+export const HEADER_BYTES_MAX = 16 * KiB;
+
+/** Request target. Longer → 414, like nginx and Node; 8 KiB covers real-world URLs. */
+export const URI_BYTES_MAX = 8 * KiB;
+
+/** Header fields per request. Past this → 431; every field costs the app 16 bytes of
+ *  descriptor and the parser a pass, and no honest client sends 100. */
+export const HEADER_COUNT_MAX = 100;
+
+/** Request body, before the arena's own bound. The body lives in the request's arena,
+ *  so the effective limit is also at most half the arena (see bodyBytesMax in config). */
+export const BODY_BYTES_MAX_DEFAULT = 512 * KiB;
+
+/** Chunk-size line (hex digits + extensions). Bounded so a chunk header cannot be used to
+ *  stream unbounded bytes that are never stored. */
+export const CHUNK_LINE_BYTES_MAX = 4 * KiB;
+
+/** Trailer section of a chunked body: read and discarded, bounded like the head. */
+export const TRAILER_BYTES_MAX = 16 * KiB;
+
+/** Time to receive a complete request head once its first byte arrived. Slowloris
+ *  defence: a trickled head gets 408 and the connection is closed. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+
+/** Time to receive the body once the head is complete; the body holds a slot, so a slow
+ *  body must not hold it for long. Past this → 408. */
+export const BODY_TIMEOUT_MS = 30_000;
+
+/** Keep-alive connection with no request in progress. Past this it is closed quietly
+ *  (no 408: a client may be sending a request at that very moment). Node uses 5 s. */
+export const KEEPALIVE_TIMEOUT_MS = 5_000;
+
+/** Granularity of the timeout sweep. One timer for all connections instead of one per
+ *  connection: no allocation per request, and timeouts fire within this much late. */
+export const TIMER_SWEEP_MS = 250;
+
+/** Graceful shutdown waits this long for in-flight requests, then closes what is left. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** Bytes at the end of every slot where the host writes the response head: status line,
+ *  the app's header lines, Date, Content-Length, Connection. The app's header lines must
+ *  fit here (8 KiB, like nginx's default proxy_buffer_size for headers). */
+export const RESPONSE_HEAD_BYTES_MAX = 8 * KiB;
+
+/** Default listen address: loopback, so a fresh `npm start` is not exposed. */
+export const HOST_DEFAULT = "127.0.0.1";
+export const PORT_DEFAULT = 3000;

@@ -1,0 +1,44 @@
+// Log lines: one line per event, `time level [code] message`, on stderr so stdout stays
+// free for the app's own output when piped. Tests pass their own Logger to capture lines.
+
+import type { ErrorCode } from "./errors.ts";
+
+export interface Logger {
+  /** Lifecycle messages: listening, memory budget, shutdown. */
+  info(message: string): void;
+  /** A request or start-up error; the line carries its code. */
+  error(code: ErrorCode, message: string): void;
+  /** A line the app logged (console.log, trace). */
+  app(level: "info" | "warn" | "error", tag: string, message: string): void;
+}
+
+function stamp(): string {
+  return new Date().toISOString();
+}
+
+/** Writes to the process's stderr. */
+export const consoleLogger: Logger = {
+  info(message) {
+    process.stderr.write(`${stamp()} INFO ${message}\n`);
+  },
+  error(code, message) {
+    process.stderr.write(`${stamp()} ERROR ${code} ${message}\n`);
+  },
+  app(level, tag, message) {
+    process.stderr.write(`${stamp()} ${level.toUpperCase()} [${tag}] ${message}\n`);
+  },
+};
+
+/** Keeps every line in memory; for tests. */
+export class MemoryLogger implements Logger {
+  readonly lines: string[] = [];
+  info(message: string): void {
+    this.lines.push(`INFO ${message}`);
+  }
+  error(code: ErrorCode, message: string): void {
+    this.lines.push(`ERROR ${code} ${message}`);
+  }
+  app(level: string, tag: string, message: string): void {
+    this.lines.push(`${level.toUpperCase()} [${tag}] ${message}`);
+  }
+}

@@ -1,0 +1,90 @@
+// The memory plan: where the startup region and every slot sit in the one wasm memory,
+// computed and checked before the memory exists. The memory is created with
+// initial == maximum, so its size is this plan's total for the life of the process.
+//
+//   0 ─ static data ─ __heap_base ─ startup region ─┬─ slot 0 ─┬─ slot 1 ─┬ … ┬─ slot N-1 ─┐ end
+//                                                    │  arena S │  arena S │   │  arena S   │
+//
+// Each slot of S bytes is the request's arena followed by RESPONSE_HEAD_BYTES_MAX the host
+// keeps for the response head (see host/abi.ts for the inside of a slot).
+
+import { ArenaError } from "./errors.ts";
+import { ARENA_BYTES_MIN, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES } from "./limits.ts";
+
+export interface MemoryPlan {
+  slots: number;
+  /** Bytes per slot (S): arena + response head reserve. */
+  slotBytes: number;
+  /** Bytes of each slot the app's arena may use. */
+  arenaBytes: number;
+  /** Startup region including static data; slots start here. */
+  startupBytes: number;
+  totalBytes: number;
+  pages: number;
+}
+
+/** Formats a byte count the way people write it: 1 MiB, 260 MiB, 1.5 GiB, 512 KiB, 100 B. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let u = 0;
+  let v = n;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const text = Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/\.?0+$/, "");
+  return `${text} ${units[u]}`;
+}
+
+/** Computes and checks the layout; throws one clear ArenaError when it is impossible. */
+export function planMemory(slots: number, slotBytes: number, startupBytes: number): MemoryPlan {
+  const fix = "lower --slots or --arena-bytes";
+  if (!Number.isInteger(slots) || slots < 1) {
+    throw new ArenaError("ARENA_E_CONFIG", `slots must be a whole number of at least 1, got ${slots}`, "set --slots or ARENA_SLOTS to 1 or more");
+  }
+  if (!Number.isInteger(slotBytes) || slotBytes < ARENA_BYTES_MIN) {
+    throw new ArenaError("ARENA_E_CONFIG", `arena size must be at least ${formatBytes(ARENA_BYTES_MIN)}, got ${slotBytes} bytes`, "raise --arena-bytes");
+  }
+  if (slotBytes % 16 !== 0) {
+    throw new ArenaError("ARENA_E_CONFIG", `arena size must be a multiple of 16 bytes, got ${slotBytes}`, "use a size like 1MiB or 256KiB");
+  }
+  if (!Number.isInteger(startupBytes) || startupBytes < WASM_PAGE_BYTES || startupBytes % WASM_PAGE_BYTES !== 0) {
+    throw new ArenaError("ARENA_E_CONFIG", `startup region must be a whole number of 64 KiB pages, got ${startupBytes} bytes`, "use a size like 4MiB");
+  }
+  const totalBytes = startupBytes + slots * slotBytes;
+  const budget = `${slots} slots × ${formatBytes(slotBytes)} + ${formatBytes(startupBytes)} startup = ${formatBytes(totalBytes)}`;
+  if (totalBytes > WASM_MEMORY_BYTES_MAX) {
+    throw new ArenaError("ARENA_E_CONFIG", `memory: ${budget} is over the wasm32 limit of 4 GiB`, fix);
+  }
+  const plan: MemoryPlan = {
+    slots,
+    slotBytes,
+    arenaBytes: slotBytes - RESPONSE_HEAD_BYTES_MAX,
+    startupBytes,
+    totalBytes,
+    pages: Math.ceil(totalBytes / WASM_PAGE_BYTES),
+  };
+  // Derived values, asserted: the arena keeps most of the slot, the memory covers the plan.
+  if (plan.arenaBytes < slotBytes / 2) throw new Error("assert: response head reserve is more than half a slot");
+  if (plan.pages * WASM_PAGE_BYTES < totalBytes) throw new Error("assert: pages do not cover the plan");
+  return plan;
+}
+
+/** The start-up line: `memory: 256 slots × 1 MiB + 4 MiB startup = 260 MiB, fixed`. */
+export function budgetLine(plan: MemoryPlan): string {
+  return `memory: ${plan.slots} slots × ${formatBytes(plan.slotBytes)} + ${formatBytes(plan.startupBytes)} startup = ${formatBytes(plan.totalBytes)}, fixed`;
+}
+
+/** Address of slot `i`'s first byte. */
+export function slotBase(plan: MemoryPlan, i: number): number {
+  return plan.startupBytes + i * plan.slotBytes;
+}
+
+/** Creates the one memory of the process: initial == maximum, so it can never grow. */
+export function createMemory(plan: MemoryPlan): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: plan.pages, maximum: plan.pages });
+  } catch (err) {
+    throw new ArenaError("ARENA_E_CONFIG", `could not reserve ${formatBytes(plan.totalBytes)} of wasm memory: ${(err as Error).message}`, "lower --slots or --arena-bytes");
+  }
+}

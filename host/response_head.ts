@@ -1,0 +1,140 @@
+// Writes a response head as bytes into the slot's head reserve: status line, the app's
+// header lines (validated: the app is not trusted), then the host's framing headers.
+// No strings are made per response: status lines are encoded once per status code, and
+// numbers are written digit by digit.
+
+import { reasonPhrase, errorBody, type ErrorCode, ERRORS } from "./errors.ts";
+import type { HttpDate } from "./http_date.ts";
+import { HTTP_DATE_BYTES } from "./http_date.ts";
+
+const encoder = new TextEncoder();
+const statusLines: (Uint8Array | undefined)[] = new Array(600);
+
+function statusLine(status: number): Uint8Array {
+  let line = statusLines[status];
+  if (line === undefined) {
+    line = encoder.encode(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`);
+    statusLines[status] = line;
+  }
+  return line;
+}
+
+const CONTENT_LENGTH = encoder.encode("Content-Length: ");
+const DATE = encoder.encode("Date: ");
+const CONNECTION_CLOSE = encoder.encode("Connection: close\r\n");
+const CONNECTION_KEEP_ALIVE = encoder.encode("Connection: keep-alive\r\n");
+const CRLF = encoder.encode("\r\n");
+
+/** Bytes the host adds besides the app's headers, at most: status line (~50), the
+ *  framing headers and the final CRLF. */
+export const HOST_HEAD_BYTES_MAX = 64 + 16 + 20 + 6 + HTTP_DATE_BYTES + 2 + 24 + 2;
+
+/** The interim response sent before reading a body announced with Expect: 100-continue. */
+export const CONTINUE_BYTES = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+const TCHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) TCHAR[c] = /[A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(String.fromCharCode(c)) ? 1 : 0;
+
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+function nameIs(u8: Uint8Array, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (lower(u8[start + i]) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Checks the app's header block u8[ptr, ptr + len): a sequence of `token ":" value CRLF`
+ * lines whose values hold no CR, LF, NUL or other control bytes, and none of the framing
+ * headers the host owns. Returns null when valid, else why not.
+ */
+export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number): string | null {
+  const end = ptr + len;
+  let i = ptr;
+  while (i < end) {
+    const nameStart = i;
+    while (i < end && TCHAR[u8[i]] === 1) i++;
+    if (i === nameStart || i >= end || u8[i] !== 0x3a) return "malformed header name";
+    const nameEnd = i;
+    i++;
+    while (i < end && (u8[i] === 0x09 || (u8[i] >= 0x20 && u8[i] !== 0x7f))) i++;
+    if (i + 1 >= end || u8[i] !== 0x0d || u8[i + 1] !== 0x0a) return "header value with CR, LF or a control byte";
+    i += 2;
+    if (nameIs(u8, nameStart, nameEnd, "content-length") || nameIs(u8, nameStart, nameEnd, "transfer-encoding") ||
+        nameIs(u8, nameStart, nameEnd, "connection") || nameIs(u8, nameStart, nameEnd, "date")) {
+      return "framing header set by the app";
+    }
+  }
+  return null;
+}
+
+function writeDecimal(u8: Uint8Array, pos: number, n: number): number {
+  if (n === 0) {
+    u8[pos] = 0x30;
+    return pos + 1;
+  }
+  let digits = 0;
+  for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
+  let p = pos + digits;
+  for (let t = n; t >= 1; t = Math.floor(t / 10)) u8[--p] = 0x30 + (t % 10);
+  return pos + digits;
+}
+
+/** Whether a response with `status` carries no body and, for 204, no Content-Length. */
+export function statusHasNoBody(status: number): boolean {
+  return status === 204 || status === 304;
+}
+
+/**
+ * Writes the full head at u8[pos...]: status line, the app's header bytes (already
+ * checked) copied from u8[hdrPtr, hdrPtr + hdrLen), Content-Length, Date, Connection.
+ * Returns the end position.
+ */
+export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number,
+  bodyLen: number, date: HttpDate, keepAlive: boolean, http10: boolean): number {
+  const line = statusLine(status);
+  u8.set(line, pos);
+  pos += line.length;
+  if (hdrLen > 0) {
+    u8.copyWithin(pos, hdrPtr, hdrPtr + hdrLen);
+    pos += hdrLen;
+  }
+  if (status !== 204) {
+    u8.set(CONTENT_LENGTH, pos);
+    pos = writeDecimal(u8, pos + CONTENT_LENGTH.length, bodyLen);
+    u8[pos++] = 0x0d;
+    u8[pos++] = 0x0a;
+  }
+  u8.set(DATE, pos);
+  pos += DATE.length;
+  u8.set(date.bytes, pos);
+  pos += HTTP_DATE_BYTES;
+  u8[pos++] = 0x0d;
+  u8[pos++] = 0x0a;
+  if (!keepAlive) {
+    u8.set(CONNECTION_CLOSE, pos);
+    pos += CONNECTION_CLOSE.length;
+  } else if (http10) {
+    u8.set(CONNECTION_KEEP_ALIVE, pos);
+    pos += CONNECTION_KEEP_ALIVE.length;
+  }
+  u8.set(CRLF, pos);
+  return pos + 2;
+}
+
+/**
+ * A complete error response (JSON body with the code) as one buffer. Errors are off the
+ * hot path, so this one allocates.
+ */
+export function errorResponse(code: ErrorCode, detail: string, date: HttpDate, keepAlive: boolean,
+  omitBody: boolean, extraHeaders = ""): Buffer {
+  const status = ERRORS[code].status;
+  const body = errorBody(code, detail);
+  const bodyBytes = Buffer.byteLength(body);
+  const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${bodyBytes}\r\nDate: ${Buffer.from(date.bytes).toString("latin1")}\r\n` +
+    (keepAlive ? "" : "Connection: close\r\n") + extraHeaders + "\r\n";
+  return Buffer.from(omitBody ? head : head + body, "utf8");
+}

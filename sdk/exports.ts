@@ -1,0 +1,18 @@
+// SDK half of the host/app ABI (docs/abi.md). `arena build` compiles this file as an extra
+// entry of every app, so `arena_handle` is a module export.
+
+import { Request } from "arena/request";
+import { registeredRouter } from "arena/serve";
+import { ARENA_OK, ARENA_NO_HANDLER } from "arena/abi";
+
+/** Handles the request whose descriptor is at `desc` (inside the current slot's arena) and
+ *  writes the response fields into the same descriptor. Returns ARENA_OK, or
+ *  ARENA_NO_HANDLER when the app never called `serve`. */
+export function arena_handle(desc: u32): i32 {
+  let router = registeredRouter();
+  if (router === null) return ARENA_NO_HANDLER;
+  let req = new Request(<usize>desc);
+  let res = router.handle(req);
+  res.writeTo(<usize>desc);
+  return ARENA_OK;
+}

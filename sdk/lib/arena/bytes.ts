@@ -1,0 +1,158 @@
+// UTF-8 byte building without UTF-16 strings. AssemblyScript strings are UTF-16 and `+=`
+// copies the whole string each time; a ByteWriter appends into one buffer that grows in
+// place at the top of the request arena, so a large body costs its own size, once.
+
+/**
+ * Appends UTF-8 bytes into a growable buffer in the current arena.
+ *
+ * ```ts
+ * const w = new ByteWriter();
+ * w.str("<p>").int(42).str("</p>");
+ * return Response.from(w, "text/html; charset=utf-8");
+ * ```
+ */
+export class ByteWriter {
+  private buf: ArrayBuffer;
+  private n: i32 = 0;
+
+  /** Starts with room for `capacity` bytes; it grows (doubling) as needed. */
+  constructor(capacity: i32 = 1024) {
+    this.buf = new ArrayBuffer(max(capacity, 16));
+  }
+
+  /** Bytes written so far. */
+  get length(): i32 {
+    return this.n;
+  }
+
+  /** Address of the first byte (valid until the next append). */
+  get dataStart(): usize {
+    return changetype<usize>(this.buf);
+  }
+
+  /** Makes room for `extra` more bytes and returns the address to write them at. */
+  private reserve(extra: i32): usize {
+    let need = this.n + extra;
+    let cap = this.buf.byteLength;
+    if (need > cap) {
+      let grown = max(need, cap << 1);
+      // __renew grows in place when the buffer is the arena's last block, which it is
+      // whenever the handler appends without allocating in between.
+      this.buf = changetype<ArrayBuffer>(__renew(changetype<usize>(this.buf), <usize>grown));
+    }
+    return changetype<usize>(this.buf) + <usize>this.n;
+  }
+
+  /** Appends `s` encoded as UTF-8. `w.str("héllo")` writes 6 bytes. */
+  str(s: string): ByteWriter {
+    let p = this.reserve(s.length * 3);
+    this.n += <i32>String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p, false);
+    return this;
+  }
+
+  /** Appends raw bytes. `w.bytes(req.body)` */
+  bytes(b: Uint8Array): ByteWriter {
+    let p = this.reserve(b.length);
+    memory.copy(p, b.dataStart, <usize>b.length);
+    this.n += b.length;
+    return this;
+  }
+
+  /** Appends `len` bytes from address `ptr`. `w.raw(ptr, len)` */
+  raw(ptr: usize, len: i32): ByteWriter {
+    let p = this.reserve(len);
+    memory.copy(p, ptr, <usize>len);
+    this.n += len;
+    return this;
+  }
+
+  /** Appends one byte. `w.byte(0x0a)` */
+  byte(b: u8): ByteWriter {
+    let p = this.reserve(1);
+    store<u8>(p, b);
+    this.n += 1;
+    return this;
+  }
+
+  /** Appends a signed integer in decimal. `w.int(-42)` writes "-42". */
+  int(v: i64): ByteWriter {
+    let p = this.reserve(20);
+    let u: u64 = v < 0 ? <u64>(-v) : <u64>v;
+    let digits = 1;
+    for (let t = u; t >= 10; t /= 10) digits++;
+    let start: usize = 0;
+    if (v < 0) {
+      store<u8>(p, 0x2d);
+      start = 1;
+    }
+    let q = p + start + <usize>digits;
+    do {
+      q--;
+      store<u8>(q, <u8>(0x30 + <u32>(u % 10)));
+      u /= 10;
+    } while (u != 0);
+    this.n += <i32>start + digits;
+    return this;
+  }
+
+  /** The bytes written so far, as a view (no copy). `w.toBytes().length` */
+  toBytes(): Uint8Array {
+    return Uint8Array.wrap(this.buf, 0, this.n);
+  }
+
+  /** The bytes written so far decoded to a string (a copy). `w.toString()` */
+  toString(): string {
+    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf), <usize>this.n, false);
+  }
+}
+
+/** Decodes `len` UTF-8 bytes at `ptr` into a string. `utf8(ptr, len)` */
+export function utf8(ptr: usize, len: usize): string {
+  return String.UTF8.decodeUnsafe(ptr, len, false);
+}
+
+/** ASCII case-insensitive comparison of `len` bytes at `ptr` with the ASCII string `s`. */
+export function asciiEqualsIgnoreCase(ptr: usize, len: usize, s: string): bool {
+  if (<usize>s.length != len) return false;
+  for (let i: usize = 0; i < len; i++) {
+    let a = <u32>load<u8>(ptr + i);
+    let b = <u32>s.charCodeAt(<i32>i);
+    if (a - 0x41 < 26) a |= 0x20;
+    if (b - 0x41 < 26) b |= 0x20;
+    if (a != b) return false;
+  }
+  return true;
+}
+
+function hexValue(c: u32): i32 {
+  if (c - 0x30 < 10) return <i32>(c - 0x30);
+  c |= 0x20;
+  if (c - 0x61 < 6) return <i32>(c - 0x61 + 10);
+  return -1;
+}
+
+/**
+ * Decodes `%XX` escapes (and `+` as space when `plusIsSpace`) of `len` bytes at `ptr`
+ * into a string. Malformed escapes are kept as written, like URLSearchParams.
+ * `percentDecode(ptr, len, true)` turns `a%20b+c` into "a b c".
+ */
+export function percentDecode(ptr: usize, len: usize, plusIsSpace: bool): string {
+  let out = __alloc(len + 1);
+  let n: usize = 0;
+  for (let i: usize = 0; i < len; i++) {
+    let c = <u32>load<u8>(ptr + i);
+    if (c == 0x25) {
+      let hi = i + 1 < len ? hexValue(load<u8>(ptr + i + 1)) : -1;
+      let lo = i + 2 < len ? hexValue(load<u8>(ptr + i + 2)) : -1;
+      if (hi >= 0 && lo >= 0) {
+        store<u8>(out + n++, <u8>((hi << 4) | lo));
+        i += 2;
+        continue;
+      }
+    } else if (c == 0x2b && plusIsSpace) {
+      c = 0x20;
+    }
+    store<u8>(out + n++, <u8>c);
+  }
+  return String.UTF8.decodeUnsafe(out, n, false);
+}
