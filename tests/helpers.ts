@@ -1,0 +1,157 @@
+// Shared test helpers: build apps once (cached by content), start servers on 127.0.0.1
+// with an ephemeral port, and talk raw HTTP/1.1 over sockets so every byte is checked.
+
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "../cli/build.ts";
+import { MemoryLogger } from "../host/log.ts";
+import { ArenaServer, type ServerOptions } from "../host/server.ts";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const CACHE = path.join(ROOT, "tests/.build");
+
+function hashTree(hash: crypto.Hash, dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) hashTree(hash, p);
+    else if (entry.name.endsWith(".ts") || entry.name.endsWith(".js")) hash.update(p).update(fs.readFileSync(p));
+  }
+}
+
+/** Builds `source` (relative to the repo) once per content of it, the runtime and the SDK. */
+export async function buildApp(source: string, check = false): Promise<Uint8Array> {
+  const abs = path.join(ROOT, source);
+  const hash = crypto.createHash("sha256").update(fs.readFileSync(abs)).update(String(check));
+  hashTree(hash, path.join(ROOT, "runtime"));
+  hashTree(hash, path.join(ROOT, "sdk"));
+  const out = path.join(CACHE, `${path.basename(source, ".ts")}-${hash.digest("hex").slice(0, 16)}${check ? ".check" : ""}.wasm`);
+  if (!fs.existsSync(out)) {
+    fs.mkdirSync(CACHE, { recursive: true });
+    // Build to a private name and rename: test files build in parallel processes.
+    const tmp = `${out}.${process.pid}.tmp`;
+    await build(abs, { out: tmp, check });
+    fs.renameSync(tmp, out);
+  }
+  return fs.readFileSync(out);
+}
+
+export interface Running {
+  server: ArenaServer;
+  port: number;
+  log: MemoryLogger;
+}
+
+/** Starts a server for the test app (check build unless told otherwise) on 127.0.0.1:0. */
+export async function startTestServer(options: ServerOptions = {}, check = true, source = "tests/fixtures/testapp.ts"): Promise<Running> {
+  const wasm = await buildApp(source, check);
+  const log = new MemoryLogger();
+  const server = await ArenaServer.create(wasm, source, { slots: 16, arenaBytes: 256 * 1024, log, ...options });
+  const port = await server.listen(0, "127.0.0.1");
+  return { server, port, log };
+}
+
+export interface ParsedResponse {
+  status: number;
+  reason: string;
+  headers: Map<string, string>;
+  body: Buffer;
+  raw: string;
+}
+
+/** Splits a byte stream into complete HTTP/1.1 responses (Content-Length framed, or no
+ *  body for 1xx/204/304 and responses to HEAD when `headRequests` says so). */
+export function parseResponses(buf: Buffer, headRequests: boolean[] = []): { responses: ParsedResponse[]; rest: Buffer } {
+  const responses: ParsedResponse[] = [];
+  let off = 0;
+  for (;;) {
+    const end = buf.indexOf("\r\n\r\n", off);
+    if (end < 0) break;
+    const headText = buf.subarray(off, end).toString("latin1");
+    const [statusLine, ...lines] = headText.split("\r\n");
+    const m = /^HTTP\/1\.1 (\d{3}) ?(.*)$/.exec(statusLine);
+    if (!m) throw new Error(`bad status line: ${JSON.stringify(statusLine)}`);
+    const headers = new Map<string, string>();
+    for (const line of lines) {
+      const i = line.indexOf(":");
+      headers.set(line.slice(0, i).toLowerCase(), line.slice(i + 1).trim());
+    }
+    const status = Number(m[1]);
+    const isHead = status >= 200 && headRequests[responses.filter((r) => r.status >= 200).length] === true;
+    const len = status < 200 || status === 204 || status === 304 || isHead ? 0 : Number(headers.get("content-length") ?? 0);
+    if (buf.length < end + 4 + len) break;
+    const body = buf.subarray(end + 4, end + 4 + len);
+    responses.push({ status, reason: m[2], headers, body, raw: buf.subarray(off, end + 4 + len).toString("latin1") });
+    off = end + 4 + len;
+  }
+  return { responses, rest: buf.subarray(off) };
+}
+
+export interface Exchange {
+  responses: ParsedResponse[];
+  /** True when the server closed the connection. */
+  closed: boolean;
+  bytes: Buffer;
+}
+
+/**
+ * Sends `parts` (written one after another, `delayMs` apart) and collects what comes back
+ * until `expect` final responses arrived (then closes), the server closes, or `timeoutMs`.
+ */
+export function exchange(port: number, parts: (string | Buffer)[] | string | Buffer,
+  opts: { expect?: number; timeoutMs?: number; delayMs?: number; headRequests?: boolean[]; keepOpen?: boolean } = {}): Promise<Exchange> {
+  const list = Array.isArray(parts) ? parts : [parts];
+  const expect = opts.expect ?? Infinity;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (closed: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const bytes = Buffer.concat(chunks);
+      try {
+        const { responses } = parseResponses(bytes, opts.headRequests);
+        if (!opts.keepOpen) socket.destroy();
+        resolve({ responses, closed, bytes });
+      } catch (err) {
+        socket.destroy();
+        reject(err);
+      }
+    };
+    const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 5000);
+    socket.on("data", (d) => {
+      chunks.push(d);
+      if (expect !== Infinity) {
+        const { responses } = parseResponses(Buffer.concat(chunks), opts.headRequests);
+        if (responses.filter((r) => r.status >= 200).length >= expect) finish(false);
+      }
+    });
+    socket.on("close", () => finish(true));
+    socket.on("error", () => { /* 'close' follows */ });
+    socket.on("connect", async () => {
+      for (const part of list) {
+        if (socket.destroyed) return;
+        socket.write(part);
+        if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      }
+    });
+  });
+}
+
+/** A GET request with Host, as bytes a client would send. */
+export function get(pathAndQuery: string, extra = ""): string {
+  return `GET ${pathAndQuery} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
+}
+
+/** Waits until `cond` holds or `ms` passes. */
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error("timed out waiting for condition");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
