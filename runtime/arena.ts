@@ -165,9 +165,11 @@ function __arena_used(): usize {
   return load<u32>(current + REGION_PTR) - load<u32>(current + REGION_START);
 }
 
+/** Static data (asc places constant arrays and strings there) and the startup region:
+ *  everything that outlives a request. */
 // @ts-ignore: decorator
 @inline function inStartup(ptr: usize): bool {
-  return ptr >= __heap_base && ptr < slotsBase;
+  return ptr != 0 && ptr < slotsBase;
 }
 
 // @ts-ignore: decorator

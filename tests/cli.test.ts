@@ -1,0 +1,161 @@
+// The `arena` command as a user runs it: help, build, serve, and one readable line with a
+// non-zero exit for every kind of bad input. Also graceful shutdown on SIGTERM.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { buildApp, exchange, get, ROOT } from "./helpers.ts";
+
+const CLI = path.join(ROOT, "cli/arena.ts");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "arena-cli-"));
+let helloWasm = "";
+let bigStaticWasm = "";
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Asserts the process failed with exactly one `arena: CODE: …` line on stderr. */
+function assertOneLine(r: { code: number | null; stderr: string }, code: string, pattern: RegExp) {
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], new RegExp(`^arena: ${code}: `));
+  assert.match(lines[0], pattern);
+  assert.ok(!r.stderr.includes("    at "), "no stack trace");
+}
+
+before(async () => {
+  helloWasm = path.join(tmp, "hello.wasm");
+  fs.writeFileSync(helloWasm, await buildApp("examples/hello/app.ts"));
+  bigStaticWasm = path.join(tmp, "bigstatic.wasm");
+  fs.writeFileSync(bigStaticWasm, await buildApp("tests/fixtures/bigstatic.ts"));
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe("arena CLI", () => {
+  it("--help prints usage and exits 0", () => {
+    const r = run("--help");
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /arena build <app\.ts>/);
+    assert.match(r.stdout, /arena serve <app\.wasm>/);
+  });
+
+  it("an unknown command or option is one line", () => {
+    assertOneLine(run("deploy"), "ARENA_E_USAGE", /unknown command 'deploy'/);
+    assertOneLine(run("serve", helloWasm, "--prot", "1"), "ARENA_E_USAGE", /unknown option --prot/);
+  });
+
+  it("build compiles an app and reports asc's errors for a broken one", () => {
+    const out = path.join(tmp, "built.wasm");
+    const ok = run("build", "examples/hello/app.ts", "-o", out);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^built .*built\.wasm \(\d/);
+    assert.ok(fs.statSync(out).size > 1000);
+    const bad = run("build", "tests/fixtures/broken.ts", "-o", path.join(tmp, "broken.wasm"));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /ERROR TS2322/); // asc's own diagnostic, as asc prints it
+    assert.match(bad.stderr.trim().split("\n").at(-1)!, /^arena: ARENA_E_BUILD: tests\/fixtures\/broken\.ts did not compile/);
+    assertOneLine(run("build", "nope.ts"), "ARENA_E_USAGE", /nope\.ts does not exist/);
+  });
+
+  it("serve refuses a missing file, a non-wasm file and a module without the ABI", () => {
+    assertOneLine(run("serve", "missing.wasm"), "ARENA_E_WASM", /missing\.wasm does not exist \(build it first/);
+    assertOneLine(run("serve", "package.json"), "ARENA_E_WASM", /package\.json is not a wasm file/);
+    const empty = path.join(tmp, "empty.wasm");
+    fs.writeFileSync(empty, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    assertOneLine(run("serve", empty), "ARENA_E_WASM", /not an Arena app: missing exports memory, _initialize, arena_init/);
+  });
+
+  it("serve refuses impossible memory configurations", () => {
+    assertOneLine(run("serve", helloWasm, "--slots", "5000", "--arena-bytes", "1MiB"), "ARENA_E_CONFIG",
+      /memory: 5000 slots × 1 MiB \+ 4 MiB startup = 4\.89 GiB is over the wasm32 limit of 4 GiB \(lower --slots or --arena-bytes\)/);
+    assertOneLine(run("serve", helloWasm, "--slots", "0"), "ARENA_E_CONFIG", /slots must be a whole number of at least 1/);
+    assertOneLine(run("serve", helloWasm, "--arena-bytes", "0"), "ARENA_E_CONFIG", /arena size must be at least 64 KiB/);
+    assertOneLine(run("serve", helloWasm, "--arena-bytes", "lots"), "ARENA_E_CONFIG", /--arena-bytes: 'lots' is not a size/);
+    assertOneLine(run("serve", bigStaticWasm, "--startup-bytes", "64KiB"), "ARENA_E_CONFIG", /static data \(.*\) does not fit the startup region \(64 KiB\) \(raise --startup-bytes\)/);
+    const env = spawnSync(process.execPath, [CLI, "serve", helloWasm], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ARENA_SLOTS: "many" } });
+    assertOneLine({ code: env.status, stderr: env.stderr }, "ARENA_E_CONFIG", /ARENA_SLOTS: 'many' is not a whole number/);
+  });
+
+  it("serve refuses a port in use", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      assertOneLine(run("serve", helloWasm, "--port", String(port)), "ARENA_E_LISTEN", new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+/** Starts `arena serve` on a free port and resolves once it is listening. */
+async function startServe(args: string[]): Promise<{ child: ChildProcess; port: number; out: () => string }> {
+  const child = spawn(process.execPath, [CLI, "serve", helloWasm, "--port", "0", ...args], { cwd: ROOT });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    child.stdout!.on("data", () => {
+      const m = /serving .* on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { child, port, out: () => out };
+}
+
+describe("arena serve process", () => {
+  it("prints the memory budget and serves", async () => {
+    const s = await startServe(["--slots", "4", "--arena-bytes", "64KiB"]);
+    try {
+      assert.match(s.out(), /^memory: 4 slots × 64 KiB \+ 4 MiB startup = 4\.25 MiB, fixed \(startup used [\d.]+ (B|KiB)\)/);
+      const r = await exchange(s.port, get("/hello/CLI"), { expect: 1 });
+      assert.equal(r.responses[0].body.toString(), "Hello, CLI!\n");
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  it("SIGTERM: stops accepting, closes idle connections, finishes in-flight requests, exits 0", async () => {
+    const s = await startServe([]);
+    const exited = new Promise<number | null>((r) => s.child.on("exit", (code) => r(code)));
+    // An idle keep-alive connection, after one request.
+    const idle = await exchange(s.port, get("/"), { expect: 1, keepOpen: true });
+    assert.equal(idle.responses[0].status, 200);
+    // In-flight: a request whose body is still arriving.
+    const inflight = net.connect(s.port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    inflight.on("data", (d) => chunks.push(d));
+    const inflightClosed = new Promise<void>((r) => inflight.on("close", () => r()));
+    await new Promise((r) => inflight.on("connect", r));
+    inflight.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nhello");
+    await new Promise((r) => setTimeout(r, 200));
+    s.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200));
+    // New connections are refused once the listener is closed.
+    await assert.rejects(new Promise((resolve, reject) => {
+      const c = net.connect(s.port, "127.0.0.1");
+      c.on("connect", () => { c.destroy(); resolve(null); });
+      c.on("error", reject);
+    }));
+    inflight.write("world");
+    await inflightClosed;
+    const text = Buffer.concat(chunks).toString();
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\nConnection: close\r\n/);
+    assert.match(text, /\r\n\r\nhelloworld$/);
+    assert.equal(await exited, 0);
+    assert.match(s.out(), /SIGTERM: shutting down, finishing 1 in-flight request/);
+    assert.match(s.out(), /shutdown complete/);
+  });
+});
