@@ -438,8 +438,9 @@ export class Connection {
     this.sendError(code, reason, false);
   }
 
-  /** Answers 503 (queue full or shutting down) and closes; the body, if any, is not read. */
-  overloaded(code: "ARENA_E_OVERLOAD" | "ARENA_E_SHUTDOWN"): void {
+  /** Answers 503 (every slot busy, queue full) and closes; the body, if any, is not read. */
+  overloaded(): void {
+    const code = "ARENA_E_OVERLOAD";
     this.sendError(code, ERRORS[code].message, false, `Retry-After: ${RETRY_AFTER_SECONDS}\r\n`);
   }
 

@@ -16,7 +16,6 @@ export const ERRORS = {
   ARENA_E_CHECK: { status: 500, message: "Check build: a request object was stored into a startup object, or a startup object was reallocated during a request." },
   ARENA_E_RESPONSE: { status: 500, message: "The app returned a response the host cannot send (bad pointer, length, status or header)." },
   ARENA_E_OVERLOAD: { status: 503, message: "Every slot is busy and the wait queue is full; retry after the Retry-After delay." },
-  ARENA_E_SHUTDOWN: { status: 503, message: "The server is shutting down and takes no new requests." },
 
   // HTTP protocol errors: the request never reached the app.
   ARENA_E_HTTP_MALFORMED: { status: 400, message: "The request is not valid HTTP/1.1." },

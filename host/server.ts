@@ -154,7 +154,7 @@ export class ArenaServer {
     if (slot >= 0) {
       conn.startRequest(slot);
     } else if (!this.queue.push(conn)) {
-      conn.overloaded("ARENA_E_OVERLOAD");
+      conn.overloaded();
     }
   }
 

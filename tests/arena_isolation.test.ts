@@ -135,7 +135,7 @@ describe("slot pool and queue", () => {
       const holders = [0, 1].map(() => net.connect(s.port, "127.0.0.1"));
       const replies = holders.map((sock) => {
         const chunks: Buffer[] = [];
-        sock.on("data", (d) => chunks.push(d));
+        sock.on("data", (d: Buffer) => chunks.push(d));
         return new Promise<string>((resolve) => sock.on("close", () => resolve(Buffer.concat(chunks).toString())));
       });
       for (const sock of holders) sock.write("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 4\r\n\r\nab");
@@ -164,6 +164,21 @@ describe("slot pool and queue", () => {
     await waitFor(() => t.server.stats().slotsFree < t.server.stats().slots);
     sock.destroy();
     await waitFor(allSlotsFree);
+  });
+});
+
+describe("apps without a handler", () => {
+  it("an app that never called serve() answers 500 with a hint", async () => {
+    const s = await startTestServer({}, false, "tests/fixtures/noserve.ts");
+    try {
+      const r = await exchange(s.port, get("/"), { expect: 1 });
+      assert.equal(r.responses[0].status, 500);
+      const body = JSON.parse(r.responses[0].body.toString());
+      assert.equal(body.code, "ARENA_E_RESPONSE");
+      assert.match(body.message, /did the app call serve\(\)\?/);
+    } finally {
+      await s.server.close();
+    }
   });
 });
 

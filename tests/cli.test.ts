@@ -135,7 +135,7 @@ describe("arena serve process", () => {
     // In-flight: a request whose body is still arriving.
     const inflight = net.connect(s.port, "127.0.0.1");
     const chunks: Buffer[] = [];
-    inflight.on("data", (d) => chunks.push(d));
+    inflight.on("data", (d: Buffer) => chunks.push(d));
     const inflightClosed = new Promise<void>((r) => inflight.on("close", () => r()));
     await new Promise((r) => inflight.on("connect", r));
     inflight.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nhello");

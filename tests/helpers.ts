@@ -123,7 +123,7 @@ export function exchange(port: number, parts: (string | Buffer)[] | string | Buf
       }
     };
     const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 5000);
-    socket.on("data", (d) => {
+    socket.on("data", (d: Buffer) => {
       chunks.push(d);
       if (expect !== Infinity) {
         const { responses } = parseResponses(Buffer.concat(chunks), opts.headRequests);
