@@ -8,6 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { buildApp, exchange, get, ROOT } from "./helpers.ts";
 
 const CLI = path.join(ROOT, "cli/arena.ts");
@@ -59,7 +60,7 @@ describe("arena CLI", () => {
     assert.ok(fs.statSync(out).size > 1000);
     const bad = run("build", "tests/fixtures/broken.ts", "-o", path.join(tmp, "broken.wasm"));
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /ERROR TS2322/); // asc's own diagnostic, as asc prints it
+    assert.match(stripVTControlCharacters(bad.stderr), /ERROR TS2322/); // asc's own diagnostic, as asc prints it
     assert.match(bad.stderr.trim().split("\n").at(-1)!, /^arena: ARENA_E_BUILD: tests\/fixtures\/broken\.ts did not compile/);
     assertOneLine(run("build", "nope.ts"), "ARENA_E_USAGE", /nope\.ts does not exist/);
   });
