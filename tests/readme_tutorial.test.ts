@@ -29,7 +29,7 @@ it("the README tutorial builds, serves and answers as written", { timeout: 120_0
   const dir = `tests/.build/my-app-${process.pid}`;
   const port = await freePort();
   const swap = (text: string) => text.replaceAll("my-app", dir).replaceAll("3001", String(port));
-  const bash = (script: string) => execFileSync("bash", ["-euo", "pipefail", "-c", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const bash = (script: string) => execFileSync("bash", ["-euo", "pipefail", "-c", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
 
   fs.mkdirSync(path.join(ROOT, "tests/.build"), { recursive: true });
   try {
