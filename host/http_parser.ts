@@ -39,7 +39,7 @@ const HTAB = 0x09;
 const COLON = 0x3a;
 
 /** RFC 9110 tchar, as a 256-entry table so the hot loops do one load per byte. */
-const TCHAR = new Uint8Array(256);
+export const TCHAR = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   const ch = String.fromCharCode(c);
   TCHAR[c] = /[A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(ch) ? 1 : 0;
@@ -51,12 +51,12 @@ for (let c = 0; c < 256; c++) FIELD_VCHAR[c] = c === HTAB || (c >= 0x20 && c !==
 const TARGET_CHAR = new Uint8Array(256);
 for (let c = 0x21; c < 0x7f; c++) TARGET_CHAR[c] = 1;
 
-function lower(c: number): number {
+export function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
 }
 
 /** Whether buf[start, end) equals the lower-case ASCII `name`, ignoring case. */
-function nameIs(buf: Uint8Array, start: number, end: number, name: string): boolean {
+export function nameIs(buf: Uint8Array, start: number, end: number, name: string): boolean {
   if (end - start !== name.length) return false;
   for (let i = 0; i < name.length; i++) {
     if (lower(buf[start + i]) !== name.charCodeAt(i)) return false;
@@ -222,12 +222,9 @@ export function parseHead(buf: Uint8Array, end: number, head: RequestHead, bodyM
       // A list of codings, possibly over several fields; only the last may be chunked.
       let p = valueStart;
       while (p <= valueEnd) {
-        let q = p;
-        while (q < valueEnd && buf[q] !== 0x2c) q++;
-        let a = p;
-        let b = q;
-        while (a < b && (buf[a] === SP || buf[a] === HTAB)) a++;
-        while (b > a && (buf[b - 1] === SP || buf[b - 1] === HTAB)) b--;
+        p = listItem(buf, p, valueEnd);
+        const a = item[0];
+        const b = item[1];
         if (a === b) return fail(head, HEAD_FRAMING, "empty transfer coding");
         if (nameIs(buf, a, b, "chunked")) {
           teChunkedCount++;
@@ -236,20 +233,13 @@ export function parseHead(buf: Uint8Array, end: number, head: RequestHead, bodyM
           teChunkedLast = false;
           teUnknown = true;
         }
-        p = q + 1;
       }
     } else if (nameLen === 10 && nameIs(buf, nameStart, nameEnd, "connection")) {
       let p = valueStart;
       while (p <= valueEnd) {
-        let q = p;
-        while (q < valueEnd && buf[q] !== 0x2c) q++;
-        let a = p;
-        let b = q;
-        while (a < b && (buf[a] === SP || buf[a] === HTAB)) a++;
-        while (b > a && (buf[b - 1] === SP || buf[b - 1] === HTAB)) b--;
-        if (nameIs(buf, a, b, "close")) connectionClose = true;
-        else if (nameIs(buf, a, b, "keep-alive")) connectionKeepAlive = true;
-        p = q + 1;
+        p = listItem(buf, p, valueEnd);
+        if (nameIs(buf, item[0], item[1], "close")) connectionClose = true;
+        else if (nameIs(buf, item[0], item[1], "keep-alive")) connectionKeepAlive = true;
       }
     } else if (nameLen === 6 && nameIs(buf, nameStart, nameEnd, "expect")) {
       if (!nameIs(buf, valueStart, valueEnd, "100-continue")) return fail(head, HEAD_EXPECT, "unsupported expectation");
@@ -275,6 +265,23 @@ export function parseHead(buf: Uint8Array, end: number, head: RequestHead, bodyM
     return fail(head, HEAD_BODY_TOO_LARGE, "Content-Length over the body limit");
   }
   return end;
+}
+
+/** Bounds of the list element found by listItem(); a scratch pair, parsing is synchronous. */
+const item = new Int32Array(2);
+
+/** Finds the comma-separated list element starting at `p` in buf[p, end), trims its
+ *  whitespace into `item`, and returns where the next element starts. */
+function listItem(buf: Uint8Array, p: number, end: number): number {
+  let q = p;
+  while (q < end && buf[q] !== 0x2c) q++;
+  let a = p;
+  let b = q;
+  while (a < b && (buf[a] === SP || buf[a] === HTAB)) a++;
+  while (b > a && (buf[b - 1] === SP || buf[b - 1] === HTAB)) b--;
+  item[0] = a;
+  item[1] = b;
+  return q + 1;
 }
 
 function fail(head: RequestHead, result: number, reason: string): number {

@@ -6,6 +6,7 @@
 import { reasonPhrase, errorBody, type ErrorCode, ERRORS } from "./errors.ts";
 import type { HttpDate } from "./http_date.ts";
 import { HTTP_DATE_BYTES } from "./http_date.ts";
+import { nameIs, TCHAR } from "./http_parser.ts";
 
 const encoder = new TextEncoder();
 const statusLines: (Uint8Array | undefined)[] = new Array(600);
@@ -31,19 +32,6 @@ export const HOST_HEAD_BYTES_MAX = 64 + 16 + 20 + 6 + HTTP_DATE_BYTES + 2 + 24 +
 
 /** The interim response sent before reading a body announced with Expect: 100-continue. */
 export const CONTINUE_BYTES = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
-
-const TCHAR = new Uint8Array(256);
-for (let c = 0; c < 256; c++) TCHAR[c] = /[A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(String.fromCharCode(c)) ? 1 : 0;
-
-function lower(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
-
-function nameIs(u8: Uint8Array, start: number, end: number, name: string): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (lower(u8[start + i]) !== name.charCodeAt(i)) return false;
-  return true;
-}
 
 /**
  * Checks the app's header block u8[ptr, ptr + len): a sequence of `token ":" value CRLF`
