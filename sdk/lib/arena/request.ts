@@ -132,6 +132,9 @@ export class Request {
       let len = this.field(REQ_BODY_LEN);
       // The host leaves BODY_HEADROOM_BYTES free before the body; writing an object header
       // there makes the body an ArrayBuffer in place.
+      store<u32>(ptr - 20, <u32>(len + 16)); // block size, in case the buffer is ever renewed
+      store<u32>(ptr - 16, 0);
+      store<u32>(ptr - 12, 0);
       store<u32>(ptr - 8, idof<ArrayBuffer>());
       store<u32>(ptr - 4, <u32>len);
       b = Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, <i32>len);
