@@ -8,7 +8,6 @@ import { resolveServeConfig } from "../host/config.ts";
 import { ArenaServer } from "../host/server.ts";
 import { consoleLogger } from "../host/log.ts";
 import { formatBytes } from "../host/memory.ts";
-import { build } from "./build.ts";
 
 const HELP = `arena — a web server where every request runs in its own fixed memory arena
 
@@ -73,6 +72,8 @@ function parseArgs(argv: string[], valued: Set<string>, switches: Set<string>): 
 async function cmdBuild(argv: string[]): Promise<void> {
   const p = parseArgs(argv, new Set(["o", "out"]), new Set(["check"]));
   if (p.positional.length !== 1) throw new ArenaError("ARENA_E_USAGE", "build takes one app source file", "arena build app.ts");
+  // Loaded only here: the compiler (binaryen) is ~100 MiB of RSS that `serve` must not carry.
+  const { build } = await import("./build.ts");
   const out = await build(p.positional[0], { out: p.flags.o ?? p.flags.out, check: p.switches.has("check") });
   const size = fs.statSync(out).size;
   process.stdout.write(`built ${out} (${formatBytes(size)})\n`);
