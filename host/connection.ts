@@ -189,7 +189,10 @@ export class Connection {
     }
     const r = parseHead(this.inbuf, end, this.head, this.server.bodyBytesMax);
     if (r < 0) {
-      this.protocolError(headErrorCode(r), this.head.reason, r === HEAD_BODY_TOO_LARGE);
+      const reason = r === HEAD_BODY_TOO_LARGE
+        ? `Content-Length ${this.head.contentLength} is over the body limit of ${this.server.bodyBytesMax} bytes`
+        : this.head.reason;
+      this.protocolError(headErrorCode(r), reason, r === HEAD_BODY_TOO_LARGE);
       return false;
     }
     this.setDeadline(DEADLINE_NONE);
@@ -477,8 +480,20 @@ export class Connection {
     this.releaseSlot();
     if (err || !this.keepAlive) {
       this.state = S_CLOSED;
-      if (err) this.socket.destroy();
-      else this.socket.end();
+      if (err) {
+        this.socket.destroy();
+        return;
+      }
+      // Lingering close (as nginx does): send FIN, keep reading and discarding what the
+      // client is still sending (say, a body we refused) so the kernel does not answer it
+      // with a reset that could destroy our response before the client reads it; the idle
+      // deadline closes the socket if the client never closes its side.
+      this.socket.end();
+      if (this.paused) {
+        this.paused = false;
+        this.socket.resume();
+      }
+      this.setDeadline(DEADLINE_IDLE);
       return;
     }
     this.state = S_HEAD;

@@ -3,6 +3,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { exchange, get, startTestServer, waitFor, type Running } from "./helpers.ts";
 import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, URI_BYTES_MAX } from "../host/limits.ts";
 
@@ -150,6 +151,30 @@ describe("request bodies", () => {
     const c = await exchange(t.port, ["POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", chunk, chunk, "0\r\n\r\n"]);
     assert.equal(c.responses[0].status, 413);
     assert.equal(c.closed, true);
+  });
+});
+
+describe("closing", () => {
+  it("a client still sending a refused body reads the whole 413 (lingering close)", async () => {
+    const filler = Buffer.alloc(64 * 1024, 0x78);
+    const r = await exchange(t.port, ["POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n", filler, filler, filler], { delayMs: 20 });
+    assert.equal(r.responses[0].status, 413);
+    assert.match(JSON.parse(r.responses[0].body.toString()).message, /Content-Length 1000000 is over the body limit of 65536 bytes/);
+  });
+
+  it("a half-closed connection whose client never closes is closed after the idle timeout", async () => {
+    await waitFor(() => t.server.stats().connections === 0);
+    const sock = net.connect({ port: t.port, host: "127.0.0.1", allowHalfOpen: true });
+    let got = "";
+    sock.on("data", (d: Buffer) => (got += d.toString()));
+    sock.on("end", () => { /* the server's FIN: keep our side open on purpose */ });
+    sock.write(get("/hello", "Connection: close\r\n"));
+    await waitFor(() => got.includes("hello\n"));
+    assert.match(got, /^HTTP\/1\.1 200 OK/);
+    assert.equal(t.server.stats().connections, 1);
+    // The server lingers for keepAliveTimeoutMs (400 ms here), then closes its socket.
+    await waitFor(() => t.server.stats().connections === 0, 3000);
+    sock.destroy();
   });
 });
 
