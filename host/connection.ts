@@ -484,27 +484,33 @@ export class Connection {
         this.socket.destroy();
         return;
       }
-      // Lingering close (as nginx does): send FIN, keep reading and discarding what the
-      // client is still sending (say, a body we refused) so the kernel does not answer it
-      // with a reset that could destroy our response before the client reads it; the idle
-      // deadline closes the socket if the client never closes its side.
-      this.socket.end();
-      if (this.paused) {
-        this.paused = false;
-        this.socket.resume();
-      }
-      this.setDeadline(DEADLINE_IDLE);
+      this.lingeringClose();
       return;
     }
     this.state = S_HEAD;
     this.head.isHead = false;
     this.setDeadline(this.inLen > 0 || this.pending !== null ? DEADLINE_HEADERS : DEADLINE_IDLE);
     if (this.server.closing && this.isIdle()) {
-      this.socket.end();
       this.state = S_CLOSED;
+      this.lingeringClose();
       return;
     }
     this.drive();
+  }
+
+  /**
+   * Lingering close (as nginx does): send FIN, keep reading and discarding what the client
+   * is still sending (say, a body we refused) so the kernel does not answer it with a reset
+   * that could destroy our response before the client reads it; the idle deadline closes
+   * the socket if the client never closes its side.
+   */
+  private lingeringClose(): void {
+    this.socket.end();
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.setDeadline(DEADLINE_IDLE);
   }
 
   /** No more requests will come: close our side once everything is written. */
