@@ -54,6 +54,59 @@ export const BODY_HEADROOM_BYTES = 32;
 export const ARENA_OK = 0;
 export const ARENA_NO_HANDLER = 1;
 
+/**
+ * Effect statuses: what every effect import returns. 0 is success; the others are errors
+ * the app can match on (the SDK names them FetchError.*). They are values, never traps.
+ */
+export const EFFECT_OK = 0;
+export const EFFECT_BAD_URL = 1;
+export const EFFECT_DNS = 2;
+export const EFFECT_REFUSED = 3;
+export const EFFECT_TIMEOUT = 4;
+export const EFFECT_RESET = 5;
+export const EFFECT_TOO_LARGE = 6;
+export const EFFECT_PROTOCOL = 7;
+export const EFFECT_CANCELLED = 8;
+export const EFFECT_UNAVAILABLE = 9;
+export const EFFECT_NETWORK = 10;
+export const EFFECT_BAD_ARGUMENT = 11;
+
+/**
+ * Fetch descriptor: the app allocates FETCH_DESC_BYTES in its arena, fills the FETCH_*
+ * request fields and passes the address to `arena.fetch`. The host fills the FETCH_RES_*
+ * fields: on success the status, a header table (HEADER_ENTRY_BYTES entries) and the body,
+ * all written into the request's own arena above what the app had allocated (the body
+ * 16-byte aligned with BODY_HEADROOM_BYTES free before it, like the request body); on
+ * failure a UTF-8 message saying what went wrong.
+ */
+export const FETCH_METHOD_PTR = 0;
+export const FETCH_METHOD_LEN = 4;
+export const FETCH_URL_PTR = 8;
+export const FETCH_URL_LEN = 12;
+/** Extra request header lines, "Name: value\r\n" each (the same form as a response's). */
+export const FETCH_HEADERS_PTR = 16;
+export const FETCH_HEADERS_LEN = 20;
+export const FETCH_BODY_PTR = 24;
+export const FETCH_BODY_LEN = 28;
+/** Whole-exchange timeout in ms; 0 means the server's default. */
+export const FETCH_TIMEOUT_MS = 32;
+/** Largest response body accepted, in bytes; 0 means the server's default. */
+export const FETCH_MAX_BYTES = 36;
+export const FETCH_RES_STATUS = 40;
+export const FETCH_RES_HEADERS_PTR = 44;
+export const FETCH_RES_HEADER_COUNT = 48;
+export const FETCH_RES_BODY_PTR = 52;
+export const FETCH_RES_BODY_LEN = 56;
+export const FETCH_RES_ERROR_PTR = 60;
+export const FETCH_RES_ERROR_LEN = 64;
+export const FETCH_DESC_BYTES = 80;
+
+/** Log levels for `arena.log`. */
+export const LOG_DEBUG = 0;
+export const LOG_INFO = 1;
+export const LOG_WARN = 2;
+export const LOG_ERROR = 3;
+
 /** Check-build violation kinds reported through `arena.violation`. */
 export const VIOLATION_LINK = 1;
 export const VIOLATION_RENEW = 2;
@@ -67,5 +120,6 @@ export const REQUIRED_EXPORTS = [
   "arena_begin",
   "arena_enter",
   "arena_used",
+  "arena_current_slot",
   "arena_handle",
 ] as const;

@@ -6,23 +6,11 @@
 
 import { ArenaError } from "./errors.ts";
 import { REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK } from "./abi.ts";
+import { Effects } from "./effects.ts";
+import { HttpClient, type FetchOptions } from "./http_client.ts";
 import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "./memory.ts";
 import type { Logger } from "./log.ts";
-
-/** What the app reported just before trapping; cleared before each call. */
-export class TrapRecord {
-  overflowSize = -1;
-  overflowLimit = 0;
-  violationKind = 0;
-  abortMessage: string | null = null;
-
-  clear(): void {
-    this.overflowSize = -1;
-    this.overflowLimit = 0;
-    this.violationKind = 0;
-    this.abortMessage = null;
-  }
-}
+import { SlotContext } from "./slot_context.ts";
 
 interface AppExports {
   memory: WebAssembly.Memory;
@@ -32,6 +20,7 @@ interface AppExports {
   arena_begin(slot: number, dataEnd: number): void;
   arena_enter(slot: number): void;
   arena_used(): number;
+  arena_current_slot(): number;
   arena_handle(desc: number): number;
 }
 
@@ -45,31 +34,34 @@ export class App {
   readonly u8: Uint8Array;
   readonly dv: DataView;
   readonly heapBase: number;
-  readonly trap = new TrapRecord();
-  /** Route pattern (UTF-8 in the startup region) the app reported for the current call. */
-  routePtr = 0;
-  routeLen = 0;
-  /** Request id of the call in progress, for the app's log lines. */
-  requestId = 0;
+  /** One context per slot, and one for the start-up code. */
+  readonly contexts: SlotContext[];
+  readonly startup = new SlotContext(REGION_ID_STARTUP);
+  readonly effects: Effects;
   private readonly exports: AppExports;
-  private readonly log: Logger;
+  /** `arena_handle` wrapped by JSPI: the call returns a promise and may suspend. */
+  private readonly handleAsync: (desc: number) => Promise<number>;
 
-  private constructor(plan: MemoryPlan, memory: WebAssembly.Memory, exports: AppExports, log: Logger) {
+  private constructor(plan: MemoryPlan, memory: WebAssembly.Memory, exports: AppExports, effects: Effects) {
     this.plan = plan;
     this.memory = memory;
     // The memory never grows, so these views stay valid for the life of the process.
     this.u8 = new Uint8Array(memory.buffer);
     this.dv = new DataView(memory.buffer);
     this.exports = exports;
-    this.log = log;
     this.heapBase = exports.arena_heap_base();
+    this.contexts = Array.from({ length: plan.slots }, (_, slot) => new SlotContext(slot));
+    this.handleAsync = WebAssembly.promising(exports.arena_handle as (desc: number) => number) as (desc: number) => Promise<number>;
+    this.effects = effects;
+    effects.attach(this);
   }
 
   /**
    * Compiles and instantiates `bytes` (from `file`, for messages) over a fresh fixed memory
    * of `slots` × `slotBytes` + `startupBytes`, then runs the app's start code.
    */
-  static async load(bytes: Uint8Array, file: string, slots: number, slotBytes: number, startupBytes: number, log: Logger): Promise<App> {
+  static async load(bytes: Uint8Array, file: string, slots: number, slotBytes: number, startupBytes: number, log: Logger,
+    fetch: FetchOptions = {}): Promise<App> {
     const plan = planMemory(slots, slotBytes, startupBytes);
     if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
       throw new ArenaError("ARENA_E_WASM", `${file} is not a wasm file`, "build one with `npm run arena -- build app.ts`");
@@ -87,7 +79,8 @@ export class App {
     }
     const memory = createMemory(plan);
     let app: App | null = null;
-    const imports = App.imports(memory, () => app, log);
+    const effects = new Effects(new HttpClient(fetch), log);
+    const imports = App.imports(memory, () => app, log, effects);
     for (const imp of WebAssembly.Module.imports(module)) {
       const provided = (imports as Record<string, Record<string, unknown>>)[imp.module]?.[imp.name];
       if (provided === undefined) {
@@ -100,7 +93,7 @@ export class App {
     } catch (err) {
       throw new ArenaError("ARENA_E_WASM", `${file} could not be instantiated: ${(err as Error).message}`, "its static data may be larger than the startup region; raise --startup-bytes");
     }
-    app = new App(plan, memory, instance.exports as unknown as AppExports, log);
+    app = new App(plan, memory, instance.exports as unknown as AppExports, effects);
     app.start(file);
     return app;
   }
@@ -112,14 +105,15 @@ export class App {
     }
     const status = this.exports.arena_init(plan.startupBytes, plan.startupBytes, plan.slotBytes, plan.arenaBytes, plan.slots);
     if (status !== 0) throw new Error(`assert: arena_init refused the memory plan (status ${status})`);
-    this.trap.clear();
+    const trap = this.startup.trap;
+    trap.clear();
     try {
       this.exports._initialize();
     } catch (err) {
-      if (this.trap.overflowSize >= 0) {
-        throw new ArenaError("ARENA_E_CONFIG", `${file}'s start-up code allocated past the startup region (asked ${this.trap.overflowSize} bytes, region ${formatBytes(plan.startupBytes)})`, "raise --startup-bytes");
+      if (trap.overflowSize >= 0) {
+        throw new ArenaError("ARENA_E_CONFIG", `${file}'s start-up code allocated past the startup region (asked ${trap.overflowSize} bytes, region ${formatBytes(plan.startupBytes)})`, "raise --startup-bytes");
       }
-      throw new ArenaError("ARENA_E_WASM", `${file} failed during start-up: ${this.trap.abortMessage ?? (err as Error).message}`, "fix the app's top-level code");
+      throw new ArenaError("ARENA_E_WASM", `${file} failed during start-up: ${trap.abortMessage ?? (err as Error).message}`, "fix the app's top-level code");
     }
   }
 
@@ -138,23 +132,54 @@ export class App {
     this.exports.arena_begin(slot, dataEnd);
   }
 
-  /** Calls the app for the request descriptor at `desc`; throws if the app traps. */
-  handle(desc: number): number {
-    this.trap.clear();
-    this.routePtr = 0;
-    this.routeLen = 0;
-    return this.exports.arena_handle(desc);
+  /**
+   * Calls the app for request `id`, whose descriptor is at `desc` in `slot` (already begun).
+   * The promise settles with arena_handle's status when the handler returns, after any
+   * number of suspensions, or rejects if the app traps; `context(slot).trap` says why.
+   */
+  call(slot: number, desc: number, id: number): Promise<number> {
+    this.contexts[slot].begin(id);
+    return this.handleAsync(desc);
   }
 
-  /** Bytes allocated in the current region (after a call: the request's arena use). */
-  used(): number {
-    return this.exports.arena_used();
+  context(slot: number): SlotContext {
+    return this.contexts[slot];
   }
 
-  /** The route pattern the app reported for the current request, or "". */
-  route(): string {
-    if (this.routeLen === 0) return "";
-    return utf8.decode(this.u8.subarray(this.routePtr, this.routePtr + this.routeLen));
+  /** The context of the code running in wasm right now (the startup one at start-up). */
+  current(): SlotContext {
+    const slot = this.exports.arena_current_slot() >>> 0;
+    return slot < this.contexts.length ? this.contexts[slot] : this.startup;
+  }
+
+  /** The client of the request in `slot` went away: its effects stop waiting. */
+  cancel(slot: number): void {
+    this.contexts[slot].cancel();
+  }
+
+  /** The route pattern the app reported for the request in `slot`, or "". */
+  route(slot: number): string {
+    const ctx = this.contexts[slot];
+    if (ctx.routeLen === 0) return "";
+    return utf8.decode(this.u8.subarray(ctx.routePtr, ctx.routePtr + ctx.routeLen));
+  }
+
+  /** Whether [ptr, ptr + len) lies inside `slot`'s arena or the startup region (static
+   *  data included): the only memory a request may hand the host. Start-up code
+   *  (REGION_ID_STARTUP) may only use the startup region. */
+  validRange(slot: number, ptr: number, len: number): boolean {
+    if (len === 0) return true;
+    const end = ptr + len;
+    const plan = this.plan;
+    if (end <= plan.startupBytes) return ptr >= 0;
+    if (slot >= plan.slots) return false;
+    const base = this.slotBase(slot);
+    return ptr >= base && end <= base + plan.arenaBytes;
+  }
+
+  /** Stops the effects' background work (idle upstream connections). */
+  close(): void {
+    this.effects.client.close();
   }
 
   /** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4), bounds-checked. */
@@ -166,10 +191,11 @@ export class App {
     return utf16.decode(this.u8.subarray(ptr, ptr + (len & ~1)));
   }
 
-  private static imports(memory: WebAssembly.Memory, app: () => App | null, log: Logger): WebAssembly.Imports {
+  private static imports(memory: WebAssembly.Memory, app: () => App | null, log: Logger, effects: Effects): WebAssembly.Imports {
     const tag = () => {
       const a = app();
-      return a !== null && a.requestId !== 0 ? `app req=${a.requestId}` : "app";
+      const id = a !== null ? a.current().id : 0;
+      return id !== 0 ? `app req=${id}` : "app";
     };
     const str = (ptr: number) => app()?.readString(ptr) ?? "";
     const consoleLine = (level: "info" | "warn" | "error") => (ptr: number) => log.app(level, tag(), str(ptr));
@@ -180,7 +206,7 @@ export class App {
           const a = app();
           if (a !== null) {
             const where = file !== 0 ? ` at ${a.readString(file)}:${line}:${column}` : "";
-            a.trap.abortMessage = `${a.readString(msg)}${where}`;
+            a.current().trap.abortMessage = `${a.readString(msg)}${where}`;
           }
           throw new WebAssembly.RuntimeError("abort");
         },
@@ -188,7 +214,8 @@ export class App {
           log.app("info", tag(), `trace: ${str(msg)} ${args.slice(0, n).join(", ")}`);
         },
         seed() {
-          return Date.now() * Math.random();
+          // Seeds Math.random in the app; from the CSPRNG so two processes never share a sequence.
+          return crypto.getRandomValues(new Uint32Array(2)).reduce((a, b) => a * 4294967296 + b, 0);
         },
         "Date.now"() {
           return Date.now();
@@ -200,19 +227,22 @@ export class App {
         "console.error": consoleLine("error"),
       },
       arena: {
+        ...effects.imports(),
         overflow(id: number, size: number, limit: number) {
           const a = app();
           if (a !== null) {
-            a.trap.overflowSize = size >>> 0;
-            a.trap.overflowLimit = limit >>> 0;
+            const trap = a.current().trap;
+            trap.overflowSize = size >>> 0;
+            trap.overflowLimit = limit >>> 0;
           }
           void id;
         },
         violation(kind: number, parent: number, child: number) {
           const a = app();
           if (a !== null) {
-            a.trap.violationKind = kind;
-            a.trap.abortMessage = kind === VIOLATION_LINK
+            const trap = a.current().trap;
+            trap.violationKind = kind;
+            trap.abortMessage = kind === VIOLATION_LINK
               ? `object at 0x${(child >>> 0).toString(16)} made during the request was stored into startup object at 0x${(parent >>> 0).toString(16)}`
               : `startup object at 0x${(parent >>> 0).toString(16)} was reallocated during a request`;
           }
@@ -224,8 +254,9 @@ export class App {
           len >>>= 0;
           // Route patterns live in static data or the startup region; anything else is ignored.
           if (len <= 1024 && ptr + len <= a.plan.startupBytes) {
-            a.routePtr = ptr;
-            a.routeLen = len;
+            const ctx = a.current();
+            ctx.routePtr = ptr;
+            ctx.routeLen = len;
           }
         },
       },

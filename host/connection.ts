@@ -1,15 +1,20 @@
 // One client connection: an HTTP/1.1 state machine over a socket. Requests on a connection
 // are handled one after another, so pipelined responses go out in order by construction.
 //
-//   HEAD ──head parsed──► QUEUED ──slot──► BODY ──body read──► app ──► WRITING ──written──► HEAD
-//     │                    (no slot                                                 │
-//     └─ bad request ─► error response, close      free yet)          keep-alive? ─┴─ no ─► close
+//   HEAD ──head parsed──► QUEUED ──slot──► BODY ──body read──► APP ──► WRITING ──written──► HEAD
+//     │                    (no slot                               (may suspend            │
+//     └─ bad request ─► error response, close      free yet)      on effects) keep-alive? ─┴─ no ─► close
 //
 // The head is read into a per-connection buffer (HEADER_BYTES_MAX), never into a slot, so
 // slow or hostile clients cannot hold slots while they trickle headers. Once the head is
 // valid the request waits for a slot; the head is copied into the slot's arena and the
 // body is read straight after it. The response is written from the slot, and the slot is
 // released only when the write has completed.
+//
+// While the app has the request (APP) it may be suspended on effects and other requests
+// run. If the client goes away meanwhile, the request's effects are cancelled so the app
+// unwinds quickly; the slot stays busy until the app has returned (its code may still be
+// using the arena), then it is released without a response.
 
 import type { Socket } from "node:net";
 import {
@@ -34,6 +39,7 @@ const S_QUEUED = 1;
 const S_BODY = 2;
 const S_WRITING = 3;
 const S_CLOSED = 4;
+const S_APP = 5;
 
 export const DEADLINE_NONE = 0;
 export const DEADLINE_IDLE = 1;
@@ -71,8 +77,13 @@ export class Connection {
   /** Wall-clock ms when the current deadline passes, checked by the server's sweep. */
   deadline = 0;
   deadlineKind = DEADLINE_NONE;
-  /** Bound once so that no closure is made per write. */
+  /** The app still has this slot (set while APP, also after the client went away). */
+  private inApp = false;
+  private requestId = 0;
+  /** Bound once so that no closure is made per write or per app call. */
   private readonly onWritten = (err?: Error | null): void => this.afterWrite(err);
+  private readonly onAppDone = (status: number): void => this.appReturned(status);
+  private readonly onAppError = (err: unknown): void => this.appThrew(err);
 
   constructor(socket: Socket, server: ArenaServer) {
     this.socket = socket;
@@ -116,7 +127,13 @@ export class Connection {
   private onClose(): void {
     if (this.state === S_QUEUED) this.server.dequeue(this);
     this.state = S_CLOSED;
-    this.releaseSlot();
+    if (this.inApp) {
+      // The app is running or suspended on an effect: stop its effects; the slot is
+      // released when the app returns.
+      this.server.app.cancel(this.slot);
+    } else {
+      this.releaseSlot();
+    }
     this.pending = null;
     this.server.connectionClosed(this);
   }
@@ -341,22 +358,37 @@ export class Connection {
     dv.setUint32(desc + REQ_BODY_LEN, this.bodyLen, true);
     const id = server.nextRequestId();
     dv.setUint32(desc + REQ_ID, id, true);
+    this.requestId = id;
     app.begin(this.slot, align16(this.bodyPtr + this.bodyLen));
-    app.requestId = id;
-    let status: number;
-    try {
-      status = app.handle(desc);
-    } catch (err) {
-      this.appFailed(err as Error, id);
+    this.state = S_APP;
+    this.inApp = true;
+    // The handler runs now, synchronously, up to its first suspension (if any); the
+    // promise settles when it returns. The callbacks are bound once per connection.
+    app.call(this.slot, desc, id).then(this.onAppDone, this.onAppError);
+  }
+
+  private appReturned(status: number): void {
+    this.inApp = false;
+    this.server.app.context(this.slot).end();
+    if (this.state === S_CLOSED) {
+      this.releaseSlot(); // the client went away while the app had the request
       return;
-    } finally {
-      app.requestId = 0;
     }
     if (status !== ARENA_OK) {
-      this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status} (no handler: did the app call serve()?)`, id);
+      this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status} (no handler: did the app call serve()?)`, this.requestId);
       return;
     }
-    this.sendResponse(id);
+    this.sendResponse(this.requestId);
+  }
+
+  private appThrew(err: unknown): void {
+    this.inApp = false;
+    this.server.app.context(this.slot).end();
+    if (this.state === S_CLOSED) {
+      this.releaseSlot();
+      return;
+    }
+    this.appFailed(err as Error, this.requestId);
   }
 
   private sendResponse(id: number): void {
@@ -408,7 +440,7 @@ export class Connection {
 
   /** The app trapped: answer 500 with the code, keep the connection if the request allows. */
   private appFailed(err: Error, id: number): void {
-    const trap = this.server.app.trap;
+    const trap = this.server.app.context(this.slot).trap;
     if (trap.overflowSize >= 0) {
       this.failResponse("ARENA_E_MEMORY", `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes`, id);
     } else if (trap.violationKind !== 0) {
@@ -427,7 +459,7 @@ export class Connection {
     const method = latin1.decode(app.u8.subarray(methodPtr, methodPtr + dv.getUint32(desc + REQ_METHOD_LEN, true)));
     const pathPtr = dv.getUint32(desc + REQ_PATH_PTR, true);
     const path = latin1.decode(app.u8.subarray(pathPtr, pathPtr + Math.min(dv.getUint32(desc + REQ_PATH_LEN, true), 256)));
-    const route = app.route();
+    const route = app.route(this.slot);
     const where = `${method} ${path}${route ? ` (route ${route})` : ""}`;
     this.server.log.error(code, `req=${id} slot=${this.slot} ${where}: ${detail}`);
     this.releaseSlot();

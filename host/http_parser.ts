@@ -184,30 +184,14 @@ export function parseHead(buf: Uint8Array, end: number, head: RequestHead, bodyM
       i += 2;
       break;
     }
-    if (buf[i] === SP || buf[i] === HTAB) return fail(head, HEAD_MALFORMED, "obsolete line folding");
-    const nameStart = i;
-    while (TCHAR[buf[i]] === 1) i++;
-    if (i === nameStart) return fail(head, HEAD_MALFORMED, "malformed field name");
-    if (buf[i] !== COLON) {
-      return fail(head, HEAD_MALFORMED, buf[i] === SP || buf[i] === HTAB ? "whitespace before colon" : "malformed field name");
-    }
-    const nameEnd = i;
-    i++;
-    while (buf[i] === SP || buf[i] === HTAB) i++;
-    const valueStart = i;
-    while (FIELD_VCHAR[buf[i]] === 1) i++;
-    if (buf[i] !== CR || buf[i + 1] !== LF) {
-      return fail(head, HEAD_MALFORMED, buf[i] === LF ? "bare LF" : buf[i] === CR ? "bare CR" : "control character in field value");
-    }
-    let valueEnd = i;
-    while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
-    i += 2;
     const n = head.headerCount;
     if (n === HEADER_COUNT_MAX) return fail(head, HEAD_TOO_LARGE, "more than HEADER_COUNT_MAX header fields");
-    fields[n * 4] = nameStart;
-    fields[n * 4 + 1] = nameEnd;
-    fields[n * 4 + 2] = valueStart;
-    fields[n * 4 + 3] = valueEnd;
+    i = scanField(buf, i, fields, n * 4);
+    if (i < 0) return fail(head, HEAD_MALFORMED, fieldError);
+    const nameStart = fields[n * 4];
+    const nameEnd = fields[n * 4 + 1];
+    const valueStart = fields[n * 4 + 2];
+    const valueEnd = fields[n * 4 + 3];
     head.headerCount = n + 1;
 
     // The fields the host itself acts on, matched by length first.
@@ -267,12 +251,49 @@ export function parseHead(buf: Uint8Array, end: number, head: RequestHead, bodyM
   return end;
 }
 
+/** Why scanField() failed; a constant string. */
+export let fieldError = "";
+
+/**
+ * Scans one header field line starting at `i` (field-name ":" OWS field-value OWS CRLF),
+ * records [nameStart, nameEnd, valueStart, valueEnd] at out[at..at+3] and returns the
+ * index after its CRLF, or -1 with `fieldError` set. The caller has checked that the line
+ * is not the empty line ending the head. Shared by the request and response parsers.
+ */
+export function scanField(buf: Uint8Array, i: number, out: Int32Array, at: number): number {
+  if (buf[i] === SP || buf[i] === HTAB) return fieldFail("obsolete line folding");
+  const nameStart = i;
+  while (TCHAR[buf[i]] === 1) i++;
+  if (i === nameStart) return fieldFail("malformed field name");
+  if (buf[i] !== COLON) return fieldFail(buf[i] === SP || buf[i] === HTAB ? "whitespace before colon" : "malformed field name");
+  const nameEnd = i;
+  i++;
+  while (buf[i] === SP || buf[i] === HTAB) i++;
+  const valueStart = i;
+  while (FIELD_VCHAR[buf[i]] === 1) i++;
+  if (buf[i] !== CR || buf[i + 1] !== LF) {
+    return fieldFail(buf[i] === LF ? "bare LF" : buf[i] === CR ? "bare CR" : "control character in field value");
+  }
+  let valueEnd = i;
+  while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
+  out[at] = nameStart;
+  out[at + 1] = nameEnd;
+  out[at + 2] = valueStart;
+  out[at + 3] = valueEnd;
+  return i + 2;
+}
+
+function fieldFail(reason: string): number {
+  fieldError = reason;
+  return -1;
+}
+
 /** Bounds of the list element found by listItem(); a scratch pair, parsing is synchronous. */
-const item = new Int32Array(2);
+export const item = new Int32Array(2);
 
 /** Finds the comma-separated list element starting at `p` in buf[p, end), trims its
  *  whitespace into `item`, and returns where the next element starts. */
-function listItem(buf: Uint8Array, p: number, end: number): number {
+export function listItem(buf: Uint8Array, p: number, end: number): number {
   let q = p;
   while (q < end && buf[q] !== 0x2c) q++;
   let a = p;
@@ -291,7 +312,7 @@ function fail(head: RequestHead, result: number, reason: string): number {
 }
 
 /** 1*DIGIT; -1 when malformed. Values past 2^53 are clamped: they are over any limit. */
-function parseContentLength(buf: Uint8Array, start: number, end: number): number {
+export function parseContentLength(buf: Uint8Array, start: number, end: number): number {
   if (start === end) return -1;
   let v = 0;
   for (let i = start; i < end; i++) {

@@ -79,6 +79,37 @@ export const SHUTDOWN_TIMEOUT_MS = 10_000;
  *  fit here (8 KiB, like nginx's default proxy_buffer_size for headers). */
 export const RESPONSE_HEAD_BYTES_MAX = 8 * KiB;
 
+/** Connections kept per upstream origin by the HTTP client (in use + idle). Past this a
+ *  fetch waits for one to come free, so a slow upstream cannot make the server open
+ *  thousands of sockets; 64 is undici's order of magnitude for one origin. */
+export const FETCH_SOCKETS_PER_ORIGIN_MAX = 64;
+
+/** An idle upstream connection is closed after this long. Below the 5 s keep-alive most
+ *  servers use (Node's included), so we close first instead of racing their close. */
+export const FETCH_IDLE_TIMEOUT_MS = 4_000;
+
+/** Time to establish an upstream connection (DNS included) before the fetch fails with
+ *  FetchError.Timeout. */
+export const FETCH_CONNECT_TIMEOUT_MS = 5_000;
+
+/** Default time for a whole fetch (connect, send, complete response) when the app sets
+ *  none; past it the fetch fails with FetchError.Timeout and the connection is closed. */
+export const FETCH_TIMEOUT_MS_DEFAULT = 10_000;
+
+/** Largest upstream response head (status line and fields). Like HEADER_BYTES_MAX. */
+export const FETCH_HEAD_BYTES_MAX = 16 * KiB;
+
+/** Default largest upstream response body. It is also capped by what is free in the
+ *  request's arena; a larger body is FetchError.TooLarge, never a trap. */
+export const FETCH_BODY_BYTES_MAX_DEFAULT = 8 * MiB;
+
+/** Longest single sleep an app may ask for; a longer one is clamped, so a typo cannot
+ *  park a slot for days. */
+export const SLEEP_MS_MAX = 60_000;
+
+/** Longest environment variable value or log line the host accepts from the app. */
+export const LOG_LINE_BYTES_MAX = 16 * KiB;
+
 /** Default listen address: loopback, so a fresh `npm start` is not exposed. */
 export const HOST_DEFAULT = "127.0.0.1";
 export const PORT_DEFAULT = 3000;

@@ -10,6 +10,21 @@ export interface Logger {
   error(code: ErrorCode, message: string): void;
   /** A line the app logged (console.log, trace). */
   app(level: "info" | "warn" | "error", tag: string, message: string): void;
+  /** A structured line the app logged through the SDK's `log`: `req` is the request id
+   *  (0 for start-up code), `fields` the app's key/values. */
+  record(level: "debug" | "info" | "warn" | "error", req: number, message: string, fields: Record<string, unknown> | null): void;
+}
+
+/** The JSON line for a structured app log record (pino-like: one object per line). */
+export function recordLine(time: string, level: string, req: number, message: string, fields: Record<string, unknown> | null): string {
+  const line: Record<string, unknown> = { time, level, ...(req !== 0 ? { req } : {}), msg: message };
+  if (fields !== null) {
+    for (const key of Object.keys(fields)) {
+      // The platform's keys win: an app field cannot forge the time, level or request id.
+      if (!(key in line)) line[key] = fields[key];
+    }
+  }
+  return JSON.stringify(line);
 }
 
 function stamp(): string {
@@ -27,6 +42,9 @@ export const consoleLogger: Logger = {
   app(level, tag, message) {
     process.stderr.write(`${stamp()} ${level.toUpperCase()} [${tag}] ${message}\n`);
   },
+  record(level, req, message, fields) {
+    process.stderr.write(`${recordLine(stamp(), level, req, message, fields)}\n`);
+  },
 };
 
 /** Keeps every line in memory; for tests. */
@@ -40,5 +58,8 @@ export class MemoryLogger implements Logger {
   }
   app(level: string, tag: string, message: string): void {
     this.lines.push(`${level.toUpperCase()} [${tag}] ${message}`);
+  }
+  record(level: string, req: number, message: string, fields: Record<string, unknown> | null): void {
+    this.lines.push(recordLine("-", level, req, message, fields));
   }
 }

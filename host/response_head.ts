@@ -35,10 +35,14 @@ export const CONTINUE_BYTES = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 /**
  * Checks the app's header block u8[ptr, ptr + len): a sequence of `token ":" value CRLF`
- * lines whose values hold no CR, LF, NUL or other control bytes, and none of the framing
- * headers the host owns. Returns null when valid, else why not.
+ * lines whose values hold no CR, LF, NUL or other control bytes, and none of the `reserved`
+ * fields the host owns (framing: smuggling defence). Returns null when valid, else why not.
  */
-export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number): string | null {
+/** Fields the host writes itself in a response; the app may not set them. */
+export const RESPONSE_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "date"] as const;
+
+export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number,
+  reserved: readonly string[] = RESPONSE_RESERVED_FIELDS): string | null {
   const end = ptr + len;
   let i = ptr;
   while (i < end) {
@@ -50,9 +54,8 @@ export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number): strin
     while (i < end && (u8[i] === 0x09 || (u8[i] >= 0x20 && u8[i] !== 0x7f))) i++;
     if (i + 1 >= end || u8[i] !== 0x0d || u8[i + 1] !== 0x0a) return "header value with CR, LF or a control byte";
     i += 2;
-    if (nameIs(u8, nameStart, nameEnd, "content-length") || nameIs(u8, nameStart, nameEnd, "transfer-encoding") ||
-        nameIs(u8, nameStart, nameEnd, "connection") || nameIs(u8, nameStart, nameEnd, "date")) {
-      return "framing header set by the app";
+    for (const name of reserved) {
+      if (nameIs(u8, nameStart, nameEnd, name)) return `${name} is set by the host, not the app`;
     }
   }
   return null;

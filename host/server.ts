@@ -6,6 +6,7 @@ import net from "node:net";
 import { App } from "./app.ts";
 import { Connection, DEADLINE_BODY, DEADLINE_HEADERS, DEADLINE_IDLE } from "./connection.ts";
 import { ArenaError } from "./errors.ts";
+import type { FetchOptions } from "./http_client.ts";
 import { HttpDate } from "./http_date.ts";
 import {
   ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS,
@@ -26,6 +27,8 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   shutdownTimeoutMs?: number;
+  /** The HTTP client behind the app's fetch effect. */
+  fetch?: FetchOptions;
   log?: Logger;
 }
 
@@ -78,7 +81,7 @@ export class ArenaServer {
       throw new ArenaError("ARENA_E_CONFIG", `queue depth must be a whole number of 0 or more, got ${queueDepth}`, "set --queue");
     }
     const app = await App.load(wasm, file, options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT,
-      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log);
+      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch);
     if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > app.plan.arenaBytes / 2)) {
       throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${app.plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
     }
@@ -174,15 +177,9 @@ export class ArenaServer {
     this.queue.remove(conn);
   }
 
-  /** Whether [ptr, ptr + len) lies inside `slot`'s arena or the startup region (static
-   *  data included): the only places a response may be sent from. */
+  /** Whether [ptr, ptr + len) may be sent as part of `slot`'s response. */
   validRange(slot: number, ptr: number, len: number): boolean {
-    if (len === 0) return true;
-    const end = ptr + len;
-    const plan = this.app.plan;
-    if (end <= plan.startupBytes) return ptr >= 0;
-    const base = this.app.slotBase(slot);
-    return ptr >= base && end <= base + plan.arenaBytes;
+    return this.app.validRange(slot, ptr, len);
   }
 
   stats(): ServerStats {
@@ -210,6 +207,7 @@ export class ArenaServer {
       this.resolveClosed = () => {
         if (timer !== null) clearTimeout(timer);
         if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+        this.app.close();
         resolve();
       };
       this.net.close();

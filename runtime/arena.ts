@@ -158,6 +158,34 @@ function __arena_enter(slot: u32): void {
   current = slotsBase + <usize>slot * slotBytes;
 }
 
+/**
+ * The current region's header address. Code that may suspend (every effect that waits, in
+ * the SDK) saves it before the call and hands it back to `__arena_switch` right after:
+ * other requests run while it is suspended and each of them enters its own region, so the
+ * resumed code must re-enter its own before it allocates anything. The wasm does this
+ * itself, in the same synchronous step that resumes it; no JS runs in between.
+ */
+// @ts-ignore: decorator
+@global @inline
+function __arena_current(): usize {
+  return current;
+}
+
+/** Re-enters the region whose header is at `header` (a value `__arena_current` returned). */
+// @ts-ignore: decorator
+@global @inline
+function __arena_switch(header: usize): void {
+  current = header;
+}
+
+/** The slot number of the current region, or 0xFFFFFFFF for the startup region. The host
+ *  asks this when an import needs to know which request is calling. */
+// @ts-ignore: decorator
+@global
+function __arena_current_id(): u32 {
+  return load<u32>(current + REGION_ID);
+}
+
 /** Bytes in use in the current region (for the host's statistics and tests). */
 // @ts-ignore: decorator
 @global

@@ -28,3 +28,9 @@ export function arena_enter(slot: u32): void {
 export function arena_used(): u32 {
   return <u32>__arena_used();
 }
+
+/** The slot whose arena is current (0xFFFFFFFF: the startup region): the request that is
+ *  calling when an import runs. */
+export function arena_current_slot(): u32 {
+  return __arena_current_id();
+}

@@ -1,0 +1,159 @@
+// The effects an app may use: the `arena.*` imports besides the runtime's own. They are
+// the app's only way to reach the world (docs/abi.md lists them); everything else the
+// module imports is refused at load.
+//
+// Effects that wait (fetch, sleep) are JSPI imports (`WebAssembly.Suspending`): the host
+// returns a promise, the request's wasm stack is suspended, other requests run, and when
+// the promise settles the wasm continues. The SDK re-enters the request's own arena as
+// the first thing it does after the import returns (see sdk/lib/arena/suspend.ts). An
+// effect that can answer at once (a bad argument, a cancelled request, a call from
+// start-up code that cannot suspend) returns a plain number and nothing is suspended.
+//
+// Every (ptr, len) the app passes is checked against the calling request's arena and the
+// startup region before it is read or written.
+
+import crypto from "node:crypto";
+import {
+  EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_UNAVAILABLE, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
+  REGION_ID_STARTUP,
+} from "./abi.ts";
+import type { App } from "./app.ts";
+import type { HttpClient } from "./http_client.ts";
+import { LOG_LINE_BYTES_MAX, SLEEP_MS_MAX } from "./limits.ts";
+import type { Logger } from "./log.ts";
+import type { PendingEffect, SlotContext } from "./slot_context.ts";
+
+const utf8 = new TextDecoder("utf-8");
+const encoder = new TextEncoder();
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** A sleep in progress: one per slot, reused, so a sleep allocates only its timer. */
+class Sleep implements PendingEffect {
+  private timer: NodeJS.Timeout | null = null;
+  private resolve: ((status: number) => void) | null = null;
+  private readonly ctx: SlotContext;
+  private readonly onTimer = (): void => this.settle(EFFECT_OK);
+
+  constructor(ctx: SlotContext) {
+    this.ctx = ctx;
+  }
+
+  start(ms: number): Promise<number> {
+    const { promise, resolve } = Promise.withResolvers<number>();
+    this.resolve = resolve;
+    this.timer = setTimeout(this.onTimer, ms);
+    this.ctx.pending = this;
+    return promise;
+  }
+
+  cancel(): void {
+    this.settle(EFFECT_CANCELLED);
+  }
+
+  private settle(status: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ctx.pending === this) this.ctx.pending = null;
+    const resolve = this.resolve;
+    this.resolve = null;
+    resolve?.(status);
+  }
+}
+
+export class Effects {
+  private app: App | null = null;
+  private readonly log: Logger;
+  readonly client: HttpClient;
+  private sleeps: Sleep[] = [];
+
+  constructor(client: HttpClient, log: Logger) {
+    this.client = client;
+    this.log = log;
+  }
+
+  /** Called once the instance exists (imports are made before it does). */
+  attach(app: App): void {
+    this.app = app;
+    this.sleeps = app.contexts.map((ctx) => new Sleep(ctx));
+    this.client.attach(app);
+  }
+
+  /** The request calling the import right now, or null for start-up code. */
+  private caller(): SlotContext | null {
+    const app = this.app;
+    if (app === null) return null;
+    const ctx = app.current();
+    return ctx.slot === REGION_ID_STARTUP ? null : ctx;
+  }
+
+  /** Whether the caller may read or write [ptr, ptr + len). */
+  private valid(ptr: number, len: number): boolean {
+    const app = this.app;
+    if (app === null) return false;
+    return app.validRange(app.current().slot, ptr >>> 0, len >>> 0);
+  }
+
+  imports(): Record<string, unknown> {
+    return {
+      // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
+      sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
+        const ctx = this.caller();
+        if (ctx === null) return EFFECT_UNAVAILABLE;
+        if (ctx.cancelled) return EFFECT_CANCELLED;
+        if (!(ms >= 0)) return EFFECT_BAD_ARGUMENT;
+        return this.sleeps[ctx.slot].start(Math.min(ms, SLEEP_MS_MAX));
+      }),
+      // fetch(desc) -> status. See FETCH_* in host/abi.ts.
+      fetch: new WebAssembly.Suspending((desc: number): number | Promise<number> => {
+        const ctx = this.caller();
+        if (ctx === null) return EFFECT_UNAVAILABLE;
+        if (ctx.cancelled) return EFFECT_CANCELLED;
+        return this.client.fetch(ctx, desc >>> 0);
+      }),
+      // clock_monotonic() -> f64 ms since an arbitrary origin; never goes backwards.
+      clock_monotonic: (): number => performance.now(),
+      // clock_wall() -> f64 ms since the Unix epoch.
+      clock_wall: (): number => Date.now(),
+      // env(namePtr, nameLen, outPtr, outCap) -> value length in bytes, or -1 when unset.
+      // When the length is over outCap nothing is written; the SDK asks again with room.
+      env: (namePtr: number, nameLen: number, outPtr: number, outCap: number): number => {
+        const app = this.app;
+        if (app === null || !this.valid(namePtr, nameLen) || !this.valid(outPtr, outCap)) return -1;
+        const name = utf8.decode(app.u8.subarray(namePtr >>> 0, (namePtr >>> 0) + (nameLen >>> 0)));
+        const value = process.env[name];
+        if (value === undefined) return -1;
+        const bytes = encoder.encode(value);
+        if (bytes.length <= outCap >>> 0) app.u8.set(bytes, outPtr >>> 0);
+        return bytes.length;
+      },
+      // random(ptr, len): fills with cryptographically strong random bytes.
+      random: (ptr: number, len: number): number => {
+        const app = this.app;
+        if (app === null || !this.valid(ptr, len)) return EFFECT_BAD_ARGUMENT;
+        crypto.randomFillSync(app.u8, ptr >>> 0, len >>> 0);
+        return EFFECT_OK;
+      },
+      // log(level, msgPtr, msgLen, fieldsPtr, fieldsLen): one structured line, tagged with
+      // the request id. Fields are a JSON object the SDK wrote (or len 0).
+      log: (level: number, msgPtr: number, msgLen: number, fieldsPtr: number, fieldsLen: number): void => {
+        const app = this.app;
+        if (app === null) return;
+        msgLen = Math.min(msgLen >>> 0, LOG_LINE_BYTES_MAX);
+        fieldsLen = fieldsLen >>> 0;
+        if (!this.valid(msgPtr, msgLen)) return;
+        const message = utf8.decode(app.u8.subarray(msgPtr >>> 0, (msgPtr >>> 0) + msgLen));
+        let fields: Record<string, unknown> | null = null;
+        if (fieldsLen > 0 && fieldsLen <= LOG_LINE_BYTES_MAX && this.valid(fieldsPtr, fieldsLen)) {
+          try {
+            const parsed: unknown = JSON.parse(utf8.decode(app.u8.subarray(fieldsPtr >>> 0, (fieldsPtr >>> 0) + fieldsLen)));
+            if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) fields = parsed as Record<string, unknown>;
+          } catch {
+            fields = { fieldsInvalid: true };
+          }
+        }
+        const lvl = level === LOG_DEBUG || level === LOG_INFO || level === LOG_WARN || level === LOG_ERROR ? LEVELS[level] : "info";
+        this.log.record(lvl, app.current().id, message, fields);
+      },
+    };
+  }
+}

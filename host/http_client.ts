@@ -1,0 +1,637 @@
+// The HTTP client behind the app's `fetch` effect: HTTP/1.1 over node:net with a
+// keep-alive pool per origin. The request head is built in the calling request's arena,
+// the response is written straight into the same arena (head, then body, then the header
+// table the app reads), so the app reads status, headers and body without any JS string
+// and the host keeps no copy.
+//
+//   FetchOp (one per slot, reused)         OriginPool (one per host:port)
+//   start ─► acquire ─► send ─► head ─► body ─► done      idle: [Upstream …] (LIFO)
+//              │  no idle socket, pool full: wait (FIFO)  open ≤ FETCH_SOCKETS_PER_ORIGIN_MAX
+//              └─ connect (FETCH_CONNECT_TIMEOUT_MS)
+//
+// Every way it can fail ends as an EFFECT_* status plus a message in the arena; none
+// throws into the app. A request whose client went away cancels its fetch: the socket is
+// destroyed (it may be mid-response) and the app resumes with FetchError.Cancelled.
+// A reused keep-alive socket the upstream closed just before our request went out is
+// retried once on a fresh socket for idempotent methods (as undici does).
+
+import net from "node:net";
+import {
+  BODY_HEADROOM_BYTES, EFFECT_BAD_ARGUMENT, EFFECT_BAD_URL, EFFECT_CANCELLED, EFFECT_DNS, EFFECT_NETWORK, EFFECT_OK,
+  EFFECT_PROTOCOL, EFFECT_REFUSED, EFFECT_RESET, EFFECT_TIMEOUT, EFFECT_TOO_LARGE, FETCH_BODY_LEN, FETCH_BODY_PTR,
+  FETCH_DESC_BYTES, FETCH_HEADERS_LEN, FETCH_HEADERS_PTR, FETCH_MAX_BYTES, FETCH_METHOD_LEN, FETCH_METHOD_PTR,
+  FETCH_RES_BODY_LEN, FETCH_RES_BODY_PTR, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
+  FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, FETCH_TIMEOUT_MS, FETCH_URL_LEN, FETCH_URL_PTR, HEADER_ENTRY_BYTES,
+} from "./abi.ts";
+import type { App } from "./app.ts";
+import { CHUNKED_DONE, CHUNKED_MORE, ChunkedDecoder } from "./chunked.ts";
+import { TCHAR } from "./http_parser.ts";
+import {
+  FETCH_BODY_BYTES_MAX_DEFAULT, FETCH_CONNECT_TIMEOUT_MS, FETCH_HEAD_BYTES_MAX, FETCH_IDLE_TIMEOUT_MS,
+  FETCH_SOCKETS_PER_ORIGIN_MAX, FETCH_TIMEOUT_MS_DEFAULT,
+} from "./limits.ts";
+import { align16, regionCommit, regionEnd, regionTop } from "./region.ts";
+import { checkAppHeaders } from "./response_head.ts";
+import { findResponseHeadEnd, parseResponseHead, ResponseHead } from "./response_parser.ts";
+import type { PendingEffect, SlotContext } from "./slot_context.ts";
+import { WaitQueue } from "./slots.ts";
+import { parseUpstreamUrl, UpstreamUrl } from "./upstream_url.ts";
+
+export interface FetchOptions {
+  /** Connections per upstream origin (FETCH_SOCKETS_PER_ORIGIN_MAX). */
+  socketsPerOrigin?: number;
+  /** Whole-fetch timeout when the app sets none (FETCH_TIMEOUT_MS_DEFAULT). */
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Largest response body when the app sets none (FETCH_BODY_BYTES_MAX_DEFAULT). */
+  bodyBytesMax?: number;
+  idleTimeoutMs?: number;
+}
+
+/** Fields an app may not set on an upstream request: the client owns framing and routing. */
+const REQUEST_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "host", "te", "upgrade", "keep-alive", "trailer"] as const;
+
+const encoder = new TextEncoder();
+const latin1 = new TextDecoder("latin1");
+
+const PHASE_IDLE = 0;
+const PHASE_WAIT = 1;
+const PHASE_SEND = 2;
+const PHASE_HEAD = 3;
+const PHASE_BODY = 4;
+
+const BODY_NONE = 0;
+const BODY_LENGTH = 1;
+const BODY_CHUNKED = 2;
+const BODY_UNTIL_CLOSE = 3;
+
+/** Node's socket error codes, as the app sees them. */
+function statusForError(err: NodeJS.ErrnoException | null): number {
+  switch (err?.code) {
+    case "ENOTFOUND": case "EAI_AGAIN": case "EAI_FAIL": case "EAI_NONAME": case "EAI_NODATA": return EFFECT_DNS;
+    case "ECONNREFUSED": return EFFECT_REFUSED;
+    case "ETIMEDOUT": return EFFECT_TIMEOUT;
+    case "ECONNRESET": case "EPIPE": case undefined: return EFFECT_RESET;
+    default: return EFFECT_NETWORK;
+  }
+}
+
+class OriginPool {
+  readonly host: string;
+  readonly port: number;
+  readonly idle: Upstream[] = [];
+  /** Sockets open or opening for this origin, idle ones included. */
+  open = 0;
+  readonly waiters: WaitQueue<FetchOp>;
+
+  constructor(host: string, port: number, slots: number) {
+    this.host = host;
+    this.port = port;
+    this.waiters = new WaitQueue<FetchOp>(slots);
+  }
+}
+
+/** One socket to an upstream. It serves one fetch at a time, then waits in its pool. */
+class Upstream {
+  readonly socket: net.Socket;
+  readonly pool: OriginPool;
+  op: FetchOp | null = null;
+  connected = false;
+  /** Responses completed on this socket; a reused socket may have been closed under us. */
+  served = 0;
+  lastError: NodeJS.ErrnoException | null = null;
+
+  constructor(pool: OriginPool, client: HttpClient) {
+    this.pool = pool;
+    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+    this.socket = socket;
+    socket.setTimeout(client.connectTimeoutMs);
+    socket.on("connect", () => {
+      this.connected = true;
+      socket.setTimeout(0);
+      this.op?.connected();
+    });
+    socket.on("data", (chunk: Buffer) => {
+      if (this.op !== null) this.op.onData(chunk);
+      else socket.destroy(); // nothing was asked: an upstream talking out of turn is not reused
+    });
+    socket.on("timeout", () => {
+      // Connect timeout, or idle timeout while pooled.
+      if (!this.connected) this.lastError = Object.assign(new Error(`could not connect within ${client.connectTimeoutMs} ms`), { code: "ETIMEDOUT" });
+      socket.destroy();
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      this.lastError = err;
+    });
+    socket.on("close", () => client.closed(this));
+  }
+}
+
+/** One slot's fetch. Made once per slot and reused: a fetch allocates no state object. */
+class FetchOp implements PendingEffect {
+  readonly ctx: SlotContext;
+  private readonly client: HttpClient;
+  private readonly url = new UpstreamUrl();
+  private readonly head = new ResponseHead();
+  private readonly chunked = new ChunkedDecoder();
+  private phase = PHASE_IDLE;
+  private resolve: ((status: number) => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly onTimeout = (): void => this.timedOut();
+  private readonly onWritten = (err?: Error | null): void => {
+    if (!err) this.writeDone = true;
+  };
+  private conn: Upstream | null = null;
+  private pool: OriginPool | null = null;
+  private base = 0;
+  private desc = 0;
+  private idempotent = false;
+  private expectBody = true;
+  private reqStart = 0;
+  private reqEnd = 0;
+  private sendBodyPtr = 0;
+  private sendBodyLen = 0;
+  private writeDone = false;
+  private retried = false;
+  private timeoutMs = 0;
+  private bodyMaxAsked = 0;
+  /** Where the response is written: its head from recvStart, then the body. */
+  private recvStart = 0;
+  private recvLen = 0;
+  private scanFrom = 0;
+  private headEnd = 0;
+  private bodyMode = BODY_NONE;
+  private bodyStart = 0;
+  private bodyLen = 0;
+  private bodyMax = 0;
+  private remaining = 0;
+  private reusable = false;
+
+  constructor(ctx: SlotContext, client: HttpClient) {
+    this.ctx = ctx;
+    this.client = client;
+  }
+
+  private get app(): App {
+    return this.client.app!;
+  }
+
+  /** Starts the fetch described at `desc`; a number when it fails at once, else a promise. */
+  start(desc: number): number | Promise<number> {
+    const app = this.app;
+    const dv = app.dv;
+    const u8 = app.u8;
+    const slot = this.ctx.slot;
+    this.base = app.slotBase(slot);
+    this.desc = desc;
+    if (!app.validRange(slot, desc, FETCH_DESC_BYTES)) return EFFECT_BAD_ARGUMENT;
+    dv.setUint32(desc + FETCH_RES_STATUS, 0, true);
+    dv.setUint32(desc + FETCH_RES_HEADER_COUNT, 0, true);
+    dv.setUint32(desc + FETCH_RES_BODY_LEN, 0, true);
+    dv.setUint32(desc + FETCH_RES_ERROR_LEN, 0, true);
+    const methodPtr = dv.getUint32(desc + FETCH_METHOD_PTR, true);
+    const methodLen = dv.getUint32(desc + FETCH_METHOD_LEN, true);
+    const urlPtr = dv.getUint32(desc + FETCH_URL_PTR, true);
+    const urlLen = dv.getUint32(desc + FETCH_URL_LEN, true);
+    const hdrPtr = dv.getUint32(desc + FETCH_HEADERS_PTR, true);
+    const hdrLen = dv.getUint32(desc + FETCH_HEADERS_LEN, true);
+    const bodyPtr = dv.getUint32(desc + FETCH_BODY_PTR, true);
+    const bodyLen = dv.getUint32(desc + FETCH_BODY_LEN, true);
+    if (!app.validRange(slot, methodPtr, methodLen) || !app.validRange(slot, urlPtr, urlLen) ||
+        !app.validRange(slot, hdrPtr, hdrLen) || !app.validRange(slot, bodyPtr, bodyLen)) {
+      return this.failNow(EFFECT_BAD_ARGUMENT, "fetch descriptor points outside the request's arena");
+    }
+    if (methodLen === 0 || methodLen > 32) return this.failNow(EFFECT_BAD_ARGUMENT, "the method must be 1 to 32 token characters");
+    for (let i = methodPtr; i < methodPtr + methodLen; i++) {
+      if (TCHAR[u8[i]] !== 1) return this.failNow(EFFECT_BAD_ARGUMENT, "the method must be 1 to 32 token characters");
+    }
+    if (!parseUpstreamUrl(u8, urlPtr, urlLen, this.url)) return this.failNow(EFFECT_BAD_URL, this.url.error);
+    const badHeader = checkAppHeaders(u8, hdrPtr, hdrLen, REQUEST_RESERVED_FIELDS);
+    if (badHeader !== null) return this.failNow(EFFECT_BAD_ARGUMENT, `request headers: ${badHeader}`);
+    const method = latin1.decode(u8.subarray(methodPtr, methodPtr + methodLen));
+    this.idempotent = method === "GET" || method === "HEAD" || method === "OPTIONS" || method === "PUT" || method === "DELETE";
+    this.expectBody = method !== "HEAD";
+    this.timeoutMs = dv.getUint32(desc + FETCH_TIMEOUT_MS, true) || this.client.timeoutMs;
+    this.bodyMaxAsked = dv.getUint32(desc + FETCH_MAX_BYTES, true) || this.client.bodyBytesMax;
+
+    // The request head goes into the arena (committed: it must outlive the write).
+    const url = this.url;
+    const top = regionTop(dv, this.base);
+    const end = regionEnd(dv, this.base);
+    const withBody = bodyLen > 0 || method === "POST" || method === "PUT" || method === "PATCH";
+    const prefix = `${method} `;
+    const suffix = ` HTTP/1.1\r\nHost: ${url.authority}\r\n`;
+    const framing = withBody ? `Content-Length: ${bodyLen}\r\n\r\n` : "\r\n";
+    const targetLen = url.targetEnd > url.targetStart ? url.targetEnd - url.targetStart : 1;
+    const headLen = prefix.length + targetLen + suffix.length + hdrLen + framing.length;
+    if (top + headLen > end) return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
+    let p = top;
+    p += encoder.encodeInto(prefix, u8.subarray(p)).written;
+    if (url.targetEnd > url.targetStart) {
+      u8.copyWithin(p, url.targetStart, url.targetEnd);
+      // "?q" with no path: the origin-form target still starts with "/".
+      if (u8[p] === 0x3f) {
+        u8.copyWithin(p + 1, p, p + targetLen);
+        u8[p] = 0x2f;
+        p += 1;
+      }
+    } else {
+      u8[p] = 0x2f;
+    }
+    p += targetLen;
+    p += encoder.encodeInto(suffix, u8.subarray(p)).written;
+    u8.copyWithin(p, hdrPtr, hdrPtr + hdrLen);
+    p += hdrLen;
+    p += encoder.encodeInto(framing, u8.subarray(p)).written;
+    if (p > end) return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
+    regionCommit(dv, this.base, p);
+    this.reqStart = top;
+    this.reqEnd = p;
+    this.sendBodyPtr = bodyPtr;
+    this.sendBodyLen = withBody ? bodyLen : 0;
+    this.retried = false;
+
+    const { promise, resolve } = Promise.withResolvers<number>();
+    this.resolve = resolve;
+    this.ctx.pending = this;
+    this.timer = setTimeout(this.onTimeout, this.timeoutMs);
+    this.pool = this.client.pool(url.host, url.port);
+    this.acquire();
+    return promise;
+  }
+
+  private acquire(): void {
+    this.phase = PHASE_WAIT;
+    const conn = this.client.take(this.pool!, this);
+    if (conn !== null) this.assign(conn);
+  }
+
+  /** The pool gives this fetch a socket (open, or still connecting). */
+  assign(conn: Upstream): void {
+    this.conn = conn;
+    conn.op = this;
+    conn.lastError = null;
+    this.phase = PHASE_SEND;
+    if (conn.connected) this.send();
+  }
+
+  connected(): void {
+    if (this.phase === PHASE_SEND) this.send();
+  }
+
+  private send(): void {
+    const conn = this.conn!;
+    const buffer = this.app.memory.buffer;
+    this.recvStart = align16(this.reqEnd);
+    this.recvLen = 0;
+    this.scanFrom = 0;
+    this.writeDone = false;
+    this.phase = PHASE_HEAD;
+    const socket = conn.socket;
+    if (this.sendBodyLen === 0) {
+      socket.write(new Uint8Array(buffer, this.reqStart, this.reqEnd - this.reqStart), this.onWritten);
+    } else {
+      socket.cork();
+      socket.write(new Uint8Array(buffer, this.reqStart, this.reqEnd - this.reqStart));
+      socket.write(new Uint8Array(buffer, this.sendBodyPtr, this.sendBodyLen), this.onWritten);
+      socket.uncork();
+    }
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.phase === PHASE_HEAD) this.headData(chunk, 0);
+    else if (this.phase === PHASE_BODY) this.bodyData(chunk, 0, chunk.length);
+    else this.conn?.socket.destroy();
+  }
+
+  private headData(chunk: Uint8Array, off: number): void {
+    const u8 = this.app.u8;
+    const limit = Math.min(FETCH_HEAD_BYTES_MAX, regionEnd(this.app.dv, this.base) - this.recvStart);
+    const n = Math.min(chunk.length - off, limit - this.recvLen);
+    u8.set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), this.recvStart + this.recvLen);
+    this.recvLen += n;
+    const start = this.recvStart;
+    const end = findResponseHeadEnd(u8, start, start + this.scanFrom, start + this.recvLen);
+    if (end < 0) {
+      if (this.recvLen >= limit) {
+        this.fail(limit < FETCH_HEAD_BYTES_MAX ? EFFECT_TOO_LARGE : EFFECT_PROTOCOL,
+          limit < FETCH_HEAD_BYTES_MAX ? "the upstream's response head does not fit in the arena" : `the upstream's response head is over FETCH_HEAD_BYTES_MAX (${FETCH_HEAD_BYTES_MAX} bytes)`);
+      }
+      this.scanFrom = Math.max(0, this.recvLen - 3);
+      return;
+    }
+    const head = this.head;
+    if (!parseResponseHead(u8, start, end, head)) {
+      this.fail(EFFECT_PROTOCOL, head.reason);
+      return;
+    }
+    // Bytes after the head in this chunk: kept aside before the body area overwrites them.
+    const extra = u8.slice(end, start + this.recvLen);
+    const rest = chunk.length - off - n;
+    if (head.status < 200) {
+      // Interim response (100 Continue, 103 Early Hints): drop it and read on.
+      this.recvLen = 0;
+      this.scanFrom = 0;
+      if (extra.length > 0) this.headData(extra, 0);
+      if (rest > 0 && this.phase === PHASE_HEAD) this.headData(chunk, off + n);
+      return;
+    }
+    this.headEnd = end;
+    this.reusable = head.keepAlive;
+    const status = head.status;
+    const tableBytes = head.headerCount * HEADER_ENTRY_BYTES + 16;
+    this.bodyStart = align16(end + BODY_HEADROOM_BYTES);
+    this.bodyLen = 0;
+    this.bodyMax = Math.max(0, Math.min(this.bodyMaxAsked, regionEnd(this.app.dv, this.base) - this.bodyStart - tableBytes));
+    if (!this.expectBody || status === 204 || status === 304) {
+      this.bodyMode = BODY_NONE;
+    } else if (head.chunked) {
+      this.bodyMode = BODY_CHUNKED;
+      this.chunked.reset();
+    } else if (head.contentLength >= 0) {
+      this.bodyMode = BODY_LENGTH;
+      this.remaining = head.contentLength;
+      if (head.contentLength > this.bodyMax) {
+        this.tooLarge(head.contentLength);
+        return;
+      }
+    } else {
+      this.bodyMode = BODY_UNTIL_CLOSE;
+      this.reusable = false;
+    }
+    this.phase = PHASE_BODY;
+    if (this.bodyMode === BODY_NONE || (this.bodyMode === BODY_LENGTH && this.remaining === 0)) {
+      if (extra.length > 0 || rest > 0) this.reusable = false; // bytes past the response: out of step
+      this.complete();
+      return;
+    }
+    if (extra.length > 0) this.bodyData(extra, 0, extra.length);
+    if (rest > 0 && this.phase === PHASE_BODY) this.bodyData(chunk, off + n, chunk.length);
+  }
+
+  private bodyData(src: Uint8Array, start: number, end: number): void {
+    const u8 = this.app.u8;
+    if (this.bodyMode === BODY_CHUNKED) {
+      const dec = this.chunked;
+      const r = dec.feed(src, start, end, u8, this.bodyStart, this.bodyMax);
+      this.bodyLen = dec.length;
+      if (r === CHUNKED_DONE) {
+        if (dec.consumed < end) this.reusable = false;
+        this.complete();
+      } else if (r !== CHUNKED_MORE) {
+        if (dec.length >= this.bodyMax) this.tooLarge(-1);
+        else this.fail(EFFECT_PROTOCOL, `the upstream's chunked body is malformed: ${dec.reason}`);
+      }
+      return;
+    }
+    let take = end - start;
+    if (this.bodyMode === BODY_LENGTH) {
+      if (take > this.remaining) {
+        take = this.remaining;
+        this.reusable = false;
+      }
+    } else if (this.bodyLen + take > this.bodyMax) {
+      this.tooLarge(-1);
+      return;
+    }
+    u8.set(src.subarray(start, start + take), this.bodyStart + this.bodyLen);
+    this.bodyLen += take;
+    if (this.bodyMode === BODY_LENGTH) {
+      this.remaining -= take;
+      if (this.remaining === 0) this.complete();
+    }
+  }
+
+  private tooLarge(declared: number): void {
+    const limit = this.bodyMax;
+    const asked = this.bodyMaxAsked;
+    const why = limit < asked ? `what is free in the request's arena (${limit} bytes)` : `the fetch's body limit (${limit} bytes)`;
+    this.fail(EFFECT_TOO_LARGE, declared >= 0
+      ? `the upstream's body is ${declared} bytes, over ${why}`
+      : `the upstream's body is over ${why}`);
+  }
+
+  /** The response is complete in the arena: write the header table and wake the app. */
+  private complete(): void {
+    const app = this.app;
+    const dv = app.dv;
+    const head = this.head;
+    const desc = this.desc;
+    const table = (this.bodyStart + this.bodyLen + 3) & ~3;
+    const f = head.fields;
+    for (let k = 0; k < head.headerCount; k++) {
+      const e = table + k * HEADER_ENTRY_BYTES;
+      dv.setUint32(e, f[k * 4], true);
+      dv.setUint32(e + 4, f[k * 4 + 1] - f[k * 4], true);
+      dv.setUint32(e + 8, f[k * 4 + 2], true);
+      dv.setUint32(e + 12, f[k * 4 + 3] - f[k * 4 + 2], true);
+    }
+    regionCommit(dv, this.base, table + head.headerCount * HEADER_ENTRY_BYTES);
+    dv.setUint32(desc + FETCH_RES_STATUS, head.status, true);
+    dv.setUint32(desc + FETCH_RES_HEADERS_PTR, table, true);
+    dv.setUint32(desc + FETCH_RES_HEADER_COUNT, head.headerCount, true);
+    dv.setUint32(desc + FETCH_RES_BODY_PTR, this.bodyStart, true);
+    dv.setUint32(desc + FETCH_RES_BODY_LEN, this.bodyLen, true);
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) {
+      conn.op = null;
+      conn.served++;
+      this.client.release(conn, this.reusable && this.writeDone);
+    }
+    this.settle(EFFECT_OK);
+  }
+
+  /** The socket closed while this fetch was using it. */
+  closed(conn: Upstream): void {
+    this.conn = null;
+    if (this.phase === PHASE_BODY && this.bodyMode === BODY_UNTIL_CLOSE) {
+      this.complete();
+      return;
+    }
+    const err = conn.lastError;
+    const nothingReceived = this.phase === PHASE_SEND || (this.phase === PHASE_HEAD && this.recvLen === 0);
+    if (conn.served > 0 && nothingReceived && this.idempotent && !this.retried && (err === null || err.code === "ECONNRESET" || err.code === "EPIPE")) {
+      // The upstream closed an idle keep-alive socket as we reused it: try once more.
+      this.retried = true;
+      this.phase = PHASE_WAIT;
+      this.client.connectFor(this.pool!, this);
+      return;
+    }
+    const status = !conn.connected && err === null ? EFFECT_NETWORK : statusForError(err);
+    const where = `${this.url.origin}`;
+    let message: string;
+    if (!conn.connected) {
+      message = status === EFFECT_DNS ? `cannot resolve ${this.url.host} (${err?.code})`
+        : status === EFFECT_REFUSED ? `connection refused by ${where}`
+        : status === EFFECT_TIMEOUT ? `could not connect to ${where} within ${this.client.connectTimeoutMs} ms`
+        : `cannot connect to ${where}${err ? ` (${err.code ?? err.message})` : ""}`;
+    } else {
+      message = this.phase === PHASE_BODY
+        ? `${where} closed the connection after ${this.bodyLen} bytes of the body${err ? ` (${err.code ?? err.message})` : ""}`
+        : `${where} closed the connection before a complete response head${err ? ` (${err.code ?? err.message})` : ""}`;
+    }
+    this.fail(status === EFFECT_TIMEOUT || status === EFFECT_DNS || status === EFFECT_REFUSED || status === EFFECT_NETWORK ? status : EFFECT_RESET, message);
+  }
+
+  private timedOut(): void {
+    this.timer = null;
+    if (this.phase === PHASE_IDLE) return;
+    const what = this.phase === PHASE_WAIT ? "waiting for a free connection" : this.phase === PHASE_SEND && !(this.conn?.connected ?? false)
+      ? "connecting" : this.phase === PHASE_BODY ? `reading the body (${this.bodyLen} bytes so far)` : "waiting for the response head";
+    this.fail(EFFECT_TIMEOUT, `no complete response from ${this.url.origin} within ${this.timeoutMs} ms (${what})`);
+  }
+
+  cancel(): void {
+    this.fail(EFFECT_CANCELLED, "the client went away");
+  }
+
+  /** Ends the fetch with `status`: drops the socket (it may be mid-response), writes
+   *  `message` into the arena if it fits, and wakes the app. */
+  private fail(status: number, message: string): void {
+    if (this.phase === PHASE_IDLE) return;
+    if (this.phase === PHASE_WAIT && this.pool !== null) this.pool.waiters.remove(this);
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) {
+      conn.op = null;
+      conn.socket.destroy();
+    }
+    if (status !== EFFECT_CANCELLED) this.writeError(message);
+    this.settle(status);
+  }
+
+  /** A failure before anything was started: no promise, the app continues at once. */
+  private failNow(status: number, message: string): number {
+    this.writeError(message);
+    return status;
+  }
+
+  private writeError(message: string): void {
+    const dv = this.app.dv;
+    const top = regionTop(dv, this.base);
+    const room = regionEnd(dv, this.base) - top;
+    const { written } = encoder.encodeInto(message, this.app.u8.subarray(top, top + Math.min(room, 1024)));
+    regionCommit(dv, this.base, top + written);
+    dv.setUint32(this.desc + FETCH_RES_ERROR_PTR, top, true);
+    dv.setUint32(this.desc + FETCH_RES_ERROR_LEN, written, true);
+  }
+
+  private settle(status: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.phase = PHASE_IDLE;
+    if (this.ctx.pending === this) this.ctx.pending = null;
+    const resolve = this.resolve;
+    this.resolve = null;
+    resolve?.(status);
+  }
+}
+
+export class HttpClient {
+  app: App | null = null;
+  readonly socketsPerOrigin: number;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly bodyBytesMax: number;
+  readonly idleTimeoutMs: number;
+  private readonly pools = new Map<string, OriginPool>();
+  private ops: FetchOp[] = [];
+  private closing = false;
+
+  constructor(options: FetchOptions = {}) {
+    this.socketsPerOrigin = options.socketsPerOrigin ?? FETCH_SOCKETS_PER_ORIGIN_MAX;
+    this.timeoutMs = options.timeoutMs ?? FETCH_TIMEOUT_MS_DEFAULT;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? FETCH_CONNECT_TIMEOUT_MS;
+    this.bodyBytesMax = options.bodyBytesMax ?? FETCH_BODY_BYTES_MAX_DEFAULT;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? FETCH_IDLE_TIMEOUT_MS;
+  }
+
+  attach(app: App): void {
+    this.app = app;
+    this.ops = app.contexts.map((ctx) => new FetchOp(ctx, this));
+  }
+
+  /** Starts the fetch of the request in `ctx`, described at `desc` in its arena. */
+  fetch(ctx: SlotContext, desc: number): number | Promise<number> {
+    return this.ops[ctx.slot].start(desc);
+  }
+
+  pool(host: string, port: number): OriginPool {
+    const key = `${host}:${port}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new OriginPool(host, port, this.ops.length);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** An idle socket, a new one, or null after queueing `op` (the pool is full). */
+  take(pool: OriginPool, op: FetchOp): Upstream | null {
+    while (pool.idle.length > 0) {
+      const conn = pool.idle.pop()!;
+      if (!conn.socket.destroyed) {
+        conn.socket.setTimeout(0);
+        return conn;
+      }
+    }
+    if (pool.open < this.socketsPerOrigin) {
+      pool.open++;
+      return new Upstream(pool, this);
+    }
+    pool.waiters.push(op); // cannot overflow: one fetch per slot, capacity = slots
+    return null;
+  }
+
+  /** A fresh socket for `op`, bypassing the idle list (the retry after a stale socket). */
+  connectFor(pool: OriginPool, op: FetchOp): void {
+    if (pool.open < this.socketsPerOrigin) {
+      pool.open++;
+      op.assign(new Upstream(pool, this));
+    } else {
+      pool.waiters.push(op);
+    }
+  }
+
+  /** `conn` finished a response; reuse it for a waiter, pool it, or close it. */
+  release(conn: Upstream, reusable: boolean): void {
+    if (!reusable || this.closing) {
+      conn.socket.destroy();
+      return;
+    }
+    const next = conn.pool.waiters.shift();
+    if (next !== null) {
+      next.assign(conn);
+      return;
+    }
+    conn.socket.setTimeout(this.idleTimeoutMs);
+    conn.pool.idle.push(conn);
+  }
+
+  /** A socket closed (by either side): fix the counts, fail its fetch, serve a waiter. */
+  closed(conn: Upstream): void {
+    const pool = conn.pool;
+    pool.open--;
+    const i = pool.idle.indexOf(conn);
+    if (i >= 0) pool.idle.splice(i, 1);
+    const op = conn.op;
+    conn.op = null;
+    if (op !== null) op.closed(conn);
+    if (pool.open < this.socketsPerOrigin && !this.closing) {
+      const next = pool.waiters.shift();
+      if (next !== null) {
+        pool.open++;
+        next.assign(new Upstream(pool, this));
+      }
+    }
+  }
+
+  /** Closes idle sockets now and every socket as soon as its fetch ends. */
+  close(): void {
+    this.closing = true;
+    for (const pool of this.pools.values()) {
+      for (const conn of pool.idle.splice(0)) conn.socket.destroy();
+    }
+  }
+}

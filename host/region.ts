@@ -1,0 +1,39 @@
+// The host's side of a request's bump region: how an effect result gets into the arena of
+// a request that is suspended. While a request waits nothing else allocates in its region,
+// so the host may write at the region's top (the runtime's REGION_PTR) and, once the
+// result is complete, move the top past it. Until that commit the bytes are free space: a
+// result that fails half-way (too large, connection reset) leaves the arena as it was.
+//
+//   slot base                      REGION_PTR (top)                      REGION_END
+//   ├ header ┬ request ┬ app heap ──┼─ host writes here … ─► commit moves top ─┤
+//
+// The runtime keeps the top at 12 mod 16, so that the next block's payload (4 bytes of
+// block header later) is 16-byte aligned; commits keep that invariant.
+
+import { REGION_END, REGION_PTR } from "./abi.ts";
+
+/** Object payloads are 16-byte aligned; a block header (4 bytes) sits just before. */
+const BLOCK_OVERHEAD = 4;
+
+export function align16(n: number): number {
+  return (n + 15) & ~15;
+}
+
+/** The region's top: the first byte the host may write for `slot` whose region header is at `base`. */
+export function regionTop(dv: DataView, base: number): number {
+  return dv.getUint32(base + REGION_PTR, true);
+}
+
+/** The region's end: nothing may be written at or past it. */
+export function regionEnd(dv: DataView, base: number): number {
+  return dv.getUint32(base + REGION_END, true);
+}
+
+/** Makes [top, end) part of the request's arena: the next allocation comes after `end`. */
+export function regionCommit(dv: DataView, base: number, end: number): void {
+  const top = regionTop(dv, base);
+  const limit = regionEnd(dv, base);
+  if (end < top || end > limit) throw new Error(`assert: region commit ${end} outside [${top}, ${limit}]`);
+  const next = Math.min(align16(end + BLOCK_OVERHEAD) - BLOCK_OVERHEAD, limit);
+  dv.setUint32(base + REGION_PTR, next, true);
+}

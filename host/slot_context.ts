@@ -1,0 +1,68 @@
+// What the host knows about the request running in one slot while the app has it: its id
+// (for log lines), what the app reported before a trap, the route handling it, and the
+// effect it is suspended on. One object per slot, made at start and reused, so a request
+// costs no allocation here. Requests interleave (one is suspended on a fetch while another
+// runs), which is why none of this can be a single per-app field.
+
+/** What the app reported just before trapping; cleared when a request begins. */
+export class TrapRecord {
+  overflowSize = -1;
+  overflowLimit = 0;
+  violationKind = 0;
+  abortMessage: string | null = null;
+
+  clear(): void {
+    this.overflowSize = -1;
+    this.overflowLimit = 0;
+    this.violationKind = 0;
+    this.abortMessage = null;
+  }
+}
+
+/** An effect in flight; cancelling it must settle the wait with EFFECT_CANCELLED. */
+export interface PendingEffect {
+  cancel(): void;
+}
+
+export class SlotContext {
+  /** Slot number, or REGION_ID_STARTUP for the app's start-up code. */
+  readonly slot: number;
+  readonly trap = new TrapRecord();
+  /** Request id; 0 while the slot is not running app code. */
+  id = 0;
+  /** Route pattern (UTF-8 in the startup region) the app reported, for error lines. */
+  routePtr = 0;
+  routeLen = 0;
+  /** The client went away: effects fail fast with EFFECT_CANCELLED so the app unwinds. */
+  cancelled = false;
+  /** The effect this request is suspended on, if any. */
+  pending: PendingEffect | null = null;
+
+  constructor(slot: number) {
+    this.slot = slot;
+  }
+
+  begin(id: number): void {
+    this.id = id;
+    this.trap.clear();
+    this.routePtr = 0;
+    this.routeLen = 0;
+    this.cancelled = false;
+    this.pending = null;
+  }
+
+  /** Cancels the effect in flight (its wait settles at once) and every later one. */
+  cancel(): void {
+    this.cancelled = true;
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      p.cancel();
+    }
+  }
+
+  end(): void {
+    this.id = 0;
+    this.pending = null;
+  }
+}
