@@ -122,6 +122,9 @@ export class Connection {
   private onEnd(): void {
     this.peerEnded = true;
     if (this.state === S_HEAD || this.state === S_BODY) this.drive();
+    // A client that closes while its request is with the app has gone away (as nginx
+    // takes an EOF then): close, which cancels the request's effects.
+    else if (this.state === S_APP) this.socket.destroy();
   }
 
   private onClose(): void {

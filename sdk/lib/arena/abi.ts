@@ -54,3 +54,73 @@
 // @ts-ignore: decorator
 @external("arena", "route")
 export declare function hostRoute(ptr: usize, len: usize): void;
+
+// Effects (host/abi.ts explains each group).
+// @ts-ignore: decorator
+@inline export const EFFECT_OK: i32 = 0;
+// @ts-ignore: decorator
+@inline export const EFFECT_BAD_URL: i32 = 1;
+// @ts-ignore: decorator
+@inline export const EFFECT_DNS: i32 = 2;
+// @ts-ignore: decorator
+@inline export const EFFECT_REFUSED: i32 = 3;
+// @ts-ignore: decorator
+@inline export const EFFECT_TIMEOUT: i32 = 4;
+// @ts-ignore: decorator
+@inline export const EFFECT_RESET: i32 = 5;
+// @ts-ignore: decorator
+@inline export const EFFECT_TOO_LARGE: i32 = 6;
+// @ts-ignore: decorator
+@inline export const EFFECT_PROTOCOL: i32 = 7;
+// @ts-ignore: decorator
+@inline export const EFFECT_CANCELLED: i32 = 8;
+// @ts-ignore: decorator
+@inline export const EFFECT_UNAVAILABLE: i32 = 9;
+// @ts-ignore: decorator
+@inline export const EFFECT_NETWORK: i32 = 10;
+// @ts-ignore: decorator
+@inline export const EFFECT_BAD_ARGUMENT: i32 = 11;
+// @ts-ignore: decorator
+@inline export const FETCH_METHOD_PTR: usize = 0;
+// @ts-ignore: decorator
+@inline export const FETCH_METHOD_LEN: usize = 4;
+// @ts-ignore: decorator
+@inline export const FETCH_URL_PTR: usize = 8;
+// @ts-ignore: decorator
+@inline export const FETCH_URL_LEN: usize = 12;
+// @ts-ignore: decorator
+@inline export const FETCH_HEADERS_PTR: usize = 16;
+// @ts-ignore: decorator
+@inline export const FETCH_HEADERS_LEN: usize = 20;
+// @ts-ignore: decorator
+@inline export const FETCH_BODY_PTR: usize = 24;
+// @ts-ignore: decorator
+@inline export const FETCH_BODY_LEN: usize = 28;
+// @ts-ignore: decorator
+@inline export const FETCH_TIMEOUT_MS: usize = 32;
+// @ts-ignore: decorator
+@inline export const FETCH_MAX_BYTES: usize = 36;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_STATUS: usize = 40;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_HEADERS_PTR: usize = 44;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_HEADER_COUNT: usize = 48;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_BODY_PTR: usize = 52;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_BODY_LEN: usize = 56;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_ERROR_PTR: usize = 60;
+// @ts-ignore: decorator
+@inline export const FETCH_RES_ERROR_LEN: usize = 64;
+// @ts-ignore: decorator
+@inline export const FETCH_DESC_BYTES: usize = 80;
+// @ts-ignore: decorator
+@inline export const LOG_DEBUG: i32 = 0;
+// @ts-ignore: decorator
+@inline export const LOG_INFO: i32 = 1;
+// @ts-ignore: decorator
+@inline export const LOG_WARN: i32 = 2;
+// @ts-ignore: decorator
+@inline export const LOG_ERROR: i32 = 3;

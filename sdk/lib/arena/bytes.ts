@@ -106,6 +106,20 @@ export class ByteWriter {
   }
 }
 
+/**
+ * Views `len` bytes the host wrote at `ptr` (16-byte aligned, with BODY_HEADROOM_BYTES free
+ * before it: request and fetch bodies) as a Uint8Array, without copying: an object header
+ * written into the headroom makes the bytes an ArrayBuffer in place.
+ */
+export function bytesInPlace(ptr: usize, len: usize): Uint8Array {
+  store<u32>(ptr - 20, <u32>(len + 16)); // block size, in case the buffer is ever renewed
+  store<u32>(ptr - 16, 0);
+  store<u32>(ptr - 12, 0);
+  store<u32>(ptr - 8, idof<ArrayBuffer>());
+  store<u32>(ptr - 4, <u32>len);
+  return Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, <i32>len);
+}
+
 /** Decodes `len` UTF-8 bytes at `ptr` into a string. `utf8(ptr, len)` */
 export function utf8(ptr: usize, len: usize): string {
   return String.UTF8.decodeUnsafe(ptr, len, false);

@@ -4,9 +4,10 @@
 
 import {
   REQ_METHOD_PTR, REQ_METHOD_LEN, REQ_PATH_PTR, REQ_PATH_LEN, REQ_QUERY_PTR, REQ_QUERY_LEN,
-  REQ_HEADERS_PTR, REQ_HEADER_COUNT, REQ_BODY_PTR, REQ_BODY_LEN, REQ_ID, HEADER_ENTRY_BYTES,
+  REQ_HEADERS_PTR, REQ_HEADER_COUNT, REQ_BODY_PTR, REQ_BODY_LEN, REQ_ID,
 } from "./abi";
-import { utf8, asciiEqualsIgnoreCase, percentDecode } from "./bytes";
+import { utf8, percentDecode, bytesInPlace } from "./bytes";
+import { tableLookup, tableName, tableValue } from "./headers";
 
 /**
  * An HTTP request. Handlers receive one:
@@ -93,17 +94,7 @@ export class Request {
   /** The value of header `name` (case-insensitive), or null. Repeated fields are joined
    *  with ", " as RFC 9110 allows. `req.header("content-type")` */
   header(name: string): string | null {
-    let table = this.field(REQ_HEADERS_PTR);
-    let count = this.field(REQ_HEADER_COUNT);
-    let found: string | null = null;
-    for (let i: usize = 0; i < count; i++) {
-      let e = table + i * HEADER_ENTRY_BYTES;
-      if (asciiEqualsIgnoreCase(<usize>load<u32>(e), <usize>load<u32>(e + 4), name)) {
-        let v = utf8(<usize>load<u32>(e + 8), <usize>load<u32>(e + 12));
-        found = found === null ? v : found + ", " + v;
-      }
-    }
-    return found;
+    return tableLookup(this.field(REQ_HEADERS_PTR), this.field(REQ_HEADER_COUNT), name);
   }
 
   /** Number of header fields. `for (let i = 0; i < req.headerCount; i++) …` */
@@ -113,14 +104,12 @@ export class Request {
 
   /** Name of header field `i` as sent. `req.headerName(0)` */
   headerName(i: i32): string {
-    let e = this.field(REQ_HEADERS_PTR) + <usize>i * HEADER_ENTRY_BYTES;
-    return utf8(<usize>load<u32>(e), <usize>load<u32>(e + 4));
+    return tableName(this.field(REQ_HEADERS_PTR), i);
   }
 
   /** Value of header field `i`. `req.headerValue(0)` */
   headerValue(i: i32): string {
-    let e = this.field(REQ_HEADERS_PTR) + <usize>i * HEADER_ENTRY_BYTES;
-    return utf8(<usize>load<u32>(e + 8), <usize>load<u32>(e + 12));
+    return tableValue(this.field(REQ_HEADERS_PTR), i);
   }
 
   /** The body bytes, a view over the arena (no copy); empty when there is no body.
@@ -128,16 +117,7 @@ export class Request {
   get body(): Uint8Array {
     let b = this._body;
     if (b === null) {
-      let ptr = this.field(REQ_BODY_PTR);
-      let len = this.field(REQ_BODY_LEN);
-      // The host leaves BODY_HEADROOM_BYTES free before the body; writing an object header
-      // there makes the body an ArrayBuffer in place.
-      store<u32>(ptr - 20, <u32>(len + 16)); // block size, in case the buffer is ever renewed
-      store<u32>(ptr - 16, 0);
-      store<u32>(ptr - 12, 0);
-      store<u32>(ptr - 8, idof<ArrayBuffer>());
-      store<u32>(ptr - 4, <u32>len);
-      b = Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, <i32>len);
+      b = bytesInPlace(this.field(REQ_BODY_PTR), this.field(REQ_BODY_LEN));
       this._body = b;
     }
     return b;

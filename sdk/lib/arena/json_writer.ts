@@ -1,0 +1,378 @@
+// JSON writer: appends UTF-8 JSON to a ByteWriter with commas placed for you and strings
+// escaped (RFC 8259). It tracks the open containers, so misuse — a value in an object
+// without a key, a mismatched end — aborts the request with a clear message instead of
+// sending invalid JSON.
+
+import { ByteWriter } from "./bytes";
+import { JsonValue, utf8SequenceLength } from "./json";
+import { JSON_DEPTH_MAX } from "./limits";
+import { dtoa_buffered } from "util/number";
+
+// Text is escaped into this static staging buffer and copied to the ByteWriter once per
+// ~1 KiB: one memory.copy instead of a bounds check and length update per byte. One buffer
+// serves every writer and request: it is filled and flushed within one call that never
+// suspends (no effect runs inside it), so no other request can run in between.
+// @ts-ignore: decorator
+@inline const STAGE_BYTES: i32 = 1024;
+// @ts-ignore: decorator
+@lazy const STAGE: usize = memory.data(STAGE_BYTES + 16);
+// @ts-ignore: decorator
+@lazy const DTOA_BUF: usize = memory.data(64);
+
+// @ts-ignore: decorator
+@inline const IN_ARRAY: u8 = 1;
+// @ts-ignore: decorator
+@inline const IN_OBJECT: u8 = 2;
+
+/** Writes the JSON escape for ASCII `c` at `dst` when it needs one; returns its length or 0. */
+// @ts-ignore: decorator
+@inline function jsonEscape(dst: usize, c: u32): i32 {
+  if (c >= 0x20 && c != 0x22 && c != 0x5c) return 0;
+  store<u8>(dst, 0x5c);
+  switch (c) {
+    case 0x22: store<u8>(dst, 0x22, 1); return 2;
+    case 0x5c: store<u8>(dst, 0x5c, 1); return 2;
+    case 0x08: store<u8>(dst, 0x62, 1); return 2;
+    case 0x0c: store<u8>(dst, 0x66, 1); return 2;
+    case 0x0a: store<u8>(dst, 0x6e, 1); return 2;
+    case 0x0d: store<u8>(dst, 0x72, 1); return 2;
+    case 0x09: store<u8>(dst, 0x74, 1); return 2;
+  }
+  // \u00XX for the other control characters.
+  store<u8>(dst, 0x75, 1);
+  store<u8>(dst, 0x30, 2);
+  store<u8>(dst, 0x30, 3);
+  store<u8>(dst, <u8>(0x30 + (c >> 4)), 4);
+  let lo = c & 15;
+  store<u8>(dst, <u8>(lo < 10 ? 0x30 + lo : 0x61 + lo - 10), 5);
+  return 6;
+}
+
+/** Appends `s` as UTF-8 with JSON escapes (no quotes); lone surrogates become U+FFFD. */
+export function writeJsonEscaped(w: ByteWriter, s: string): void {
+  let sp = changetype<usize>(s);
+  let n = s.length;
+  let o = 0;
+  for (let k = 0; k < n; k++) {
+    if (o > STAGE_BYTES - 8) {
+      w.raw(STAGE, o);
+      o = 0;
+    }
+    let c = <u32>load<u16>(sp + (<usize>k << 1));
+    let dst = STAGE + <usize>o;
+    if (c < 0x80) {
+      let e = jsonEscape(dst, c);
+      if (e == 0) {
+        store<u8>(dst, <u8>c);
+        o++;
+      } else {
+        o += e;
+      }
+    } else if (c < 0x800) {
+      store<u8>(dst, <u8>(0xc0 | (c >> 6)));
+      store<u8>(dst, <u8>(0x80 | (c & 0x3f)), 1);
+      o += 2;
+    } else if ((c & 0xf800) == 0xd800) {
+      let cp: u32 = 0xfffd;
+      if (c < 0xdc00 && k + 1 < n) {
+        let d = <u32>load<u16>(sp + (<usize>(k + 1) << 1));
+        if ((d & 0xfc00) == 0xdc00) {
+          cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          k++;
+        }
+      }
+      if (cp == 0xfffd) {
+        store<u8>(dst, 0xef);
+        store<u8>(dst, 0xbf, 1);
+        store<u8>(dst, 0xbd, 2);
+        o += 3;
+      } else {
+        store<u8>(dst, <u8>(0xf0 | (cp >> 18)));
+        store<u8>(dst, <u8>(0x80 | ((cp >> 12) & 0x3f)), 1);
+        store<u8>(dst, <u8>(0x80 | ((cp >> 6) & 0x3f)), 2);
+        store<u8>(dst, <u8>(0x80 | (cp & 0x3f)), 3);
+        o += 4;
+      }
+    } else {
+      store<u8>(dst, <u8>(0xe0 | (c >> 12)));
+      store<u8>(dst, <u8>(0x80 | ((c >> 6) & 0x3f)), 1);
+      store<u8>(dst, <u8>(0x80 | (c & 0x3f)), 2);
+      o += 3;
+    }
+  }
+  if (o > 0) w.raw(STAGE, o);
+}
+
+/** Appends `len` UTF-8 bytes at `p` with JSON escapes (no quotes). Runs that need no
+ *  escape are copied in one piece; malformed UTF-8 becomes U+FFFD. */
+export function writeJsonEscapedUtf8(w: ByteWriter, p: usize, len: i32): void {
+  let end = p + <usize>len;
+  let run = p;
+  while (p < end) {
+    let c = <u32>load<u8>(p);
+    if (c >= 0x20 && c != 0x22 && c != 0x5c && c < 0x80) {
+      p++;
+      continue;
+    }
+    if (c >= 0x80) {
+      let k = utf8SequenceLength(p, end - p);
+      if (k != 0) {
+        p += <usize>k;
+        continue;
+      }
+    }
+    if (p > run) w.raw(run, <i32>(p - run));
+    if (c >= 0x80) {
+      store<u8>(STAGE, 0xef);
+      store<u8>(STAGE, 0xbf, 1);
+      store<u8>(STAGE, 0xbd, 2);
+      w.raw(STAGE, 3);
+    } else {
+      w.raw(STAGE, jsonEscape(STAGE, c));
+    }
+    p++;
+    run = p;
+  }
+  if (p > run) w.raw(run, <i32>(p - run));
+}
+
+/**
+ * Appends finite `v` in the shortest-form decimal that reads back as the same f64:
+ * integers below 2^53 as integers ("3", not "3.0"), -0 as "-0", others like "0.1",
+ * "1e+21", "5e-324". Callers handle NaN and infinities. `writeF64(w, 0.1)`
+ */
+export function writeF64(w: ByteWriter, v: f64): void {
+  if (v == 0) {
+    if ((reinterpret<u64>(v) >> 63) != 0) w.byte(0x2d);
+    w.byte(0x30);
+    return;
+  }
+  if (v == Math.trunc(v) && Math.abs(v) < 9007199254740992.0) {
+    w.int(<i64>v);
+    return;
+  }
+  // asc's dtoa (Grisu2) writes UTF-16 digits; narrow them to bytes in place.
+  let n = <i32>dtoa_buffered<f64>(DTOA_BUF, v);
+  for (let i = 0; i < n; i++) store<u8>(DTOA_BUF + <usize>i, load<u16>(DTOA_BUF + (<usize>i << 1)));
+  w.raw(DTOA_BUF, n);
+}
+
+/**
+ * Builds JSON into a ByteWriter. Commas are automatic; `key` goes before each value in an
+ * object. Finish with `toBytes()`, or hand the writer to a Response:
+ *
+ * ```ts
+ * const j = new JsonWriter();
+ * j.beginObject().key("id").int(7).key("name").str("Ada").key("tags").beginArray();
+ * for (let t = doc.root.get("tags").first(); t.exists; t.next()) j.value(t);
+ * j.endArray().endObject();
+ * return Response.from(j.writer(), "application/json");   // {"id":7,"name":"Ada","tags":[…]}
+ * ```
+ */
+export class JsonWriter {
+  private w: ByteWriter;
+  private stack: StaticArray<u8> = new StaticArray<u8>(JSON_DEPTH_MAX);
+  private depth: i32 = 0;
+  private needComma: bool = false;
+  private afterKey: bool = false;
+  private rootDone: bool = false;
+
+  /** Writes into `w` when given (appending to what it holds), else into a new ByteWriter
+   *  of `capacity` bytes. `new JsonWriter()` */
+  constructor(w: ByteWriter | null = null, capacity: i32 = 1024) {
+    this.w = w !== null ? w : new ByteWriter(capacity);
+  }
+
+  /** The ByteWriter holding the output. `Response.from(j.writer(), "application/json")` */
+  writer(): ByteWriter {
+    return this.w;
+  }
+
+  /** The output so far, as a view (no copy). `j.toBytes()` */
+  toBytes(): Uint8Array {
+    return this.w.toBytes();
+  }
+
+  /** The output so far decoded to a string (a copy; for tests and logs). `j.toString()` */
+  toString(): string {
+    return this.w.toString();
+  }
+
+  /** True once a complete top-level value has been written. `assert(j.done)` */
+  get done(): bool {
+    return this.rootDone && this.depth == 0;
+  }
+
+  private before(): void {
+    let d = this.depth;
+    if (d == 0) {
+      if (this.rootDone) abort("JsonWriter: a second top-level value");
+      return;
+    }
+    if (unchecked(this.stack[d - 1]) == IN_OBJECT) {
+      if (!this.afterKey) abort("JsonWriter: a value in an object needs key() first");
+      this.afterKey = false;
+      return;
+    }
+    if (this.needComma) this.w.byte(0x2c);
+  }
+
+  private after(): void {
+    this.needComma = true;
+    if (this.depth == 0) this.rootDone = true;
+  }
+
+  private begin(kind: u8, bracket: u8): void {
+    this.before();
+    if (this.depth == JSON_DEPTH_MAX) abort("JsonWriter: nesting deeper than JSON_DEPTH_MAX");
+    unchecked(this.stack[this.depth++] = kind);
+    this.w.byte(bracket);
+    this.needComma = false;
+  }
+
+  private end(kind: u8, bracket: u8): void {
+    if (this.depth == 0 || unchecked(this.stack[this.depth - 1]) != kind) {
+      abort(kind == IN_ARRAY ? "JsonWriter: endArray() without beginArray()" : "JsonWriter: endObject() without beginObject()");
+    }
+    if (this.afterKey) abort("JsonWriter: key() without a value");
+    this.depth--;
+    this.w.byte(bracket);
+    this.after();
+  }
+
+  /** `{`. `j.beginObject()` */
+  beginObject(): JsonWriter {
+    this.begin(IN_OBJECT, 0x7b);
+    return this;
+  }
+
+  /** `}`. `j.endObject()` */
+  endObject(): JsonWriter {
+    this.end(IN_OBJECT, 0x7d);
+    return this;
+  }
+
+  /** `[`. `j.beginArray()` */
+  beginArray(): JsonWriter {
+    this.begin(IN_ARRAY, 0x5b);
+    return this;
+  }
+
+  /** `]`. `j.endArray()` */
+  endArray(): JsonWriter {
+    this.end(IN_ARRAY, 0x5d);
+    return this;
+  }
+
+  /** The next member's key, escaped. `j.key("name").str("Ada")` */
+  key(k: string): JsonWriter {
+    this.keyStart();
+    writeJsonEscaped(this.w, k);
+    this.w.byte(0x22).byte(0x3a);
+    this.afterKey = true;
+    return this;
+  }
+
+  /** A key from a JsonValue member's key, copied from the input (already valid JSON).
+   *  `for (let m = o.first(); m.exists; m.next()) j.keyOf(m).value(m)` */
+  keyOf(member: JsonValue): JsonWriter {
+    this.keyStart();
+    let w = this.w;
+    member.writeKeyRawTo(w);
+    w.byte(0x22).byte(0x3a);
+    this.afterKey = true;
+    return this;
+  }
+
+  private keyStart(): void {
+    if (this.depth == 0 || unchecked(this.stack[this.depth - 1]) != IN_OBJECT) abort("JsonWriter: key() outside an object");
+    if (this.afterKey) abort("JsonWriter: two keys in a row");
+    if (this.needComma) this.w.byte(0x2c);
+    this.w.byte(0x22);
+  }
+
+  /** A string value, escaped (lone surrogates become U+FFFD). `j.str("héllo \"you\"")` */
+  str(s: string): JsonWriter {
+    this.before();
+    this.w.byte(0x22);
+    writeJsonEscaped(this.w, s);
+    this.w.byte(0x22);
+    this.after();
+    return this;
+  }
+
+  /** A string value from UTF-8 bytes, escaped (malformed UTF-8 becomes U+FFFD).
+   *  `j.strBytes(req.body)` */
+  strBytes(b: Uint8Array): JsonWriter {
+    return this.strUtf8(b.dataStart, b.length);
+  }
+
+  /** A string value from `len` UTF-8 bytes at `ptr`. `j.strUtf8(w.dataStart, w.length)` */
+  strUtf8(ptr: usize, len: i32): JsonWriter {
+    this.before();
+    this.w.byte(0x22);
+    writeJsonEscapedUtf8(this.w, ptr, len);
+    this.w.byte(0x22);
+    this.after();
+    return this;
+  }
+
+  /** A number that reads back as the same f64 (see writeF64); NaN and ±Infinity, which
+   *  JSON cannot express, are written as null like JSON.stringify does. `j.num(0.1)` */
+  num(v: f64): JsonWriter {
+    this.before();
+    if (isFinite(v)) writeF64(this.w, v);
+    else this.w.str("null");
+    this.after();
+    return this;
+  }
+
+  /** An integer. `j.int(-42)` */
+  int(v: i64): JsonWriter {
+    this.before();
+    this.w.int(v);
+    this.after();
+    return this;
+  }
+
+  /** `true` or `false`. `j.bool(ok)` */
+  bool(v: bool): JsonWriter {
+    this.before();
+    this.w.str(v ? "true" : "false");
+    this.after();
+    return this;
+  }
+
+  /** `null`. `j.null()` */
+  null(): JsonWriter {
+    this.before();
+    this.w.str("null");
+    this.after();
+    return this;
+  }
+
+  /** A parsed value copied as written in its input — one copy, no re-encoding (a
+   *  container keeps its inner whitespace). MISSING is written as null.
+   *  `j.key("user").value(doc.root.get("user"))` */
+  value(v: JsonValue): JsonWriter {
+    this.before();
+    if (!v.exists) {
+      this.w.str("null");
+    } else if (v.isString) {
+      this.w.raw(v.rawPtr - 1, v.rawLength + 2);
+    } else {
+      this.w.raw(v.rawPtr, v.rawLength);
+    }
+    this.after();
+    return this;
+  }
+
+  /** Already-serialised JSON, written as is (the caller vouches for it).
+   *  `j.key("cached").rawJson(cachedText)` */
+  rawJson(json: string): JsonWriter {
+    this.before();
+    this.w.str(json);
+    this.after();
+    return this;
+  }
+}

@@ -1,0 +1,24 @@
+// SDK-side limits, each a named constant with the reason for its value. (The host's limits,
+// which protect the process, are in host/limits.ts; these protect an app's own code.)
+
+/**
+ * Deepest nesting of arrays and objects `Json.parse` accepts (and `JsonWriter` writes).
+ * The parser itself is iterative, but the code that walks a document usually recurses, so
+ * 128 (serde_json's default) bounds that recursion on the wasm stack while staying far
+ * beyond real documents, which rarely nest past 20.
+ *
+ * ```ts
+ * if (depth > JSON_DEPTH_MAX) return Response.text("too deep\n", 400);
+ * ```
+ */
+export const JSON_DEPTH_MAX: i32 = 128;
+
+/**
+ * Largest input `Json.parse` accepts, in bytes: the tape packs offsets and lengths into 27
+ * bits, and 128 MiB is far past any request body an arena can hold.
+ *
+ * ```ts
+ * if (req.body.length > JSON_INPUT_BYTES_MAX) return Response.text("too large\n", 413);
+ * ```
+ */
+export const JSON_INPUT_BYTES_MAX: i32 = (1 << 27) - 1;
