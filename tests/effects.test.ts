@@ -172,6 +172,18 @@ describe("other effects", () => {
     assert.equal((await text("/env?name=ARENA_TEST_NOT_SET")).body, "(unset) startup=hi from env");
   });
 
+  it("log writes one structured line per call, tagged with the request id", async () => {
+    const before = srv.log.lines.length;
+    const res = await fetch(`${base}/log`);
+    assert.equal(await res.text(), "logged\n");
+    const lines = srv.log.lines.slice(before).map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    const [a, b] = lines;
+    assert.ok(typeof a.req === "number" && a.req > 0);
+    assert.deepEqual(a, { time: "-", level: "info", req: a.req, msg: 'handled "log"', path: "/log", n: 42, ms: 1.5, ok: true });
+    assert.deepEqual(b, { time: "-", level: "warn", req: a.req, msg: "plain warning" });
+  });
+
   it("random gives fresh bytes each time; the wall clock is now", async () => {
     const a = await text("/random");
     const b = await text("/random");

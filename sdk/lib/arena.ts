@@ -13,3 +13,4 @@ export { Json, JsonDoc, JsonValue, JsonKind } from "./arena/json";
 export { JsonWriter } from "./arena/json_writer";
 export { Html } from "./arena/html";
 export { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "./arena/limits";
+export { log, LogFields } from "./arena/log";
