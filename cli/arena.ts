@@ -25,13 +25,15 @@ Usage:
       --startup-bytes SIZE  region for what the app builds at start (env ARENA_STARTUP_BYTES, default 4MiB)
       --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
       --body-bytes SIZE   request body limit (env ARENA_BODY_BYTES, default min(512KiB, arena/2))
+      --log-level LEVEL   lowest app log level printed: debug, info, warn, error
+                          (env ARENA_LOG_LEVEL, default info)
   arena --help
 
 SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:
 slots × arena-bytes + startup-bytes, printed as the first line.
 Docs: README.md, docs/abi.md, docs/errors.md`;
 
-const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes"]);
+const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes", "log-level"]);
 
 interface Parsed {
   positional: string[];
@@ -98,6 +100,7 @@ async function cmdServe(argv: string[]): Promise<void> {
     startupBytes: config.startupBytes,
     queueDepth: config.queueDepth,
     bodyBytesMax: config.bodyBytes,
+    logLevel: config.logLevel,
     log: consoleLogger,
   });
   const stats = server.stats();

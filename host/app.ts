@@ -5,7 +5,7 @@
 // can be turned into a precise error.
 
 import { ArenaError } from "./errors.ts";
-import { REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK } from "./abi.ts";
+import { LOG_INFO, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK } from "./abi.ts";
 import { Effects } from "./effects.ts";
 import { HttpClient, type FetchOptions } from "./http_client.ts";
 import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "./memory.ts";
@@ -61,7 +61,7 @@ export class App {
    * of `slots` × `slotBytes` + `startupBytes`, then runs the app's start code.
    */
   static async load(bytes: Uint8Array, file: string, slots: number, slotBytes: number, startupBytes: number, log: Logger,
-    fetch: FetchOptions = {}): Promise<App> {
+    fetch: FetchOptions = {}, logLevel: number = LOG_INFO): Promise<App> {
     const plan = planMemory(slots, slotBytes, startupBytes);
     if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
       throw new ArenaError("ARENA_E_WASM", `${file} is not a wasm file`, "build one with `npm run arena -- build app.ts`");
@@ -79,7 +79,7 @@ export class App {
     }
     const memory = createMemory(plan);
     let app: App | null = null;
-    const effects = new Effects(new HttpClient(fetch), log);
+    const effects = new Effects(new HttpClient(fetch), log, logLevel);
     const imports = App.imports(memory, () => app, log, effects);
     for (const imp of WebAssembly.Module.imports(module)) {
       const provided = (imports as Record<string, Record<string, unknown>>)[imp.module]?.[imp.name];

@@ -1,6 +1,7 @@
 // Server configuration from flags and environment: flags win over env, env over the
 // defaults in limits.ts. Every bad value is refused with one line that says what to use.
 
+import { LOG_LEVELS } from "./log.ts";
 import { ArenaError } from "./errors.ts";
 import {
   ARENA_BYTES_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
@@ -14,6 +15,8 @@ export interface ServeConfig {
   startupBytes: number;
   queueDepth: number;
   bodyBytes: number | undefined;
+  /** Lowest level of the app's log lines that is printed (LOG_DEBUG … LOG_ERROR). */
+  logLevel: number;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -25,6 +28,7 @@ export const ENV_NAMES: Record<string, string> = {
   "startup-bytes": "ARENA_STARTUP_BYTES",
   queue: "ARENA_QUEUE",
   "body-bytes": "ARENA_BODY_BYTES",
+  "log-level": "ARENA_LOG_LEVEL",
 };
 
 const UNITS: Record<string, number> = {
@@ -71,6 +75,11 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     return v === null ? def : parseSize(v[0], v[1]);
   };
   const host = get("host");
+  const level = get("log-level");
+  const logLevel = level === null ? LOG_LEVELS.indexOf("info") : LOG_LEVELS.indexOf(level[1].toLowerCase() as typeof LOG_LEVELS[number]);
+  if (logLevel < 0) {
+    throw new ArenaError("ARENA_E_CONFIG", `${level![0]}: '${level![1]}' is not a log level`, `use one of ${LOG_LEVELS.join(", ")}`);
+  }
   return {
     port: whole("port", PORT_DEFAULT, 0, 65535),
     host: host === null ? HOST_DEFAULT : host[1],
@@ -79,5 +88,6 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     startupBytes: size("startup-bytes", STARTUP_BYTES_DEFAULT)!,
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),
+    logLevel,
   };
 }

@@ -20,12 +20,11 @@ import {
 import type { App } from "./app.ts";
 import type { HttpClient } from "./http_client.ts";
 import { LOG_LINE_BYTES_MAX, SLEEP_MS_MAX } from "./limits.ts";
-import type { Logger } from "./log.ts";
+import { LOG_LEVELS, type Logger } from "./log.ts";
 import type { PendingEffect, SlotContext } from "./slot_context.ts";
 
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
-const LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /** A sleep in progress: one per slot, reused, so a sleep allocates only its timer. */
 class Sleep implements PendingEffect {
@@ -66,9 +65,13 @@ export class Effects {
   readonly client: HttpClient;
   private sleeps: Sleep[] = [];
 
-  constructor(client: HttpClient, log: Logger) {
+  /** App log lines below this level are dropped (LOG_INFO by default: no debug lines). */
+  private readonly logLevel: number;
+
+  constructor(client: HttpClient, log: Logger, logLevel: number = LOG_INFO) {
     this.client = client;
     this.log = log;
+    this.logLevel = logLevel;
   }
 
   /** Called once the instance exists (imports are made before it does). */
@@ -137,7 +140,7 @@ export class Effects {
       // the request id. Fields are a JSON object the SDK wrote (or len 0).
       log: (level: number, msgPtr: number, msgLen: number, fieldsPtr: number, fieldsLen: number): void => {
         const app = this.app;
-        if (app === null) return;
+        if (app === null || level < this.logLevel) return;
         msgLen = Math.min(msgLen >>> 0, LOG_LINE_BYTES_MAX);
         fieldsLen = fieldsLen >>> 0;
         if (!this.valid(msgPtr, msgLen)) return;
@@ -151,7 +154,7 @@ export class Effects {
             fields = { fieldsInvalid: true };
           }
         }
-        const lvl = level === LOG_DEBUG || level === LOG_INFO || level === LOG_WARN || level === LOG_ERROR ? LEVELS[level] : "info";
+        const lvl = level === LOG_DEBUG || level === LOG_INFO || level === LOG_WARN || level === LOG_ERROR ? LOG_LEVELS[level] : "info";
         this.log.record(lvl, app.current().id, message, fields);
       },
     };

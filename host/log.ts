@@ -15,6 +15,9 @@ export interface Logger {
   record(level: "debug" | "info" | "warn" | "error", req: number, message: string, fields: Record<string, unknown> | null): void;
 }
 
+/** App log levels by number (LOG_DEBUG … LOG_ERROR in host/abi.ts). */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
 /** The JSON line for a structured app log record (pino-like: one object per line). */
 export function recordLine(time: string, level: string, req: number, message: string, fields: Record<string, unknown> | null): string {
   const line: Record<string, unknown> = { time, level, ...(req !== 0 ? { req } : {}), msg: message };

@@ -29,6 +29,8 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** The HTTP client behind the app's fetch effect. */
   fetch?: FetchOptions;
+  /** Lowest app log level printed (LOG_DEBUG … LOG_ERROR); LOG_INFO by default. */
+  logLevel?: number;
   log?: Logger;
 }
 
@@ -81,7 +83,7 @@ export class ArenaServer {
       throw new ArenaError("ARENA_E_CONFIG", `queue depth must be a whole number of 0 or more, got ${queueDepth}`, "set --queue");
     }
     const app = await App.load(wasm, file, options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT,
-      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch);
+      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch, options.logLevel);
     if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > app.plan.arenaBytes / 2)) {
       throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${app.plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
     }

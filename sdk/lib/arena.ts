@@ -3,11 +3,11 @@
 export { Request } from "./arena/request";
 export { Response } from "./arena/response";
 export { Router, Handler } from "./arena/router";
-export { ByteWriter, utf8, percentDecode } from "./arena/bytes";
+export { ByteWriter, utf8, percentDecode, urlEncode } from "./arena/bytes";
 export { serve } from "./arena/serve";
 export { fetch, FetchOptions, FetchResponse, FetchError, fetchErrorName } from "./arena/fetch";
 export { sleep, monotonicMs, wallMs } from "./arena/time";
-export { env } from "./arena/env";
+export { env, envOr } from "./arena/env";
 export { randomBytes, randomFill } from "./arena/random";
 export { Json, JsonDoc, JsonValue, JsonKind } from "./arena/json";
 export { JsonWriter } from "./arena/json_writer";

@@ -170,3 +170,29 @@ export function percentDecode(ptr: usize, len: usize, plusIsSpace: bool): string
   }
   return String.UTF8.decodeUnsafe(out, n, false);
 }
+
+/**
+ * Percent-encodes `s` (as UTF-8) for use as a URL query value or path segment, like JS's
+ * encodeURIComponent: everything but A–Z a–z 0–9 - _ . ! ~ * ' ( ) is escaped.
+ * `"/?q=" + urlEncode("tea & café")` gives "/?q=tea%20%26%20caf%C3%A9".
+ */
+export function urlEncode(s: string): string {
+  let bytes = String.UTF8.encode(s);
+  let src = changetype<usize>(bytes);
+  let n = <usize>bytes.byteLength;
+  let out = __alloc(n * 3 + 1);
+  let o: usize = 0;
+  let hex = "0123456789ABCDEF";
+  for (let i: usize = 0; i < n; i++) {
+    let c = <u32>load<u8>(src + i);
+    if (c - 0x61 < 26 || c - 0x41 < 26 || c - 0x30 < 10 || c == 0x2d || c == 0x5f || c == 0x2e || c == 0x21 ||
+        c == 0x7e || c == 0x2a || c == 0x27 || c == 0x28 || c == 0x29) {
+      store<u8>(out + o++, <u8>c);
+    } else {
+      store<u8>(out + o++, 0x25);
+      store<u8>(out + o++, <u8>hex.charCodeAt(c >> 4));
+      store<u8>(out + o++, <u8>hex.charCodeAt(c & 15));
+    }
+  }
+  return String.UTF8.decodeUnsafe(out, o, false);
+}

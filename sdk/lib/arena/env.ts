@@ -26,3 +26,10 @@ export function env(name: string): string | null {
   }
   return String.UTF8.decodeUnsafe(changetype<usize>(out), <usize>len, false);
 }
+
+/** The environment variable `name`, or `fallback` when it is unset or empty.
+ *  `const upstream = envOr("UPSTREAM_URL", "http://127.0.0.1:4000");` */
+export function envOr(name: string, fallback: string): string {
+  let v = env(name);
+  return v !== null && v.length > 0 ? v : fallback;
+}

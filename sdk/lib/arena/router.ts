@@ -77,6 +77,14 @@ class Route {
  */
 export class Router {
   private routes: Route[] = [];
+  private fallback: Handler | null = null;
+
+  /** Handles requests no route matches (instead of the plain-text 404).
+   *  `app.notFound((req: Request): Response => Response.html("<h1>Not here</h1>", 404))` */
+  notFound(handler: Handler): Router {
+    this.fallback = handler;
+    return this;
+  }
 
   /** Registers `handler` for `method` and `pattern`. `app.on("OPTIONS", "/", opts)` */
   on(method: string, pattern: string, handler: Handler): Router {
@@ -117,6 +125,8 @@ export class Router {
     if (allow !== null) {
       return Response.text("Method Not Allowed\n", 405).header("Allow", allow);
     }
+    let fallback = this.fallback;
+    if (fallback !== null) return fallback(req);
     return Response.text("Not Found\n", 404);
   }
 }
