@@ -9,23 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { startUpstream, type Upstream } from "../examples/catalog/upstream.ts";
-import { ROOT, startTestServer, waitFor, type Running } from "./helpers.ts";
-
-const APP = "examples/catalog/app.ts";
-
-/** Starts the catalogue app with the given environment (read by its start-up code). */
-async function startCatalog(env: Record<string, string>, slots = 32): Promise<Running> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return await startTestServer({ slots, arenaBytes: 1024 * 1024 }, false, APP);
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-}
+import { ROOT, startCatalog, waitFor, type Running } from "./helpers.ts";
 
 async function page(port: number, p: string): Promise<{ status: number; type: string; html: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${p}`);
@@ -212,7 +196,7 @@ function pipeline(port: number, count: number, window: number, pathFor: (i: numb
     const socket = net.connect(port, "127.0.0.1");
     let sent = 0;
     let received = 0;
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const fill = () => {
       let out = "";
       while (sent < count && sent - received < window) out += `GET ${pathFor(sent++)} HTTP/1.1\r\nHost: t\r\n\r\n`;

@@ -53,6 +53,21 @@ export async function startTestServer(options: ServerOptions = {}, check = true,
   return { server, port, log };
 }
 
+/** Starts the flagship catalogue app with `env` set while its start-up code reads it
+ *  (UPSTREAM_URL, UPSTREAM_TIMEOUT_MS); the process environment is restored after. */
+export async function startCatalog(env: Record<string, string>, slots = 32): Promise<Running> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return await startTestServer({ slots, arenaBytes: 1024 * 1024 }, false, "examples/catalog/app.ts");
+  } finally {
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
+}
+
 export interface ParsedResponse {
   status: number;
   reason: string;
