@@ -67,7 +67,7 @@ export function parseResponseHead(buf: Uint8Array, start: number, end: number, h
   i += 2;
   let transferEncoding = false;
   let teChunkedLast = false;
-  let close = minor === 0;
+  let close = false; // HTTP/1.0 needs an explicit keep-alive instead (below)
   let keepAlive = false;
   const fields = head.fields;
   for (;;) {

@@ -1,0 +1,102 @@
+// The HTTP client's byte-level parsers: the URL an app passes to fetch and the upstream's
+// response head. Both decide what reaches a socket, so both are strict.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseUpstreamUrl, UpstreamUrl } from "../host/upstream_url.ts";
+import { findResponseHeadEnd, parseResponseHead, ResponseHead } from "../host/response_parser.ts";
+
+const enc = new TextEncoder();
+
+function url(text: string): UpstreamUrl & { ok: boolean; target: string } {
+  const bytes = enc.encode(text);
+  const out = new UpstreamUrl();
+  const ok = parseUpstreamUrl(bytes, 0, bytes.length, out);
+  return Object.assign(out, { ok, target: new TextDecoder().decode(bytes.subarray(out.targetStart, out.targetEnd)) });
+}
+
+describe("upstream URL", () => {
+  it("accepts http URLs with names, IPv4, IPv6, ports, paths and queries", () => {
+    let u = url("http://Example.COM/a/b?c=d#frag");
+    assert.deepEqual([u.ok, u.host, u.port, u.authority, u.origin, u.target], [true, "example.com", 80, "example.com", "example.com:80", "/a/b?c=d"]);
+    u = url("http://127.0.0.1:4000");
+    assert.deepEqual([u.ok, u.host, u.port, u.authority, u.target], [true, "127.0.0.1", 4000, "127.0.0.1:4000", ""]);
+    u = url("HTTP://[::1]:8080/x");
+    assert.deepEqual([u.ok, u.host, u.port, u.authority, u.target], [true, "::1", 8080, "[::1]:8080", "/x"]);
+    u = url("http://h?q=1");
+    assert.deepEqual([u.ok, u.target], [true, "?q=1"]);
+  });
+
+  const bad: [string, RegExp][] = [
+    ["", /empty/],
+    ["https://h/", /https:\/\/ is not supported/],
+    ["ftp://h/", /scheme ftp: is not supported/],
+    ["h:80/x", /must be absolute/],
+    ["/relative", /must be absolute/],
+    ["http:///x", /no host/],
+    ["http://u:p@h/", /user:password@/],
+    ["http://h:0/", /port is 0/],
+    ["http://h:70000/", /over 65535/],
+    ["http://h:/", /port is empty/],
+    ["http://h:8o/", /not a number/],
+    ["http://h x/", /space, control or non-ASCII byte at offset 8/],
+    ["http://h/\r\nX: y", /control/],
+    ["http://hé/", /non-ASCII/],
+    ["http://[::1/", /no closing \]/],
+    ["http://[::g]/", /IPv6 address is malformed/],
+    ["http://a\"b/", /character hosts cannot have/],
+  ];
+  for (const [text, why] of bad) {
+    it(`refuses ${JSON.stringify(text)}`, () => {
+      const u = url(text);
+      assert.equal(u.ok, false);
+      assert.match(u.error, why);
+    });
+  }
+});
+
+function head(text: string): ResponseHead & { ok: boolean } {
+  const bytes = enc.encode(text);
+  const end = findResponseHeadEnd(bytes, 0, 0, bytes.length);
+  const h = new ResponseHead();
+  const ok = end > 0 && parseResponseHead(bytes, 0, end, h);
+  return Object.assign(h, { ok });
+}
+
+describe("upstream response head", () => {
+  it("reads status, fields and framing", () => {
+    let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b \r\n\r\n");
+    assert.deepEqual([h.ok, h.status, h.contentLength, h.chunked, h.keepAlive, h.headerCount], [true, 200, 5, false, true, 2]);
+    h = head("HTTP/1.1 404 \r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+    assert.deepEqual([h.ok, h.status, h.chunked, h.keepAlive], [true, 404, true, true]);
+    h = head("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    assert.equal(h.keepAlive, false);
+    h = head("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n");
+    assert.equal(h.keepAlive, false);
+    h = head("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n");
+    assert.equal(h.keepAlive, true);
+    h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
+    assert.deepEqual([h.ok, h.chunked, h.keepAlive], [true, false, false]); // read until close
+    h = head("HTTP/1.1 204\r\n\r\n");
+    assert.deepEqual([h.ok, h.status], [true, 204]);
+  });
+
+  const bad: [string, RegExp][] = [
+    ["HTTX/1.1 200 OK\r\n\r\n", /did not answer with an HTTP\/1\.x status line/],
+    ["HTTP/2.0 200 OK\r\n\r\n", /did not answer/],
+    ["HTTP/1.1 2x0 OK\r\n\r\n", /not 3 digits/],
+    ["HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", /both Content-Length and Transfer-Encoding/],
+    ["HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", /conflicting Content-Length/],
+    ["HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", /malformed Content-Length/],
+    ["HTTP/1.1 200 OK\r\nX : y\r\n\r\n", /whitespace before colon/],
+    ["HTTP/1.1 200 OK\r\nX: y\r\n z\r\n\r\n", /obsolete line folding/],
+    ["HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n", /control character/],
+  ];
+  for (const [text, why] of bad) {
+    it(`refuses ${JSON.stringify(text.slice(0, 60))}`, () => {
+      const h = head(text);
+      assert.equal(h.ok, false);
+      assert.match(h.reason, why);
+    });
+  }
+});
