@@ -40,7 +40,9 @@ async function main(): Promise<void> {
     try {
       upstream = await startUpstream({ port, host: "127.0.0.1" });
     } catch (err) {
-      fail(`${(err as Error).message} — set UPSTREAM_PORT to another port, or UPSTREAM_URL to an API that is already running`);
+      const e = err as NodeJS.ErrnoException;
+      const what = e.code === "EADDRINUSE" ? `port ${port} for the embedded upstream is already in use` : `cannot start the embedded upstream: ${e.message}`;
+      fail(`${what}; set UPSTREAM_PORT to another port, or UPSTREAM_URL to an API that is already running`);
     }
     env.UPSTREAM_URL = upstream.url;
     process.stderr.write(`embedded upstream (examples/catalog/data/products.json) on ${upstream.url}\n`);
