@@ -145,6 +145,30 @@ function hexDigit(c: u32): u32 {
 /** Bytes the last `decodeEscape` consumed (2, 6 or 12). */
 export let escapeLength: i32 = 0;
 
+/** Bytes the last nextCodePoint() consumed (a scratch result: decoding never suspends). */
+let codePointBytes: usize = 0;
+
+/**
+ * Decodes the code point at `p` in a validated JSON string's raw bytes: an escape (a
+ * surrogate pair counts as one), an ASCII byte or a UTF-8 sequence. Its length in bytes is
+ * left in `codePointBytes`.
+ */
+function nextCodePoint(p: usize, end: usize): u32 {
+  let c = <u32>load<u8>(p);
+  if (c == 0x5c) {
+    let cp = decodeEscape(p, end - p);
+    codePointBytes = <usize>escapeLength;
+    return cp;
+  }
+  if (c < 0x80) {
+    codePointBytes = 1;
+    return c;
+  }
+  let k = utf8SequenceLength(p, end - p);
+  codePointBytes = <usize>k;
+  return utf8Decode(p, k);
+}
+
 /**
  * Decodes the validated escape whose backslash is at `p`, with `avail` bytes left in the
  * string, into a code point, and sets `escapeLength`. A surrogate pair written as two
@@ -1134,19 +1158,8 @@ export class JsonValue {
     let o = out;
     let end = p + <usize>n;
     while (p < end) {
-      let c = <u32>load<u8>(p);
-      let cp: u32;
-      if (c == 0x5c) {
-        cp = decodeEscape(p, end - p);
-        p += <usize>escapeLength;
-      } else if (c < 0x80) {
-        cp = c;
-        p++;
-      } else {
-        let k = utf8SequenceLength(p, end - p);
-        cp = utf8Decode(p, k);
-        p += <usize>k;
-      }
+      let cp = nextCodePoint(p, end);
+      p += codePointBytes;
       if (cp < 0x10000) {
         store<u16>(o, <u16>cp);
         o += 2;
@@ -1210,19 +1223,8 @@ function stringEquals(p: usize, n: i32, escaped: bool, s: string): bool {
     return true;
   }
   while (p < end) {
-    let c = <u32>load<u8>(p);
-    let cp: u32;
-    if (c == 0x5c) {
-      cp = decodeEscape(p, end - p);
-      p += <usize>escapeLength;
-    } else if (c < 0x80) {
-      cp = c;
-      p++;
-    } else {
-      let k = utf8SequenceLength(p, end - p);
-      cp = utf8Decode(p, k);
-      p += <usize>k;
-    }
+    let cp = nextCodePoint(p, end);
+    p += codePointBytes;
     if (cp < 0x10000) {
       if (j >= sl || <u32>load<u16>(sp + j) != cp) return false;
       j += 2;
