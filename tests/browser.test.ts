@@ -7,7 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromiumVersion, ensureChromium, loadPage } from "./browser.ts";
+import { chromiumVersion, ensureChromium, loadPage, PROFILE_PREFIX } from "./browser.ts";
 import { ROOT, startTestServer, type Running } from "./helpers.ts";
 
 const SCREENSHOT = path.join(ROOT, "tests/.artifacts/hello.png");
@@ -100,14 +100,15 @@ describe("headless browser check", { timeout: INSTALL_TIMEOUT_MS + 5 * 60 * 1000
   });
 });
 
-/** PIDs of chromium processes whose command line carries one of our temp profiles. */
+/** PIDs of chromium processes whose command line carries one of this process's temp
+ *  profiles (other test files may run browsers at the same time). */
 function chromiumPids(): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.includes("arena-chromium-")) pids.push(Number(entry));
+      if (cmd.includes(`${PROFILE_PREFIX}${process.pid}-`)) pids.push(Number(entry));
     } catch { /* gone */ }
   }
   return pids;

@@ -57,6 +57,9 @@ function runLogged(cmd: string, args: string[]): Promise<number> {
 
 let installing: Promise<string> | null = null;
 
+/** Temp profile folders are `${PROFILE_PREFIX}${pid}-…`. */
+export const PROFILE_PREFIX = "arena-chromium-";
+
 /**
  * Returns the path of a chromium binary: Debian's `chromium` (or chromium-browser /
  * google-chrome when present). When none is installed it runs
@@ -76,8 +79,16 @@ export async function ensureChromium(): Promise<string> {
     process.stderr.write("browser: chromium not found, installing it with apt-get\n");
     let code: number;
     try {
-      code = await runLogged(apt, ["update"]);
-      if (code === 0) code = await runLogged(apt, ["install", "-y", "--no-install-recommends", "chromium"]);
+      const flock = findOnPath("flock");
+      if (flock) {
+        // Test files run in parallel processes and may all find chromium missing: one
+        // installs under the lock, the others wait for it and then find it installed.
+        code = await runLogged(flock, ["/tmp/arena-chromium-install.lock", "sh", "-c",
+          "[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y --no-install-recommends chromium; }"]);
+      } else {
+        code = await runLogged(apt, ["update"]);
+        if (code === 0) code = await runLogged(apt, ["install", "-y", "--no-install-recommends", "chromium"]);
+      }
     } catch (err) {
       throw new Error(`could not run apt-get to install chromium: ${(err as Error).message}`);
     }
@@ -201,7 +212,9 @@ function installExitHook(): void {
 
 function launch(bin: string, width: number, height: number): Browser {
   installExitHook();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "arena-chromium-"));
+  // The profile's name carries our PID, so a test can tell its own browsers from those of
+  // test files running beside it.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `${PROFILE_PREFIX}${process.pid}-`));
   const args = [
     "--headless=new",
     "--no-sandbox",
