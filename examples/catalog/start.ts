@@ -57,8 +57,14 @@ async function main(): Promise<void> {
     env,
     detached: true,
   });
+  // One Ctrl-C can arrive twice (from the terminal and again from npm, which passes
+  // signals on to its script); a repeat within a second is the same keypress.
+  let lastForward = 0;
   const forward = (signal: NodeJS.Signals) => () => {
-    if (child.exitCode === null) child.kill(signal);
+    const now = Date.now();
+    if (child.exitCode !== null || now - lastForward < 1000) return;
+    lastForward = now;
+    child.kill(signal);
   };
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));
