@@ -33,6 +33,7 @@ import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
 import type { ArenaServer } from "./server.ts";
+import { ResponseWriter, startReading } from "./socket_io.ts";
 
 const S_HEAD = 0;
 const S_QUEUED = 1;
@@ -52,6 +53,16 @@ function align16(n: number): number {
   return (n + 15) & ~15;
 }
 
+/** Copies n bytes between arrays; small copies by hand, because `set(subarray())` makes a
+ *  view object per call and heads and small bodies are the common case. */
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+  if (n > 512) {
+    dst.set(src.subarray(from, from + n), to);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
+}
+
 export class Connection {
   readonly socket: Socket;
   private readonly server: ArenaServer;
@@ -59,9 +70,14 @@ export class Connection {
   private readonly inbuf = new Uint8Array(HEADER_BYTES_MAX);
   private inLen = 0;
   private scanFrom = 0;
-  /** A socket chunk not yet consumed; while it is set, the socket is paused. */
-  private pending: Buffer | null = null;
+  /** Bytes read and not yet consumed: the server's shared read buffer during a read
+   *  callback, else this connection's stash; while bytes are left, the socket is paused. */
+  private pending: Uint8Array | null = null;
   private pendingOff = 0;
+  private pendingEnd = 0;
+  /** Where unconsumed bytes wait once the read callback returns (made on first need). */
+  private stash: Uint8Array | null = null;
+  private readonly writer: ResponseWriter;
   private readonly head = new RequestHead();
   private readonly chunked = new ChunkedDecoder();
   private state = S_HEAD;
@@ -81,7 +97,6 @@ export class Connection {
   private inApp = false;
   private requestId = 0;
   /** Bound once so that no closure is made per write or per app call. */
-  private readonly onWritten = (err?: Error | null): void => this.afterWrite(err);
   private readonly onAppDone = (status: number): void => this.appReturned(status);
   private readonly onAppError = (err: unknown): void => this.appThrew(err);
 
@@ -89,11 +104,12 @@ export class Connection {
     this.socket = socket;
     this.server = server;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    this.writer = new ResponseWriter(socket, (err: boolean) => this.afterWrite(err));
     socket.on("end", () => this.onEnd());
     socket.on("error", () => { /* 'close' follows; resets and timeouts are routine */ });
     socket.on("close", () => this.onClose());
     this.setDeadline(DEADLINE_IDLE);
+    startReading(socket, server.readBuffer, (buf, start, end) => this.onRead(buf, start, end));
   }
 
   /** True when no request is in progress and no request bytes are buffered. */
@@ -106,17 +122,41 @@ export class Connection {
     this.deadline = kind === DEADLINE_NONE ? 0 : this.server.now + this.server.timeoutFor(kind);
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.state === S_CLOSED) return;
+  private onRead(buf: Uint8Array, start: number, end: number): void {
+    if (this.state === S_CLOSED || end <= start) return;
     if (this.pending !== null) {
-      // Data that was already in flight when the socket was paused.
-      this.pending = Buffer.concat([this.pending.subarray(this.pendingOff), chunk]);
-      this.pendingOff = 0;
+      // Bytes that were already in flight when the socket was paused: keep them in order.
+      this.stashAppend(buf, start, end);
     } else {
-      this.pending = chunk;
-      this.pendingOff = 0;
+      this.pending = buf;
+      this.pendingOff = start;
+      this.pendingEnd = end;
     }
     this.drive();
+    // The read buffer is shared by every connection: what is left moves to the stash.
+    if (this.pending === buf && buf !== this.stash) {
+      const off = this.pendingOff;
+      this.pending = null;
+      this.stashAppend(buf, off, end);
+    }
+  }
+
+  private stashAppend(buf: Uint8Array, start: number, end: number): void {
+    const have = this.pending === null ? 0 : this.pendingEnd - this.pendingOff;
+    const need = have + end - start;
+    let stash = this.stash;
+    if (stash === null || stash.length < need) {
+      const grown = new Uint8Array(Math.max(need, 16 * 1024));
+      if (have > 0) grown.set(this.pending!.subarray(this.pendingOff, this.pendingEnd));
+      stash = grown;
+      this.stash = grown;
+    } else if (have > 0) {
+      stash.copyWithin(0, this.pendingOff, this.pendingEnd);
+    }
+    copyBytes(buf, start, stash, have, end - start);
+    this.pending = stash;
+    this.pendingOff = 0;
+    this.pendingEnd = need;
   }
 
   private onEnd(): void {
@@ -165,14 +205,15 @@ export class Connection {
   }
 
   private pendingBytes(): number {
-    return this.pending === null ? 0 : this.pending.length - this.pendingOff;
+    return this.pending === null ? 0 : this.pendingEnd - this.pendingOff;
   }
 
   private consumePending(n: number): void {
     this.pendingOff += n;
-    if (this.pending !== null && this.pendingOff >= this.pending.length) {
+    if (this.pending !== null && this.pendingOff >= this.pendingEnd) {
       this.pending = null;
       this.pendingOff = 0;
+      this.pendingEnd = 0;
     }
   }
 
@@ -186,8 +227,7 @@ export class Connection {
     const wasEmpty = this.inLen === 0;
     const n = Math.min(this.pendingBytes(), HEADER_BYTES_MAX - this.inLen);
     if (n > 0) {
-      const p = this.pending!;
-      this.inbuf.set(p.subarray(this.pendingOff, this.pendingOff + n), this.inLen);
+      copyBytes(this.pending!, this.pendingOff, this.inbuf, this.inLen, n);
       this.inLen += n;
       this.consumePending(n);
     }
@@ -233,7 +273,7 @@ export class Connection {
     this.desc = desc;
     const table = desc + REQ_DESC_BYTES;
     const copy = table + head.headerCount * HEADER_ENTRY_BYTES;
-    u8.set(this.inbuf.subarray(0, head.headEnd), copy);
+    copyBytes(this.inbuf, 0, u8, copy, head.headEnd);
     // Zero the descriptor so a field the app does not write reads as 0, never as stale data.
     u8.fill(0, desc, desc + REQ_DESC_BYTES);
     dv.setUint32(desc + REQ_METHOD_PTR, copy, true);
@@ -313,7 +353,7 @@ export class Connection {
         this.inLen -= dec.consumed;
       }
       if (r === CHUNKED_MORE && this.pending !== null) {
-        r = dec.feed(this.pending, this.pendingOff, this.pending.length, u8, this.bodyPtr, this.bodyMax);
+        r = dec.feed(this.pending, this.pendingOff, this.pendingEnd, u8, this.bodyPtr, this.bodyMax);
         this.consumePending(dec.consumed - this.pendingOff);
       }
       this.bodyLen = dec.length;
@@ -328,7 +368,7 @@ export class Connection {
     } else {
       let take = Math.min(this.bodyRemaining, this.inLen);
       if (take > 0) {
-        u8.set(this.inbuf.subarray(0, take), this.bodyPtr + this.bodyLen);
+        copyBytes(this.inbuf, 0, u8, this.bodyPtr + this.bodyLen, take);
         this.inbuf.copyWithin(0, take, this.inLen);
         this.inLen -= take;
         this.bodyLen += take;
@@ -336,7 +376,7 @@ export class Connection {
       }
       take = Math.min(this.bodyRemaining, this.pendingBytes());
       if (take > 0) {
-        u8.set(this.pending!.subarray(this.pendingOff, this.pendingOff + take), this.bodyPtr + this.bodyLen);
+        copyBytes(this.pending!, this.pendingOff, u8, this.bodyPtr + this.bodyLen, take);
         this.consumePending(take);
         this.bodyLen += take;
         this.bodyRemaining -= take;
@@ -428,16 +468,14 @@ export class Connection {
     const headEnd = writeHead(u8, headStart, status, hdrPtr, hdrLen, noBody ? 0 : bodyLen, this.server.date,
       keepAlive, this.head.versionMinor === 0);
     this.state = S_WRITING;
-    const socket = this.socket;
-    const headView = new Uint8Array(app.memory.buffer, headStart, headEnd - headStart);
+    // Head and body go out in one write, as views over wasm memory (no copy); the views
+    // are cached per slot, so a response laid out as the last one allocates nothing.
+    const server = this.server;
+    const headView = server.view(this.slot, 0, headStart, headEnd - headStart);
     if (noBody || this.head.isHead || bodyLen === 0) {
-      socket.write(headView, this.onWritten);
+      this.writer.write(headView, null);
     } else {
-      // Corked so head and body leave in one writev; both are views over the slot.
-      socket.cork();
-      socket.write(headView);
-      socket.write(new Uint8Array(app.memory.buffer, bodyPtr, bodyLen), this.onWritten);
-      socket.uncork();
+      this.writer.write(headView, server.view(this.slot, 1, bodyPtr, bodyLen));
     }
   }
 
@@ -507,10 +545,10 @@ export class Connection {
     }
     this.state = S_WRITING;
     this.setDeadline(DEADLINE_NONE);
-    this.socket.write(errorResponse(code, detail, this.server.date, keepAlive, this.head.isHead, extra), this.onWritten);
+    this.writer.write(errorResponse(code, detail, this.server.date, keepAlive, this.head.isHead, extra), null);
   }
 
-  private afterWrite(err?: Error | null): void {
+  private afterWrite(err: boolean): void {
     if (this.state === S_CLOSED) return;
     this.releaseSlot();
     if (err || !this.keepAlive) {

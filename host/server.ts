@@ -15,6 +15,7 @@ import {
 import { consoleLogger, type Logger } from "./log.ts";
 import { budgetLine } from "./memory.ts";
 import { SlotPool, WaitQueue } from "./slots.ts";
+import { READ_BUFFER_BYTES } from "./socket_io.ts";
 
 export interface ServerOptions {
   slots?: number;
@@ -53,6 +54,12 @@ export class ArenaServer {
   /** Wall clock in ms, refreshed by the sweep; deadlines are measured against it. */
   now = Date.now();
   closing = false;
+  /** Where every connection's reads land (the fast I/O path); bytes are consumed or moved
+   *  before the read callback returns, so one buffer serves all connections. */
+  readonly readBuffer = new Uint8Array(READ_BUFFER_BYTES);
+  /** Per slot, the last head and body views written: a response laid out like the previous
+   *  one in its slot reuses them instead of making new view objects. */
+  private readonly views: Uint8Array[];
   private readonly queue: WaitQueue<Connection>;
   private readonly connections = new Set<Connection>();
   private readonly net: net.Server;
@@ -72,7 +79,9 @@ export class ArenaServer {
     this.timeouts = [0, options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS, options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
       options.bodyTimeoutMs ?? BODY_TIMEOUT_MS];
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
-    this.net = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.views = Array.from({ length: app.plan.slots * 2 }, () => new Uint8Array(0));
+    // Paused on connect: the connection sets up its read path before any byte is read.
+    this.net = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   /** Loads the app from wasm bytes and lays out its memory; throws ArenaError on bad input. */
@@ -177,6 +186,17 @@ export class ArenaServer {
 
   dequeue(conn: Connection): void {
     this.queue.remove(conn);
+  }
+
+  /** A view of wasm memory [ptr, ptr + len) for `slot` (kind 0: head, 1: body), reused when
+   *  it is the same range as last time. */
+  view(slot: number, kind: number, ptr: number, len: number): Uint8Array {
+    const i = slot * 2 + kind;
+    const v = this.views[i];
+    if (v.byteOffset === ptr && v.length === len) return v;
+    const nv = new Uint8Array(this.app.memory.buffer, ptr, len);
+    this.views[i] = nv;
+    return nv;
   }
 
   /** Whether [ptr, ptr + len) may be sent as part of `slot`'s response. */
