@@ -36,6 +36,9 @@ export const REQ_BODY_LEN = 36;
 export const REQ_VERSION_MINOR = 40;
 export const REQ_SLOT = 44;
 export const REQ_ID = 48;
+/** Bit 0 (REQ_FLAG_MAY_WAIT): the host called through JSPI, so effects may suspend. */
+export const REQ_FLAGS = 52;
+export const REQ_FLAG_MAY_WAIT = 1;
 export const RES_STATUS = 64;
 export const RES_HEADERS_PTR = 68;
 export const RES_HEADERS_LEN = 72;
@@ -53,6 +56,8 @@ export const BODY_HEADROOM_BYTES = 32;
 /** Statuses `arena_handle` returns. */
 export const ARENA_OK = 0;
 export const ARENA_NO_HANDLER = 1;
+/** The matched route is known to wait on effects: call again through JSPI. */
+export const ARENA_NEEDS_ASYNC = 2;
 
 /**
  * Effect statuses: what every effect import returns. 0 is success; the others are errors
@@ -70,6 +75,7 @@ export const EFFECT_CANCELLED = 8;
 export const EFFECT_UNAVAILABLE = 9;
 export const EFFECT_NETWORK = 10;
 export const EFFECT_BAD_ARGUMENT = 11;
+
 
 /**
  * Fetch descriptor: the app allocates FETCH_DESC_BYTES in its arena, fills the FETCH_*

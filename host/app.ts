@@ -5,7 +5,9 @@
 // can be turned into a precise error.
 
 import { ArenaError } from "./errors.ts";
-import { LOG_INFO, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK } from "./abi.ts";
+import {
+  ARENA_NEEDS_ASYNC, LOG_INFO, REQ_FLAG_MAY_WAIT, REQ_FLAGS, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK,
+} from "./abi.ts";
 import { Effects } from "./effects.ts";
 import { HttpClient, type FetchOptions } from "./http_client.ts";
 import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "./memory.ts";
@@ -133,12 +135,34 @@ export class App {
   }
 
   /**
-   * Calls the app for request `id`, whose descriptor is at `desc` in `slot` (already begun).
-   * The promise settles with arena_handle's status when the handler returns, after any
-   * number of suspensions, or rejects if the app traps; `context(slot).trap` says why.
+   * Calls the app for request `id`, whose descriptor is at `desc` in `slot` (already begun),
+   * as a plain call: no promise, no JSPI stack. Returns arena_handle's status, or
+   * ARENA_NEEDS_ASYNC when the request must run through `callAsync` instead: its route is
+   * known to wait on effects (the handler did not run), or the handler just asked to wait
+   * (it was stopped before the effect started; begin the slot again). Throws if the app
+   * trapped; `context(slot).trap` says why.
    */
-  call(slot: number, desc: number, id: number): Promise<number> {
-    this.contexts[slot].begin(id);
+  callSync(slot: number, desc: number, id: number): number {
+    const ctx = this.contexts[slot];
+    ctx.begin(id);
+    this.dv.setUint32(desc + REQ_FLAGS, 0, true);
+    try {
+      return this.exports.arena_handle(desc);
+    } catch (err) {
+      if (ctx.restart) return ARENA_NEEDS_ASYNC;
+      throw err;
+    }
+  }
+
+  /** Calls the app through JSPI: it may suspend on effects. The promise settles with
+   *  arena_handle's status, or rejects if the app traps. */
+  callAsync(slot: number, desc: number): Promise<number> {
+    const ctx = this.contexts[slot];
+    ctx.trap.clear();
+    ctx.routePtr = 0;
+    ctx.routeLen = 0;
+    ctx.restart = false;
+    this.dv.setUint32(desc + REQ_FLAGS, REQ_FLAG_MAY_WAIT, true);
     return this.handleAsync(desc);
   }
 

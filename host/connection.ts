@@ -21,7 +21,7 @@ import {
   BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
   REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN,
   REQ_PATH_PTR, REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR,
-  RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_OK,
+  RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_NEEDS_ASYNC, ARENA_OK,
 } from "./abi.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import { ERRORS, type ErrorCode } from "./errors.ts";
@@ -402,12 +402,27 @@ export class Connection {
     const id = server.nextRequestId();
     dv.setUint32(desc + REQ_ID, id, true);
     this.requestId = id;
-    app.begin(this.slot, align16(this.bodyPtr + this.bodyLen));
+    const dataEnd = align16(this.bodyPtr + this.bodyLen);
+    app.begin(this.slot, dataEnd);
     this.state = S_APP;
     this.inApp = true;
-    // The handler runs now, synchronously, up to its first suspension (if any); the
-    // promise settles when it returns. The callbacks are bound once per connection.
-    app.call(this.slot, desc, id).then(this.onAppDone, this.onAppError);
+    // First as a plain call (no promise, no JSPI stack: most handlers never wait).
+    let status: number;
+    try {
+      status = app.callSync(this.slot, desc, id);
+    } catch (err) {
+      this.appThrew(err);
+      return;
+    }
+    if (status !== ARENA_NEEDS_ASYNC) {
+      this.appReturned(status);
+      return;
+    }
+    // The handler waits on effects: run it through JSPI from a clean arena. It runs now up
+    // to its first suspension; the promise settles when it returns. The callbacks are
+    // bound once per connection.
+    app.begin(this.slot, dataEnd);
+    app.callAsync(this.slot, desc).then(this.onAppDone, this.onAppError);
   }
 
   private appReturned(status: number): void {

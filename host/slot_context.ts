@@ -37,6 +37,8 @@ export class SlotContext {
   cancelled = false;
   /** The effect this request is suspended on, if any. */
   pending: PendingEffect | null = null;
+  /** A waiting effect was reached in a plain call: run the request again through JSPI. */
+  restart = false;
 
   constructor(slot: number) {
     this.slot = slot;
@@ -49,6 +51,7 @@ export class SlotContext {
     this.routeLen = 0;
     this.cancelled = false;
     this.pending = null;
+    this.restart = false;
   }
 
   /** Cancels the effect in flight (its wait settles at once) and every later one. */

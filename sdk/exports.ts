@@ -3,7 +3,7 @@
 
 import { Request } from "arena/request";
 import { registeredRouter } from "arena/serve";
-import { ARENA_OK, ARENA_NO_HANDLER } from "arena/abi";
+import { ARENA_OK, ARENA_NO_HANDLER, ARENA_NEEDS_ASYNC, REQ_FLAGS, REQ_FLAG_MAY_WAIT } from "arena/abi";
 
 /** Handles the request whose descriptor is at `desc` (inside the current slot's arena) and
  *  writes the response fields into the same descriptor. Returns ARENA_OK, or
@@ -12,7 +12,9 @@ export function arena_handle(desc: u32): i32 {
   let router = registeredRouter();
   if (router === null) return ARENA_NO_HANDLER;
   let req = new Request(<usize>desc);
-  let res = router.handle(req);
+  let mayWait = (load<u32>(<usize>desc + REQ_FLAGS) & REQ_FLAG_MAY_WAIT) != 0;
+  let res = router.handle(req, mayWait);
+  if (res === null) return ARENA_NEEDS_ASYNC;
   res.writeTo(<usize>desc);
   return ARENA_OK;
 }

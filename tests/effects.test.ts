@@ -165,6 +165,19 @@ describe("suspension and isolation", () => {
   });
 });
 
+describe("plain calls first", () => {
+  it("a route runs as a plain call until it first waits; then (once) again through JSPI, and through JSPI from then on", async () => {
+    // The first request runs the code before its first sleep twice: once as a plain call
+    // (stopped at the sleep, before it starts) and once through JSPI.
+    assert.equal((await text("/counted")).body, "2\n");
+    assert.equal((await text("/counted")).body, "3\n");
+    assert.equal((await text("/counted")).body, "4\n");
+    // Routes that never wait stay plain calls; nothing above was logged as an error.
+    assert.equal((await text("/env?name=ARENA_TEST_GREETING")).status, 200);
+    assert.deepEqual(srv.log.lines.filter((l) => l.includes("/counted")), []);
+  });
+});
+
 describe("other effects", () => {
   it("env reads the server's environment, at start-up and in a handler", async () => {
     const r = await text("/env?name=ARENA_TEST_GREETING");

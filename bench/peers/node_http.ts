@@ -1,9 +1,33 @@
-// node:http peer for W1: the same body and content type as examples/hello's "/" route.
+// node:http peer: W1 "/", W2 "/w2" (fetch from the upstream, render), W2b "/w2b" (render
+// from the JSON text held in memory, JSON.parse per request).
+import fs from "node:fs";
 import http from "node:http";
+import { fetchProducts } from "./node_client.ts";
+import { HELLO, HTML_TYPE, TEXT_TYPE, renderTable, type Product } from "./render.ts";
 
-const body = Buffer.from("Hello from Arena!\n");
+const hello = Buffer.from(HELLO);
+const docText = fs.readFileSync(process.env.BENCH_DATA ?? "", "utf8");
 const port = Number(process.env.PORT ?? 3100);
-http.createServer((req, res) => {
-  res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": body.length });
+
+function sendHtml(res: http.ServerResponse, html: string): void {
+  const body = Buffer.from(html);
+  res.writeHead(200, { "Content-Type": HTML_TYPE, "Content-Length": body.length });
   res.end(body);
+}
+
+http.createServer((req, res) => {
+  if (req.url === "/") {
+    res.writeHead(200, { "Content-Type": TEXT_TYPE, "Content-Length": hello.length });
+    res.end(hello);
+  } else if (req.url === "/w2") {
+    fetchProducts().then((products) => sendHtml(res, renderTable(products)), (err: Error) => {
+      res.writeHead(502, { "Content-Type": TEXT_TYPE });
+      res.end(`upstream: ${err.message}\n`);
+    });
+  } else if (req.url === "/w2b") {
+    sendHtml(res, renderTable(JSON.parse(docText) as Product[]));
+  } else {
+    res.writeHead(404, { "Content-Type": TEXT_TYPE });
+    res.end("not found\n");
+  }
 }).listen(port, "127.0.0.1", () => process.stdout.write(`listening ${port}\n`));

@@ -29,6 +29,10 @@
 // @ts-ignore: decorator
 @inline export const REQ_ID: usize = 48;
 // @ts-ignore: decorator
+@inline export const REQ_FLAGS: usize = 52;
+// @ts-ignore: decorator
+@inline export const REQ_FLAG_MAY_WAIT: u32 = 1;
+// @ts-ignore: decorator
 @inline export const RES_STATUS: usize = 64;
 // @ts-ignore: decorator
 @inline export const RES_HEADERS_PTR: usize = 68;
@@ -48,6 +52,8 @@
 @inline export const ARENA_OK: i32 = 0;
 // @ts-ignore: decorator
 @inline export const ARENA_NO_HANDLER: i32 = 1;
+// @ts-ignore: decorator
+@inline export const ARENA_NEEDS_ASYNC: i32 = 2;
 
 /** Tells the host which route pattern is handling the request, for its error log lines.
  *  `ptr`/`len` are UTF-8 bytes in the startup region. */
@@ -80,6 +86,7 @@ export declare function hostRoute(ptr: usize, len: usize): void;
 @inline export const EFFECT_NETWORK: i32 = 10;
 // @ts-ignore: decorator
 @inline export const EFFECT_BAD_ARGUMENT: i32 = 11;
+
 // @ts-ignore: decorator
 @inline export const FETCH_METHOD_PTR: usize = 0;
 // @ts-ignore: decorator

@@ -7,8 +7,9 @@ import {
   FETCH_DESC_BYTES, FETCH_METHOD_PTR, FETCH_METHOD_LEN, FETCH_URL_PTR, FETCH_URL_LEN, FETCH_HEADERS_PTR,
   FETCH_HEADERS_LEN, FETCH_BODY_PTR, FETCH_BODY_LEN, FETCH_TIMEOUT_MS, FETCH_MAX_BYTES, FETCH_RES_STATUS,
   FETCH_RES_HEADERS_PTR, FETCH_RES_HEADER_COUNT, FETCH_RES_BODY_PTR, FETCH_RES_BODY_LEN, FETCH_RES_ERROR_PTR,
-  FETCH_RES_ERROR_LEN,
+  FETCH_RES_ERROR_LEN, EFFECT_UNAVAILABLE,
 } from "./abi";
+import { mayWait } from "./wait";
 import { ByteWriter, utf8, bytesInPlace } from "./bytes";
 import { tableLookup, tableName, tableValue } from "./headers";
 
@@ -230,6 +231,7 @@ export function fetch(url: string, options: FetchOptions | null = null): FetchRe
   store<u32>(desc + FETCH_MAX_BYTES, <u32>max(opts.maxBytes, 0));
   // Other requests run while this one waits and each enters its own arena; re-enter ours
   // before anything is allocated (runtime/arena.ts, __arena_current).
+  if (!mayWait()) return new FetchResponse(desc, <FetchError>EFFECT_UNAVAILABLE);
   let region = __arena_current();
   let status = hostFetch(desc);
   __arena_switch(region);

@@ -11,7 +11,23 @@ import { percentDecode } from "./bytes";
  *  `function home(req: Request): Response { return Response.text("home\n"); }` */
 export type Handler = (req: Request) => Response;
 
+/** The route whose handler is running; a startup object, so holding it is safe. */
+let running: Route | null = null;
+
+/**
+ * Records that the running route waits on effects. Requests are first run as plain calls,
+ * which cost nothing extra; a handler that turns out to wait is stopped at its first
+ * waiting effect (before the effect starts) and run again through JSPI, and from then on
+ * its route always starts through JSPI. Internal: called by the effect wrappers.
+ */
+export function markRunningRouteWaits(): void {
+  let r = running;
+  if (r !== null) r.waits = true;
+}
+
 class Route {
+  /** Set once a request of this route waited on an effect. */
+  waits: bool = false;
   method: string;
   pattern: string;
   segments: string[];
@@ -77,12 +93,12 @@ class Route {
  */
 export class Router {
   private routes: Route[] = [];
-  private fallback: Handler | null = null;
+  private fallback: Route | null = null;
 
   /** Handles requests no route matches (instead of the plain-text 404).
    *  `app.notFound((req: Request): Response => Response.html("<h1>Not here</h1>", 404))` */
   notFound(handler: Handler): Router {
-    this.fallback = handler;
+    this.fallback = new Route("*", "/*", handler);
     return this;
   }
 
@@ -104,8 +120,9 @@ export class Router {
   /** `app.delete("/users/:id", deleteUser)` */
   delete(pattern: string, handler: Handler): Router { return this.on("DELETE", pattern, handler); }
 
-  /** Finds the route for `req` and calls its handler; 404 / 405 otherwise. */
-  handle(req: Request): Response {
+  /** Finds the route for `req` and calls its handler; 404 / 405 otherwise. Returns null,
+   *  without calling the handler, when the route waits on effects and `mayWait` is false. */
+  handle(req: Request, mayWait: bool = true): Response | null {
     let method = req.method;
     let parts = req.path.split("/");
     let allow: string | null = null;
@@ -114,8 +131,10 @@ export class Router {
       let r = routes[i];
       if (!r.matches(parts)) continue;
       if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+        if (r.waits && !mayWait) return null;
         hostRoute(changetype<usize>(r.patternUtf8), <usize>r.patternUtf8.byteLength);
         r.capture(req, parts);
+        running = r;
         return r.handler(req);
       }
       let m = r.method == "GET" ? "GET, HEAD" : r.method;
@@ -126,7 +145,11 @@ export class Router {
       return Response.text("Method Not Allowed\n", 405).header("Allow", allow);
     }
     let fallback = this.fallback;
-    if (fallback !== null) return fallback(req);
+    if (fallback !== null) {
+      if (fallback.waits && !mayWait) return null;
+      running = fallback;
+      return fallback.handler(req);
+    }
     return Response.text("Not Found\n", 404);
   }
 }

@@ -1,5 +1,7 @@
 // Time: sleeping (an effect that suspends the request) and the two clocks.
 
+import { mayWait } from "./wait";
+
 // @ts-ignore: decorator
 @external("arena", "sleep")
 declare function hostSleep(ms: f64): i32;
@@ -22,6 +24,7 @@ declare function hostWall(): f64;
  * ```
  */
 export function sleep(ms: f64): bool {
+  if (!mayWait()) return false;
   let region = __arena_current();
   let status = hostSleep(ms);
   // Other requests ran meanwhile; re-enter this request's arena before allocating.

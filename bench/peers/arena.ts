@@ -1,0 +1,30 @@
+// Arena peer: the bench app (bench/apps/bench.wasm) served by ArenaServer from host/server.ts,
+// configured exactly as `arena serve` configures it (resolveServeConfig: flags none, the
+// environment, the defaults), plus a hook through which bench/probe.ts reports the wasm
+// memory size. PORT and BENCH_UPSTREAM_URL (read by the app at start) come from the harness.
+//
+//   node --import ./bench/probe.ts bench/peers/arena.ts bench/apps/bench.wasm
+
+import fs from "node:fs";
+import { resolveServeConfig } from "../../host/config.ts";
+import { consoleLogger } from "../../host/log.ts";
+import { ArenaServer } from "../../host/server.ts";
+
+const file = process.argv[2];
+const port = Number(process.env.PORT ?? 3100);
+const config = resolveServeConfig({}, process.env);
+const server = await ArenaServer.create(fs.readFileSync(file), file, {
+  slots: config.slots,
+  arenaBytes: config.arenaBytes,
+  startupBytes: config.startupBytes,
+  queueDepth: config.queueDepth,
+  bodyBytesMax: config.bodyBytes,
+  logLevel: config.logLevel,
+  log: consoleLogger,
+});
+(globalThis as { benchProbeExtra?: () => Record<string, number> }).benchProbeExtra = () => {
+  const s = server.stats();
+  return { wasmMemoryBytes: s.memoryBytes, arenaRequests: s.requests };
+};
+await server.listen(port, "127.0.0.1");
+process.stdout.write(`listening ${port} (${server.budget()})\n`);

@@ -1,0 +1,54 @@
+// The W1/W2/W2b responses, shared by the JavaScript peers (node:http, Fastify, Hono,
+// Bun.serve, Deno.serve). Plain TypeScript with erasable syntax only, no runtime-specific
+// API, so Node, Bun and Deno all load this same file. The render is specified in
+// docs/performance.md; bench/reference.ts is the independent reference it is checked against.
+
+export const HELLO = "Hello from Arena!\n";
+export const TEXT_TYPE = "text/plain; charset=utf-8";
+export const HTML_TYPE = "text/html; charset=utf-8";
+
+export interface Product {
+  id: number;
+  title: string;
+  brand: string;
+  category: string;
+  price: number;
+  tags: string[];
+}
+
+const SPECIAL = /[&<>"']/;
+const SPECIAL_ALL = /[&<>"']/g;
+
+function entity(c: string): string {
+  switch (c) {
+    case "&": return "&amp;";
+    case "<": return "&lt;";
+    case ">": return "&gt;";
+    case "\"": return "&quot;";
+    default: return "&#39;";
+  }
+}
+
+/** Escapes & < > " ' (strings without any are returned as they are). */
+export function escapeHtml(s: string): string {
+  return SPECIAL.test(s) ? s.replace(SPECIAL_ALL, entity) : s;
+}
+
+/** "$X.YY" from Math.round(price × 100) cents. */
+export function formatPrice(price: number): string {
+  const cents = Math.round(price * 100);
+  const c = cents % 100;
+  return "$" + Math.trunc(cents / 100) + (c < 10 ? ".0" : ".") + c;
+}
+
+/** The W2/W2b page: `<!doctype html><table>`, one row per product, `</table>`. */
+export function renderTable(products: Product[]): string {
+  let out = "<!doctype html><table>";
+  for (const p of products) {
+    let tags = "";
+    for (let i = 0; i < p.tags.length; i++) tags += (i === 0 ? "" : ", ") + escapeHtml(p.tags[i]);
+    out += "<tr><td>" + p.id + "</td><td>" + escapeHtml(p.title) + "</td><td>" + escapeHtml(p.brand) + "</td><td>" +
+      escapeHtml(p.category) + "</td><td>" + formatPrice(p.price) + "</td><td>" + tags + "</td></tr>";
+  }
+  return out + "</table>";
+}
