@@ -116,6 +116,7 @@ export class ResponseWriter {
   constructor(socket: Socket, done: (err: boolean) => void) {
     this.socket = socket;
     this.done = done;
+    if (!probed) probe(socket);
     if (binding !== null) {
       const req = new binding.WriteWrap();
       req.oncomplete = (status: number) => {
