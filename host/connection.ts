@@ -33,7 +33,7 @@ import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
 import type { ArenaServer } from "./server.ts";
-import { ResponseWriter, startReading } from "./socket_io.ts";
+import { copyBytes, ResponseWriter, startReading } from "./socket_io.ts";
 
 const S_HEAD = 0;
 const S_QUEUED = 1;
@@ -51,16 +51,6 @@ const latin1 = new TextDecoder("latin1");
 
 function align16(n: number): number {
   return (n + 15) & ~15;
-}
-
-/** Copies n bytes between arrays; small copies by hand, because `set(subarray())` makes a
- *  view object per call and heads and small bodies are the common case. */
-function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
-  if (n > 512) {
-    dst.set(src.subarray(from, from + n), to);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
 }
 
 export class Connection {

@@ -28,13 +28,14 @@ import { CHUNKED_DONE, CHUNKED_MORE, ChunkedDecoder } from "./chunked.ts";
 import { TCHAR } from "./http_parser.ts";
 import {
   FETCH_BODY_BYTES_MAX_DEFAULT, FETCH_CONNECT_TIMEOUT_MS, FETCH_HEAD_BYTES_MAX, FETCH_IDLE_TIMEOUT_MS,
-  FETCH_SOCKETS_PER_ORIGIN_MAX, FETCH_TIMEOUT_MS_DEFAULT,
+  FETCH_SOCKETS_PER_ORIGIN_MAX, FETCH_TIMEOUT_MS_DEFAULT, URI_BYTES_MAX,
 } from "./limits.ts";
 import { align16, regionCommit, regionEnd, regionTop } from "./region.ts";
 import { checkAppHeaders } from "./response_head.ts";
 import { findResponseHeadEnd, parseResponseHead, ResponseHead } from "./response_parser.ts";
 import type { PendingEffect, SlotContext } from "./slot_context.ts";
 import { WaitQueue } from "./slots.ts";
+import { cachedView, copyBytes, READ_BUFFER_BYTES, ResponseWriter } from "./socket_io.ts";
 import { parseUpstreamUrl, UpstreamUrl } from "./upstream_url.ts";
 
 export interface FetchOptions {
@@ -52,7 +53,27 @@ export interface FetchOptions {
 const REQUEST_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "host", "te", "upgrade", "keep-alive", "trailer"] as const;
 
 const encoder = new TextEncoder();
-const latin1 = new TextDecoder("latin1");
+const HTTP11_HOST = encoder.encode(" HTTP/1.1\r\nHost: ");
+const CONTENT_LENGTH = encoder.encode("Content-Length: ");
+
+/** Whether u8[ptr, ptr + len) is the ASCII string `s`. */
+function bytesAre(u8: Uint8Array, ptr: number, len: number, s: string): boolean {
+  if (len !== s.length) return false;
+  for (let i = 0; i < len; i++) if (u8[ptr + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+function writeDecimal(u8: Uint8Array, pos: number, n: number): number {
+  let digits = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  let p = pos + digits;
+  let t = n;
+  do {
+    u8[--p] = 0x30 + (t % 10);
+    t = Math.floor(t / 10);
+  } while (t > 0);
+  return pos + digits;
+}
 
 const PHASE_IDLE = 0;
 const PHASE_WAIT = 1;
@@ -79,14 +100,17 @@ function statusForError(err: NodeJS.ErrnoException | null): number {
 class OriginPool {
   readonly host: string;
   readonly port: number;
+  /** The Host header value, as bytes. */
+  readonly authority: Uint8Array;
   readonly idle: Upstream[] = [];
   /** Sockets open or opening for this origin, idle ones included. */
   open = 0;
   readonly waiters: WaitQueue<FetchOp>;
 
-  constructor(host: string, port: number, slots: number) {
+  constructor(host: string, port: number, authority: Uint8Array, slots: number) {
     this.host = host;
     this.port = port;
+    this.authority = authority;
     this.waiters = new WaitQueue<FetchOp>(slots);
   }
 }
@@ -95,28 +119,42 @@ class OriginPool {
 class Upstream {
   readonly socket: net.Socket;
   readonly pool: OriginPool;
+  readonly writer: ResponseWriter;
   op: FetchOp | null = null;
   connected = false;
+  /** When it was pooled idle (the client's sweep closes it after FETCH_IDLE_TIMEOUT_MS). */
+  idleSince = 0;
   /** Responses completed on this socket; a reused socket may have been closed under us. */
   served = 0;
   lastError: NodeJS.ErrnoException | null = null;
 
   constructor(pool: OriginPool, client: HttpClient) {
     this.pool = pool;
-    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+    // Reads land in the client's one shared buffer (net's public `onread` option): no
+    // Buffer per chunk. The bytes are consumed before the callback returns.
+    const socket = net.connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      onread: {
+        buffer: client.readBuffer,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          if (this.op !== null) this.op.onData(buf, n);
+          else socket.destroy(); // nothing was asked: an upstream talking out of turn is not reused
+          return true;
+        },
+      },
+    });
     this.socket = socket;
+    this.writer = new ResponseWriter(socket, (err: boolean) => this.op?.written(err));
     socket.setTimeout(client.connectTimeoutMs);
     socket.on("connect", () => {
       this.connected = true;
       socket.setTimeout(0);
       this.op?.connected();
     });
-    socket.on("data", (chunk: Buffer) => {
-      if (this.op !== null) this.op.onData(chunk);
-      else socket.destroy(); // nothing was asked: an upstream talking out of turn is not reused
-    });
     socket.on("timeout", () => {
-      // Connect timeout, or idle timeout while pooled.
+      // Connect timeout (the idle timeout is the client's sweep).
       if (!this.connected) this.lastError = Object.assign(new Error(`could not connect within ${client.connectTimeoutMs} ms`), { code: "ETIMEDOUT" });
       socket.destroy();
     });
@@ -138,9 +176,16 @@ class FetchOp implements PendingEffect {
   private resolve: ((status: number) => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly onTimeout = (): void => this.timedOut();
-  private readonly onWritten = (err?: Error | null): void => {
-    if (!err) this.writeDone = true;
-  };
+  /** One timer per slot, re-armed with refresh() for every fetch; when it fires for a fetch
+   *  that already ended, it does nothing. */
+  private timerMs = -1;
+  /** The last URL's scheme://authority bytes and what they resolved to: a fetch to the same
+   *  origin skips parsing the authority, making strings and the pool lookup. */
+  private readonly lastPrefix = new Uint8Array(256);
+  private lastPrefixLen = 0;
+  private lastPool: OriginPool | null = null;
+  /** Views of the request head and body, reused when the layout repeats. */
+  private readonly views: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   private conn: Upstream | null = null;
   private pool: OriginPool | null = null;
   private base = 0;
@@ -205,28 +250,34 @@ class FetchOp implements PendingEffect {
     for (let i = methodPtr; i < methodPtr + methodLen; i++) {
       if (TCHAR[u8[i]] !== 1) return this.failNow(EFFECT_BAD_ARGUMENT, "the method must be 1 to 32 token characters");
     }
-    if (!parseUpstreamUrl(u8, urlPtr, urlLen, this.url)) return this.failNow(EFFECT_BAD_URL, this.url.error);
+    const pool = this.resolveUrl(u8, urlPtr, urlLen);
+    if (pool === null) return this.failNow(EFFECT_BAD_URL, this.url.error);
     const badHeader = checkAppHeaders(u8, hdrPtr, hdrLen, REQUEST_RESERVED_FIELDS);
     if (badHeader !== null) return this.failNow(EFFECT_BAD_ARGUMENT, `request headers: ${badHeader}`);
-    const method = latin1.decode(u8.subarray(methodPtr, methodPtr + methodLen));
-    this.idempotent = method === "GET" || method === "HEAD" || method === "OPTIONS" || method === "PUT" || method === "DELETE";
-    this.expectBody = method !== "HEAD";
+    const isGet = bytesAre(u8, methodPtr, methodLen, "GET");
+    const isHead = bytesAre(u8, methodPtr, methodLen, "HEAD");
+    this.idempotent = isGet || isHead || bytesAre(u8, methodPtr, methodLen, "OPTIONS") ||
+      bytesAre(u8, methodPtr, methodLen, "PUT") || bytesAre(u8, methodPtr, methodLen, "DELETE");
+    this.expectBody = !isHead;
     this.timeoutMs = dv.getUint32(desc + FETCH_TIMEOUT_MS, true) || this.client.timeoutMs;
     this.bodyMaxAsked = dv.getUint32(desc + FETCH_MAX_BYTES, true) || this.client.bodyBytesMax;
 
-    // The request head goes into the arena (committed: it must outlive the write).
+    // The request head is written as bytes into the arena (committed: it must outlive the
+    // write): method SP target SP "HTTP/1.1" CRLF Host CRLF app-headers [Content-Length] CRLF
     const url = this.url;
     const top = regionTop(dv, this.base);
     const end = regionEnd(dv, this.base);
-    const withBody = bodyLen > 0 || method === "POST" || method === "PUT" || method === "PATCH";
-    const prefix = `${method} `;
-    const suffix = ` HTTP/1.1\r\nHost: ${url.authority}\r\n`;
-    const framing = withBody ? `Content-Length: ${bodyLen}\r\n\r\n` : "\r\n";
+    const withBody = bodyLen > 0 || bytesAre(u8, methodPtr, methodLen, "POST") || bytesAre(u8, methodPtr, methodLen, "PUT") ||
+      bytesAre(u8, methodPtr, methodLen, "PATCH");
+    const authority = pool.authority;
     const targetLen = url.targetEnd > url.targetStart ? url.targetEnd - url.targetStart : 1;
-    const headLen = prefix.length + targetLen + suffix.length + hdrLen + framing.length;
+    const headLen = methodLen + 1 + targetLen + 1 + HTTP11_HOST.length + authority.length + 2 + hdrLen +
+      (withBody ? CONTENT_LENGTH.length + 10 + 4 : 2);
     if (top + headLen > end) return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
     let p = top;
-    p += encoder.encodeInto(prefix, u8.subarray(p)).written;
+    u8.copyWithin(p, methodPtr, methodPtr + methodLen);
+    p += methodLen;
+    u8[p++] = 0x20;
     if (url.targetEnd > url.targetStart) {
       u8.copyWithin(p, url.targetStart, url.targetEnd);
       // "?q" with no path: the origin-form target still starts with "/".
@@ -239,11 +290,22 @@ class FetchOp implements PendingEffect {
       u8[p] = 0x2f;
     }
     p += targetLen;
-    p += encoder.encodeInto(suffix, u8.subarray(p)).written;
+    u8.set(HTTP11_HOST, p);
+    p += HTTP11_HOST.length;
+    u8.set(authority, p);
+    p += authority.length;
+    u8[p++] = 0x0d;
+    u8[p++] = 0x0a;
     u8.copyWithin(p, hdrPtr, hdrPtr + hdrLen);
     p += hdrLen;
-    p += encoder.encodeInto(framing, u8.subarray(p)).written;
-    if (p > end) return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
+    if (withBody) {
+      u8.set(CONTENT_LENGTH, p);
+      p = writeDecimal(u8, p + CONTENT_LENGTH.length, bodyLen);
+      u8[p++] = 0x0d;
+      u8[p++] = 0x0a;
+    }
+    u8[p++] = 0x0d;
+    u8[p++] = 0x0a;
     regionCommit(dv, this.base, p);
     this.reqStart = top;
     this.reqEnd = p;
@@ -251,13 +313,75 @@ class FetchOp implements PendingEffect {
     this.sendBodyLen = withBody ? bodyLen : 0;
     this.retried = false;
 
-    const { promise, resolve } = Promise.withResolvers<number>();
-    this.resolve = resolve;
+    const promise = new Promise<number>(this.executor);
     this.ctx.pending = this;
-    this.timer = setTimeout(this.onTimeout, this.timeoutMs);
-    this.pool = this.client.pool(url.host, url.port);
+    this.armTimer();
+    this.pool = pool;
     this.acquire();
     return promise;
+  }
+
+  private readonly executor = (resolve: (status: number) => void): void => {
+    this.resolve = resolve;
+  };
+
+  private armTimer(): void {
+    const t = this.timer;
+    if (t !== null && this.timerMs === this.timeoutMs) {
+      t.refresh();
+      return;
+    }
+    if (t !== null) clearTimeout(t);
+    this.timer = setTimeout(this.onTimeout, this.timeoutMs);
+    this.timer.unref();
+    this.timerMs = this.timeoutMs;
+  }
+
+  /**
+   * The pool for the URL at u8[ptr, ptr + len), with `url.targetStart/End` set; null with
+   * `url.error` when the URL is unusable. A URL to the same origin as this slot's last
+   * fetch only has its path checked.
+   */
+  private resolveUrl(u8: Uint8Array, ptr: number, len: number): OriginPool | null {
+    const url = this.url;
+    const n = this.lastPrefixLen;
+    const last = this.lastPrefix;
+    if (n > 0 && len >= n && this.lastPool !== null) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (u8[ptr + i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      const next = len === n ? 0x2f : u8[ptr + n];
+      if (same && (next === 0x2f || next === 0x3f || next === 0x23)) {
+        let ok = len <= URI_BYTES_MAX;
+        let targetEnd = ptr + len;
+        for (let i = ptr + n; i < ptr + len && ok; i++) {
+          const c = u8[i];
+          if (c <= 0x20 || c >= 0x7f) ok = false;
+          else if (c === 0x23 && targetEnd === ptr + len) targetEnd = i;
+        }
+        if (ok) {
+          url.targetStart = ptr + n;
+          url.targetEnd = targetEnd;
+          return this.lastPool;
+        }
+      }
+    }
+    if (!parseUpstreamUrl(u8, ptr, len, url)) return null;
+    const pool = this.client.pool(url.host, url.port, url.authority);
+    const prefix = url.targetStart - ptr;
+    if (prefix <= last.length) {
+      for (let i = 0; i < prefix; i++) last[i] = u8[ptr + i];
+      this.lastPrefixLen = prefix;
+      this.lastPool = pool;
+    } else {
+      this.lastPrefixLen = 0;
+      this.lastPool = null;
+    }
+    return pool;
   }
 
   private acquire(): void {
@@ -287,28 +411,27 @@ class FetchOp implements PendingEffect {
     this.scanFrom = 0;
     this.writeDone = false;
     this.phase = PHASE_HEAD;
-    const socket = conn.socket;
-    if (this.sendBodyLen === 0) {
-      socket.write(new Uint8Array(buffer, this.reqStart, this.reqEnd - this.reqStart), this.onWritten);
-    } else {
-      socket.cork();
-      socket.write(new Uint8Array(buffer, this.reqStart, this.reqEnd - this.reqStart));
-      socket.write(new Uint8Array(buffer, this.sendBodyPtr, this.sendBodyLen), this.onWritten);
-      socket.uncork();
-    }
+    const head = cachedView(this.views, 0, buffer, this.reqStart, this.reqEnd - this.reqStart);
+    conn.writer.write(head, this.sendBodyLen === 0 ? null : cachedView(this.views, 1, buffer, this.sendBodyPtr, this.sendBodyLen));
   }
 
-  onData(chunk: Buffer): void {
-    if (this.phase === PHASE_HEAD) this.headData(chunk, 0);
-    else if (this.phase === PHASE_BODY) this.bodyData(chunk, 0, chunk.length);
+  /** The request went out (or failed to: the socket's close handles that). */
+  written(err: boolean): void {
+    if (!err) this.writeDone = true;
+  }
+
+  /** `n` bytes from the upstream at buf[0, n); valid only during the call. */
+  onData(buf: Uint8Array, n: number): void {
+    if (this.phase === PHASE_HEAD) this.headData(buf, 0, n);
+    else if (this.phase === PHASE_BODY) this.bodyData(buf, 0, n);
     else this.conn?.socket.destroy();
   }
 
-  private headData(chunk: Uint8Array, off: number): void {
+  private headData(chunk: Uint8Array, off: number, chunkEnd: number): void {
     const u8 = this.app.u8;
     const limit = Math.min(FETCH_HEAD_BYTES_MAX, regionEnd(this.app.dv, this.base) - this.recvStart);
-    const n = Math.min(chunk.length - off, limit - this.recvLen);
-    u8.set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), this.recvStart + this.recvLen);
+    const n = Math.min(chunkEnd - off, limit - this.recvLen);
+    copyBytes(chunk, off, u8, this.recvStart + this.recvLen, n);
     this.recvLen += n;
     const start = this.recvStart;
     const end = findResponseHeadEnd(u8, start, start + this.scanFrom, start + this.recvLen);
@@ -325,15 +448,21 @@ class FetchOp implements PendingEffect {
       this.fail(EFFECT_PROTOCOL, head.reason);
       return;
     }
-    // Bytes after the head in this chunk: kept aside before the body area overwrites them.
-    const extra = u8.slice(end, start + this.recvLen);
-    const rest = chunk.length - off - n;
+    // Bytes after the head that were copied with it: they move (memmove) to where the body
+    // goes, or through the scratch buffer when they must be decoded (chunked).
+    const extraStart = end;
+    const extraLen = start + this.recvLen - end;
+    const rest = chunkEnd - off - n;
     if (head.status < 200) {
       // Interim response (100 Continue, 103 Early Hints): drop it and read on.
       this.recvLen = 0;
       this.scanFrom = 0;
-      if (extra.length > 0) this.headData(extra, 0);
-      if (rest > 0 && this.phase === PHASE_HEAD) this.headData(chunk, off + n);
+      if (extraLen > 0) {
+        const scratch = this.client.scratch;
+        copyBytes(u8, extraStart, scratch, 0, extraLen);
+        this.headData(scratch, 0, extraLen);
+      }
+      if (rest > 0 && this.phase === PHASE_HEAD) this.headData(chunk, off + n, chunkEnd);
       return;
     }
     this.headEnd = end;
@@ -361,12 +490,20 @@ class FetchOp implements PendingEffect {
     }
     this.phase = PHASE_BODY;
     if (this.bodyMode === BODY_NONE || (this.bodyMode === BODY_LENGTH && this.remaining === 0)) {
-      if (extra.length > 0 || rest > 0) this.reusable = false; // bytes past the response: out of step
+      if (extraLen > 0 || rest > 0) this.reusable = false; // bytes past the response: out of step
       this.complete();
       return;
     }
-    if (extra.length > 0) this.bodyData(extra, 0, extra.length);
-    if (rest > 0 && this.phase === PHASE_BODY) this.bodyData(chunk, off + n, chunk.length);
+    if (extraLen > 0) {
+      if (this.bodyMode === BODY_CHUNKED) {
+        const scratch = this.client.scratch;
+        copyBytes(u8, extraStart, scratch, 0, extraLen);
+        this.bodyData(scratch, 0, extraLen);
+      } else {
+        this.bodyData(u8, extraStart, extraStart + extraLen);
+      }
+    }
+    if (rest > 0 && this.phase === PHASE_BODY) this.bodyData(chunk, off + n, chunkEnd);
   }
 
   private bodyData(src: Uint8Array, start: number, end: number): void {
@@ -394,7 +531,8 @@ class FetchOp implements PendingEffect {
       this.tooLarge(-1);
       return;
     }
-    u8.set(src.subarray(start, start + take), this.bodyStart + this.bodyLen);
+    if (src === u8) u8.copyWithin(this.bodyStart + this.bodyLen, start, start + take); // may overlap: memmove
+    else copyBytes(src, start, u8, this.bodyStart + this.bodyLen, take);
     this.bodyLen += take;
     if (this.bodyMode === BODY_LENGTH) {
       this.remaining -= take;
@@ -475,7 +613,6 @@ class FetchOp implements PendingEffect {
   }
 
   private timedOut(): void {
-    this.timer = null;
     if (this.phase === PHASE_IDLE) return;
     const what = this.phase === PHASE_WAIT ? "waiting for a free connection" : this.phase === PHASE_SEND && !(this.conn?.connected ?? false)
       ? "connecting" : this.phase === PHASE_BODY ? `reading the body (${this.bodyLen} bytes so far)` : "waiting for the response head";
@@ -484,6 +621,11 @@ class FetchOp implements PendingEffect {
 
   cancel(): void {
     this.fail(EFFECT_CANCELLED, "the client went away");
+  }
+
+  stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   /** Ends the fetch with `status`: drops the socket (it may be mid-response), writes
@@ -518,8 +660,7 @@ class FetchOp implements PendingEffect {
   }
 
   private settle(status: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    // The timer stays armed: it does nothing for an ended fetch, and the next fetch re-arms it.
     this.phase = PHASE_IDLE;
     if (this.ctx.pending === this) this.ctx.pending = null;
     const resolve = this.resolve;
@@ -538,6 +679,11 @@ export class HttpClient {
   private readonly pools = new Map<string, OriginPool>();
   private ops: FetchOp[] = [];
   private closing = false;
+  /** Where every upstream socket's reads land; consumed before the read callback returns. */
+  readonly readBuffer = new Uint8Array(READ_BUFFER_BYTES);
+  /** Bytes that must be decoded out of the arena (a chunked body read with its head). */
+  readonly scratch = new Uint8Array(FETCH_HEAD_BYTES_MAX);
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(options: FetchOptions = {}) {
     this.socketsPerOrigin = options.socketsPerOrigin ?? FETCH_SOCKETS_PER_ORIGIN_MAX;
@@ -557,11 +703,11 @@ export class HttpClient {
     return this.ops[ctx.slot].start(desc);
   }
 
-  pool(host: string, port: number): OriginPool {
+  pool(host: string, port: number, authority: string): OriginPool {
     const key = `${host}:${port}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new OriginPool(host, port, this.ops.length);
+      pool = new OriginPool(host, port, encoder.encode(authority), this.ops.length);
       this.pools.set(key, pool);
     }
     return pool;
@@ -571,10 +717,7 @@ export class HttpClient {
   take(pool: OriginPool, op: FetchOp): Upstream | null {
     while (pool.idle.length > 0) {
       const conn = pool.idle.pop()!;
-      if (!conn.socket.destroyed) {
-        conn.socket.setTimeout(0);
-        return conn;
-      }
+      if (!conn.socket.destroyed) return conn;
     }
     if (pool.open < this.socketsPerOrigin) {
       pool.open++;
@@ -605,8 +748,21 @@ export class HttpClient {
       next.assign(conn);
       return;
     }
-    conn.socket.setTimeout(this.idleTimeoutMs);
+    conn.idleSince = performance.now();
     conn.pool.idle.push(conn);
+    if (this.sweepTimer === null) {
+      // One timer for every idle socket of every origin, not one per socket.
+      this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(250, this.idleTimeoutMs / 4));
+      this.sweepTimer.unref();
+    }
+  }
+
+  private sweepIdle(): void {
+    const limit = performance.now() - this.idleTimeoutMs;
+    for (const pool of this.pools.values()) {
+      // The idle list is LIFO: the oldest are first.
+      while (pool.idle.length > 0 && pool.idle[0].idleSince < limit) pool.idle.shift()!.socket.destroy();
+    }
   }
 
   /** A socket closed (by either side): fix the counts, fail its fetch, serve a waiter. */
@@ -630,6 +786,8 @@ export class HttpClient {
   /** Closes idle sockets now and every socket as soon as its fetch ends. */
   close(): void {
     this.closing = true;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    for (const op of this.ops) op.stopTimer();
     for (const pool of this.pools.values()) {
       for (const conn of pool.idle.splice(0)) conn.socket.destroy();
     }

@@ -15,7 +15,7 @@ import {
 import { consoleLogger, type Logger } from "./log.ts";
 import { budgetLine } from "./memory.ts";
 import { SlotPool, WaitQueue } from "./slots.ts";
-import { READ_BUFFER_BYTES } from "./socket_io.ts";
+import { cachedView, READ_BUFFER_BYTES } from "./socket_io.ts";
 
 export interface ServerOptions {
   slots?: number;
@@ -191,12 +191,7 @@ export class ArenaServer {
   /** A view of wasm memory [ptr, ptr + len) for `slot` (kind 0: head, 1: body), reused when
    *  it is the same range as last time. */
   view(slot: number, kind: number, ptr: number, len: number): Uint8Array {
-    const i = slot * 2 + kind;
-    const v = this.views[i];
-    if (v.byteOffset === ptr && v.length === len) return v;
-    const nv = new Uint8Array(this.app.memory.buffer, ptr, len);
-    this.views[i] = nv;
-    return nv;
+    return cachedView(this.views, slot * 2 + kind, this.app.memory.buffer, ptr, len);
   }
 
   /** Whether [ptr, ptr + len) may be sent as part of `slot`'s response. */
