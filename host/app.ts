@@ -9,6 +9,7 @@ import {
   ARENA_NEEDS_ASYNC, LOG_INFO, REQ_FLAG_MAY_WAIT, REQ_FLAGS, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK,
 } from "./abi.ts";
 import { Effects } from "./effects.ts";
+import { CPU_BUDGET_MS_DEFAULT, STARTUP_CPU_MS_MAX } from "./limits.ts";
 import { HttpClient, type FetchOptions } from "./http_client.ts";
 import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "./memory.ts";
 import type { Logger } from "./log.ts";
@@ -63,7 +64,7 @@ export class App {
    * of `slots` × `slotBytes` + `startupBytes`, then runs the app's start code.
    */
   static async load(bytes: Uint8Array, file: string, slots: number, slotBytes: number, startupBytes: number, log: Logger,
-    fetch: FetchOptions = {}, logLevel: number = LOG_INFO): Promise<App> {
+    fetch: FetchOptions = {}, logLevel: number = LOG_INFO, cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT): Promise<App> {
     const plan = planMemory(slots, slotBytes, startupBytes);
     if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
       throw new ArenaError("ARENA_E_WASM", `${file} is not a wasm file`, "build one with `npm run arena -- build app.ts`");
@@ -81,7 +82,7 @@ export class App {
     }
     const memory = createMemory(plan);
     let app: App | null = null;
-    const effects = new Effects(new HttpClient(fetch), log, logLevel);
+    const effects = new Effects(new HttpClient(fetch), log, logLevel, cpuBudgetMs);
     const imports = App.imports(memory, () => app, log, effects);
     for (const imp of WebAssembly.Module.imports(module)) {
       const provided = (imports as Record<string, Record<string, unknown>>)[imp.module]?.[imp.name];
@@ -109,9 +110,13 @@ export class App {
     if (status !== 0) throw new Error(`assert: arena_init refused the memory plan (status ${status})`);
     const trap = this.startup.trap;
     trap.clear();
+    this.startup.runningSince = performance.now();
     try {
       this.exports._initialize();
     } catch (err) {
+      if (trap.cpuMs >= 0) {
+        throw new ArenaError("ARENA_E_WASM", `${file}'s start-up code ran for more than ${STARTUP_CPU_MS_MAX} ms of CPU (STARTUP_CPU_MS_MAX)`, "look for an endless loop in the app's top-level code");
+      }
       if (trap.overflowSize >= 0) {
         throw new ArenaError("ARENA_E_CONFIG", `${file}'s start-up code allocated past the startup region (asked ${trap.overflowSize} bytes, region ${formatBytes(plan.startupBytes)})`, "raise --startup-bytes");
       }

@@ -4,7 +4,7 @@
 import { LOG_LEVELS } from "./log.ts";
 import { ArenaError } from "./errors.ts";
 import {
-  ARENA_BYTES_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
+  ARENA_BYTES_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
 } from "./limits.ts";
 
 export interface ServeConfig {
@@ -17,6 +17,8 @@ export interface ServeConfig {
   bodyBytes: number | undefined;
   /** Lowest level of the app's log lines that is printed (LOG_DEBUG … LOG_ERROR). */
   logLevel: number;
+  /** CPU ms one request may use. */
+  cpuMs: number;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -29,6 +31,7 @@ export const ENV_NAMES: Record<string, string> = {
   queue: "ARENA_QUEUE",
   "body-bytes": "ARENA_BODY_BYTES",
   "log-level": "ARENA_LOG_LEVEL",
+  "cpu-ms": "ARENA_CPU_MS",
 };
 
 const UNITS: Record<string, number> = {
@@ -89,5 +92,6 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),
     logLevel,
+    cpuMs: whole("cpu-ms", CPU_BUDGET_MS_DEFAULT, 1, 3_600_000),
   };
 }

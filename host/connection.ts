@@ -487,7 +487,9 @@ export class Connection {
   /** The app trapped: answer 500 with the code, keep the connection if the request allows. */
   private appFailed(err: Error, id: number): void {
     const trap = this.server.app.context(this.slot).trap;
-    if (trap.overflowSize >= 0) {
+    if (trap.cpuMs >= 0) {
+      this.failResponse("ARENA_E_CPU", `stopped after ${trap.cpuMs.toFixed(1)} ms of CPU, budget ${this.server.app.effects.cpuBudgetMs} ms`, id);
+    } else if (trap.overflowSize >= 0) {
       this.failResponse("ARENA_E_MEMORY", `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes`, id);
     } else if (trap.violationKind !== 0) {
       this.failResponse("ARENA_E_CHECK", trap.abortMessage ?? "violation", id);

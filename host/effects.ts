@@ -19,7 +19,7 @@ import {
 } from "./abi.ts";
 import type { App } from "./app.ts";
 import type { HttpClient } from "./http_client.ts";
-import { LOG_LINE_BYTES_MAX, SLEEP_MS_MAX } from "./limits.ts";
+import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "./limits.ts";
 import { LOG_LEVELS, type Logger } from "./log.ts";
 import type { PendingEffect, SlotContext } from "./slot_context.ts";
 
@@ -55,7 +55,10 @@ class Sleep implements PendingEffect {
     if (this.ctx.pending === this) this.ctx.pending = null;
     const resolve = this.resolve;
     this.resolve = null;
-    resolve?.(status);
+    if (resolve !== null) {
+      this.ctx.resumed();
+      resolve(status);
+    }
   }
 }
 
@@ -68,10 +71,14 @@ export class Effects {
   /** App log lines below this level are dropped (LOG_INFO by default: no debug lines). */
   private readonly logLevel: number;
 
-  constructor(client: HttpClient, log: Logger, logLevel: number = LOG_INFO) {
+  /** CPU ms a request may use (CPU_BUDGET_MS_DEFAULT). */
+  readonly cpuBudgetMs: number;
+
+  constructor(client: HttpClient, log: Logger, logLevel: number = LOG_INFO, cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT) {
     this.client = client;
     this.log = log;
     this.logLevel = logLevel;
+    this.cpuBudgetMs = cpuBudgetMs;
   }
 
   /** Called once the instance exists (imports are made before it does). */
@@ -104,6 +111,7 @@ export class Effects {
         if (ctx === null) return EFFECT_UNAVAILABLE;
         if (ctx.cancelled) return EFFECT_CANCELLED;
         if (!(ms >= 0)) return EFFECT_BAD_ARGUMENT;
+        ctx.suspended();
         return this.sleeps[ctx.slot].start(Math.min(ms, SLEEP_MS_MAX));
       }),
       // fetch(desc) -> status. See FETCH_* in host/abi.ts.
@@ -111,8 +119,22 @@ export class Effects {
         const ctx = this.caller();
         if (ctx === null) return EFFECT_UNAVAILABLE;
         if (ctx.cancelled) return EFFECT_CANCELLED;
-        return this.client.fetch(ctx, desc >>> 0);
+        const r = this.client.fetch(ctx, desc >>> 0);
+        if (typeof r !== "number") ctx.suspended();
+        return r;
       }),
+      // cpu_check() -> 1 to stop: called by the instrumented code every CPU_CHECK_STEP loop
+      // iterations or calls (cli/instrument.ts). Over the budget, the request traps.
+      cpu_check: (): number => {
+        const app = this.app;
+        if (app === null) return 0;
+        const ctx = app.current();
+        const used = ctx.cpuMs();
+        const budget = ctx.slot === REGION_ID_STARTUP ? STARTUP_CPU_MS_MAX : this.cpuBudgetMs;
+        if (used <= budget) return 0;
+        ctx.trap.cpuMs = used;
+        return 1;
+      },
       // restart(): the app is about to trap because it reached a waiting effect in a plain
       // call (REQ_FLAG_MAY_WAIT clear); the host runs the request again through JSPI.
       // (A JSPI import cannot even be called outside a JSPI call, so the SDK checks first.)

@@ -13,6 +13,7 @@ export const ERRORS = {
   // Request errors: the app was called (or was about to be) and this request failed alone.
   ARENA_E_MEMORY: { status: 500, message: "The request allocated past its arena." },
   ARENA_E_TRAP: { status: 500, message: "The app trapped or aborted while handling the request." },
+  ARENA_E_CPU: { status: 500, message: "The request used more CPU time than its budget (an endless loop?) and was stopped." },
   ARENA_E_CHECK: { status: 500, message: "Check build: a request object was stored into a startup object, or a startup object was reallocated during a request." },
   ARENA_E_RESPONSE: { status: 500, message: "The app returned a response the host cannot send (bad pointer, length, status or header)." },
   ARENA_E_OVERLOAD: { status: 503, message: "Every slot is busy and the wait queue is full; retry after the Retry-After delay." },

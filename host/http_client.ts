@@ -665,7 +665,10 @@ class FetchOp implements PendingEffect {
     if (this.ctx.pending === this) this.ctx.pending = null;
     const resolve = this.resolve;
     this.resolve = null;
-    resolve?.(status);
+    if (resolve !== null) {
+      this.ctx.resumed();
+      resolve(status);
+    }
   }
 }
 

@@ -110,6 +110,15 @@ export const SLEEP_MS_MAX = 60_000;
 /** Longest environment variable value or log line the host accepts from the app. */
 export const LOG_LINE_BYTES_MAX = 16 * KiB;
 
+/** CPU time one request may use, summed over the stretches it runs between effects. Past
+ *  it the request is stopped (its wasm traps) and gets 500 ARENA_E_CPU; an endless loop
+ *  cannot stall the server. Fastly Compute allows 50 ms; pages here take well under 1 ms.
+ *  Checked every CPU_CHECK_STEP loop iterations or calls (cli/instrument.ts). */
+export const CPU_BUDGET_MS_DEFAULT = 100;
+
+/** CPU time the app's start-up code may use before the server refuses to start. */
+export const STARTUP_CPU_MS_MAX = 10_000;
+
 /** Default listen address: loopback, so a fresh `npm start` is not exposed. */
 export const HOST_DEFAULT = "127.0.0.1";
 export const PORT_DEFAULT = 3000;

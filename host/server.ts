@@ -32,6 +32,8 @@ export interface ServerOptions {
   fetch?: FetchOptions;
   /** Lowest app log level printed (LOG_DEBUG … LOG_ERROR); LOG_INFO by default. */
   logLevel?: number;
+  /** CPU ms one request may use (CPU_BUDGET_MS_DEFAULT). */
+  cpuBudgetMs?: number;
   log?: Logger;
 }
 
@@ -92,7 +94,7 @@ export class ArenaServer {
       throw new ArenaError("ARENA_E_CONFIG", `queue depth must be a whole number of 0 or more, got ${queueDepth}`, "set --queue");
     }
     const app = await App.load(wasm, file, options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT,
-      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch, options.logLevel);
+      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch, options.logLevel, options.cpuBudgetMs);
     if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > app.plan.arenaBytes / 2)) {
       throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${app.plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
     }

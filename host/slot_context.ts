@@ -10,8 +10,11 @@ export class TrapRecord {
   overflowLimit = 0;
   violationKind = 0;
   abortMessage: string | null = null;
+  /** CPU ms the request had used when it was stopped for its budget, or -1. */
+  cpuMs = -1;
 
   clear(): void {
+    this.cpuMs = -1;
     this.overflowSize = -1;
     this.overflowLimit = 0;
     this.violationKind = 0;
@@ -39,6 +42,10 @@ export class SlotContext {
   pending: PendingEffect | null = null;
   /** A waiting effect was reached in a plain call: run the request again through JSPI. */
   restart = false;
+  /** CPU ms used by the stretches that ended (the request was suspended since). */
+  cpuUsedMs = 0;
+  /** When the current stretch of running began (performance.now()). */
+  runningSince = 0;
 
   constructor(slot: number) {
     this.slot = slot;
@@ -52,6 +59,23 @@ export class SlotContext {
     this.cancelled = false;
     this.pending = null;
     this.restart = false;
+    this.cpuUsedMs = 0;
+    this.runningSince = performance.now();
+  }
+
+  /** The request suspends on an effect: its running stretch ends. */
+  suspended(): void {
+    this.cpuUsedMs += performance.now() - this.runningSince;
+  }
+
+  /** Its effect settled: the request runs again right after (JSPI resumes it next). */
+  resumed(): void {
+    this.runningSince = performance.now();
+  }
+
+  /** CPU ms used so far, the current stretch included. */
+  cpuMs(): number {
+    return this.cpuUsedMs + (performance.now() - this.runningSince);
   }
 
   /** Cancels the effect in flight (its wait settles at once) and every later one. */

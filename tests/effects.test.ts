@@ -165,6 +165,31 @@ describe("suspension and isolation", () => {
   });
 });
 
+describe("CPU budget", () => {
+  it("an endless loop is stopped with 500 ARENA_E_CPU while in-flight requests finish", async () => {
+    const inflight = Array.from({ length: 20 }, (_, i) => text(`/isolated?id=${i}&url=${q(`${up.url}/echo?id=${i}&delay=50`)}`));
+    const t0 = performance.now();
+    const [spin, spinLater] = await Promise.all([text("/spin"), text("/spin-after-sleep")]);
+    const elapsed = performance.now() - t0;
+    for (const r of [spin, spinLater]) {
+      assert.equal(r.status, 500);
+      const err = JSON.parse(r.body);
+      assert.equal(err.code, "ARENA_E_CPU");
+      assert.match(err.message, /stopped after \d+\.\d ms of CPU, budget 100 ms/);
+    }
+    assert.ok(elapsed < 2000, `two runaway requests took ${elapsed.toFixed(0)} ms to stop`);
+    (await Promise.all(inflight)).forEach((r, i) => assert.equal(r.body, `id=${i} upstream ${i} ${"x".repeat(i % 97)}`));
+    assert.equal((await text("/sleep?ms=1")).status, 200);
+  });
+
+  it("unbounded recursion is a trap for that request only", async () => {
+    const r = await text("/recurse");
+    assert.equal(r.status, 500);
+    assert.equal(JSON.parse(r.body).code, "ARENA_E_TRAP");
+    assert.equal((await text("/sleep?ms=1")).status, 200);
+  });
+});
+
 describe("plain calls first", () => {
   it("a route runs as a plain call until it first waits; then (once) again through JSPI, and through JSPI from then on", async () => {
     // The first request runs the code before its first sleep twice: once as a plain call
