@@ -25,6 +25,8 @@ Usage:
       --startup-bytes SIZE  region for what the app builds at start (env ARENA_STARTUP_BYTES, default 4MiB)
       --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
       --body-bytes SIZE   request body limit (env ARENA_BODY_BYTES, default min(512KiB, arena/2))
+      --connections N     open connections at most; past it 503 and close
+                          (env ARENA_CONNECTIONS, default 10000)
       --cpu-ms N          CPU ms one request may use before it is stopped with 500
                           (env ARENA_CPU_MS, default 100)
       --log-level LEVEL   lowest app log level printed: debug, info, warn, error
@@ -35,7 +37,7 @@ SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at 
 slots × arena-bytes + startup-bytes, printed as the first line.
 Docs: README.md, docs/abi.md, docs/errors.md`;
 
-const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes", "log-level", "cpu-ms"]);
+const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections"]);
 
 interface Parsed {
   positional: string[];
@@ -104,6 +106,7 @@ async function cmdServe(argv: string[]): Promise<void> {
     bodyBytesMax: config.bodyBytes,
     logLevel: config.logLevel,
     cpuBudgetMs: config.cpuMs,
+    connectionsMax: config.connections,
     log: consoleLogger,
   });
   const stats = server.stats();

@@ -4,7 +4,7 @@
 import { LOG_LEVELS } from "./log.ts";
 import { ArenaError } from "./errors.ts";
 import {
-  ARENA_BYTES_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
+  ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
 } from "./limits.ts";
 
 export interface ServeConfig {
@@ -19,6 +19,8 @@ export interface ServeConfig {
   logLevel: number;
   /** CPU ms one request may use. */
   cpuMs: number;
+  /** Open connections at most. */
+  connections: number;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -32,6 +34,7 @@ export const ENV_NAMES: Record<string, string> = {
   "body-bytes": "ARENA_BODY_BYTES",
   "log-level": "ARENA_LOG_LEVEL",
   "cpu-ms": "ARENA_CPU_MS",
+  connections: "ARENA_CONNECTIONS",
 };
 
 const UNITS: Record<string, number> = {
@@ -93,5 +96,6 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     bodyBytes: size("body-bytes", undefined),
     logLevel,
     cpuMs: whole("cpu-ms", CPU_BUDGET_MS_DEFAULT, 1, 3_600_000),
+    connections: whole("connections", CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
   };
 }

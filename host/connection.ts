@@ -46,6 +46,7 @@ export const DEADLINE_NONE = 0;
 export const DEADLINE_IDLE = 1;
 export const DEADLINE_HEADERS = 2;
 export const DEADLINE_BODY = 3;
+export const DEADLINE_SEND = 4;
 
 const latin1 = new TextDecoder("latin1");
 
@@ -83,6 +84,10 @@ export class Connection {
   /** Wall-clock ms when the current deadline passes, checked by the server's sweep. */
   deadline = 0;
   deadlineKind = DEADLINE_NONE;
+  /** A response write has not completed; `sendLeft` is what the kernel had not taken at
+   *  the last check (progress resets the send deadline). */
+  private writing = false;
+  private sendLeft = 0;
   /** The app still has this slot (set while APP, also after the client went away). */
   private inApp = false;
   private requestId = 0;
@@ -477,11 +482,13 @@ export class Connection {
     // are cached per slot, so a response laid out as the last one allocates nothing.
     const server = this.server;
     const headView = server.view(this.slot, 0, headStart, headEnd - headStart);
+    this.writing = true;
     if (noBody || this.head.isHead || bodyLen === 0) {
       this.writer.write(headView, null);
     } else {
       this.writer.write(headView, server.view(this.slot, 1, bodyPtr, bodyLen));
     }
+    this.watchSend();
   }
 
   /** The app trapped: answer 500 with the code, keep the connection if the request allows. */
@@ -533,6 +540,15 @@ export class Connection {
     this.setDeadline(DEADLINE_NONE);
     if (kind === DEADLINE_IDLE) {
       this.socket.destroy();
+    } else if (kind === DEADLINE_SEND) {
+      const left = this.writer.queuedBytes();
+      if (this.writing && left < this.sendLeft) {
+        this.sendLeft = left; // the client is reading, slowly: wait on
+        this.setDeadline(DEADLINE_SEND);
+      } else if (this.writing) {
+        this.server.log.info(`closing a connection from ${this.socket.remoteAddress ?? "?"}: its response made no progress for ${this.server.timeoutFor(DEADLINE_SEND)} ms (${left} bytes unsent)`);
+        this.socket.destroy(); // 'close' frees the slot
+      }
     } else if (this.state === S_HEAD || this.state === S_BODY) {
       this.protocolError("ARENA_E_HTTP_TIMEOUT", kind === DEADLINE_HEADERS ? "request head not received in time" : "request body not received in time");
     }
@@ -552,10 +568,22 @@ export class Connection {
     }
     this.state = S_WRITING;
     this.setDeadline(DEADLINE_NONE);
+    this.writing = true;
     this.writer.write(errorResponse(code, detail, this.server.date, keepAlive, this.head.isHead, extra), null);
+    this.watchSend();
+  }
+
+  /** After a write call: if the kernel did not take it all at once, the send deadline
+   *  watches that the client keeps reading. */
+  private watchSend(): void {
+    if (!this.writing) return;
+    this.sendLeft = this.writer.queuedBytes();
+    this.setDeadline(DEADLINE_SEND);
   }
 
   private afterWrite(err: boolean): void {
+    this.writing = false;
+    if (this.deadlineKind === DEADLINE_SEND) this.setDeadline(DEADLINE_NONE);
     if (this.state === S_CLOSED) return;
     this.releaseSlot();
     if (err || !this.keepAlive) {

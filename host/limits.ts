@@ -67,6 +67,16 @@ export const BODY_TIMEOUT_MS = 30_000;
  *  (no 408: a client may be sending a request at that very moment). Node uses 5 s. */
 export const KEEPALIVE_TIMEOUT_MS = 5_000;
 
+/** A response that makes no progress for this long (the client does not read) is given up:
+ *  the connection is closed and its slot freed, so slow readers cannot hold slots. Like
+ *  nginx's send_timeout, it measures progress, not the whole transfer. */
+export const SEND_TIMEOUT_MS = 10_000;
+
+/** Open client connections at most; past it a new connection gets 503 ARENA_E_CONNECTIONS
+ *  and is closed. Each connection costs a socket, ~17 KiB of buffers and a file
+ *  descriptor; 10,000 stays under common fd limits with room for upstream sockets. */
+export const CONNECTIONS_MAX_DEFAULT = 10_000;
+
 /** Granularity of the timeout sweep. One timer for all connections instead of one per
  *  connection: no allocation per request, and timeouts fire within this much late. */
 export const TIMER_SWEEP_MS = 250;

@@ -4,13 +4,14 @@
 
 import net from "node:net";
 import { App } from "./app.ts";
-import { Connection, DEADLINE_BODY, DEADLINE_HEADERS, DEADLINE_IDLE } from "./connection.ts";
-import { ArenaError } from "./errors.ts";
+import { Connection } from "./connection.ts";
+import { ArenaError, ERRORS } from "./errors.ts";
+import { errorResponse } from "./response_head.ts";
 import type { FetchOptions } from "./http_client.ts";
 import { HttpDate } from "./http_date.ts";
 import {
   ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS,
-  QUEUE_DEPTH_DEFAULT, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
+  CONNECTIONS_MAX_DEFAULT, QUEUE_DEPTH_DEFAULT, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { budgetLine } from "./memory.ts";
@@ -28,6 +29,10 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   shutdownTimeoutMs?: number;
+  /** No progress on a response write for this long closes the connection (SEND_TIMEOUT_MS). */
+  sendTimeoutMs?: number;
+  /** Open connections at most (CONNECTIONS_MAX_DEFAULT). */
+  connectionsMax?: number;
   /** The HTTP client behind the app's fetch effect. */
   fetch?: FetchOptions;
   /** Lowest app log level printed (LOG_DEBUG … LOG_ERROR); LOG_INFO by default. */
@@ -69,6 +74,9 @@ export class ArenaServer {
   private readonly shutdownTimeoutMs: number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private requestCount = 0;
+  private readonly connectionsMax: number;
+  /** Connections refused at the limit, since start. */
+  private refused = 0;
   private closed: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
 
@@ -79,7 +87,8 @@ export class ArenaServer {
     this.queue = new WaitQueue<Connection>(options.queueDepth ?? QUEUE_DEPTH_DEFAULT);
     this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, Math.floor(app.plan.arenaBytes / 2));
     this.timeouts = [0, options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS, options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
-      options.bodyTimeoutMs ?? BODY_TIMEOUT_MS];
+      options.bodyTimeoutMs ?? BODY_TIMEOUT_MS, options.sendTimeoutMs ?? SEND_TIMEOUT_MS];
+    this.connectionsMax = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
     this.views = Array.from({ length: app.plan.slots * 2 }, () => new Uint8Array(0));
     // Paused on connect: the connection sets up its read path before any byte is read.
@@ -151,7 +160,26 @@ export class ArenaServer {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= this.connectionsMax) {
+      this.refuse(socket);
+      return;
+    }
     this.connections.add(new Connection(socket, this));
+  }
+
+  /** Past the connection limit: answer 503 and close, reading and dropping whatever the
+   *  client sends meanwhile so the answer is not lost to a reset. */
+  private refuse(socket: net.Socket): void {
+    this.refused++;
+    if (this.refused === 1 || this.refused % 1000 === 0) {
+      this.log.error("ARENA_E_CONNECTIONS", `${this.connectionsMax} connections open; refused ${this.refused} so far`);
+    }
+    socket.on("error", () => {});
+    socket.on("data", () => {});
+    socket.resume();
+    const code = "ARENA_E_CONNECTIONS";
+    socket.end(errorResponse(code, ERRORS[code].message, this.date, false, false, `Retry-After: ${RETRY_AFTER_SECONDS}\r\n`));
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   connectionClosed(conn: Connection): void {

@@ -129,6 +129,13 @@ export class ResponseWriter {
     }
   }
 
+  /** Bytes handed to write() that the kernel has not taken yet (progress of a slow write). */
+  queuedBytes(): number {
+    const handle = (this.socket as unknown as { _handle: { writeQueueSize?: number } | null })._handle;
+    if (this.req !== null && handle !== null && typeof handle.writeQueueSize === "number") return handle.writeQueueSize;
+    return this.socket.writableLength;
+  }
+
   write(a: Uint8Array, b: Uint8Array | null): void {
     const req = this.req;
     const handle = (this.socket as unknown as { _handle: TcpHandle | null })._handle;
