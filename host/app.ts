@@ -110,7 +110,8 @@ export class App {
     if (status !== 0) throw new Error(`assert: arena_init refused the memory plan (status ${status})`);
     const trap = this.startup.trap;
     trap.clear();
-    this.startup.runningSince = performance.now();
+    this.startup.cpuUsedMs = 0;
+    this.startup.cpuBase = -1;
     try {
       this.exports._initialize();
     } catch (err) {

@@ -4,6 +4,12 @@
 // costs no allocation here. Requests interleave (one is suspended on a fetch while another
 // runs), which is why none of this can be a single per-app field.
 
+/** CPU time (user + system) of this thread in µs. */
+function threadCpuMicros(): number {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+}
+
 /** What the app reported just before trapping; cleared when a request begins. */
 export class TrapRecord {
   overflowSize = -1;
@@ -44,8 +50,10 @@ export class SlotContext {
   restart = false;
   /** CPU ms used by the stretches that ended (the request was suspended since). */
   cpuUsedMs = 0;
-  /** When the current stretch of running began (performance.now()). */
-  runningSince = 0;
+  /** The thread's CPU time (µs) at the first CPU check of the current stretch, or -1.
+   *  Measured from the first check, not from the start: reading the thread's CPU time is
+   *  a system call, and a stretch too short to reach a check cannot stall anything. */
+  cpuBase = -1;
 
   constructor(slot: number) {
     this.slot = slot;
@@ -60,22 +68,29 @@ export class SlotContext {
     this.pending = null;
     this.restart = false;
     this.cpuUsedMs = 0;
-    this.runningSince = performance.now();
+    this.cpuBase = -1;
   }
 
   /** The request suspends on an effect: its running stretch ends. */
   suspended(): void {
-    this.cpuUsedMs += performance.now() - this.runningSince;
+    if (this.cpuBase >= 0) this.cpuUsedMs += (threadCpuMicros() - this.cpuBase) / 1000;
+    this.cpuBase = -1;
   }
 
   /** Its effect settled: the request runs again right after (JSPI resumes it next). */
   resumed(): void {
-    this.runningSince = performance.now();
+    this.cpuBase = -1;
   }
 
-  /** CPU ms used so far, the current stretch included. */
+  /** At a CPU check: the CPU ms used so far (thread CPU time, so a busy machine does not
+   *  count against the request), the current stretch since its first check included. */
   cpuMs(): number {
-    return this.cpuUsedMs + (performance.now() - this.runningSince);
+    const now = threadCpuMicros();
+    if (this.cpuBase < 0) {
+      this.cpuBase = now;
+      return this.cpuUsedMs;
+    }
+    return this.cpuUsedMs + (now - this.cpuBase) / 1000;
   }
 
   /** Cancels the effect in flight (its wait settles at once) and every later one. */

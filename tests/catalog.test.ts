@@ -213,7 +213,8 @@ function pipeline(port: number, count: number, window: number, pathFor: (i: numb
         const len = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? -1);
         if (!head.startsWith("HTTP/1.1 200 ") || len < 0) {
           socket.destroy();
-          reject(new Error(`unexpected response ${received}: ${head.slice(0, 200)}`));
+          const body = buf.subarray(end + 4, end + 4 + Math.max(len, 0)).toString();
+          reject(new Error(`unexpected response ${received}: ${head.slice(0, 200)}\n${body.slice(0, 300)}`));
           return;
         }
         if (buf.length < end + 4 + len) break;
