@@ -233,7 +233,7 @@ export class Connection {
     if (wasEmpty) this.setDeadline(DEADLINE_HEADERS);
     const end = findHeadEnd(this.inbuf, this.scanFrom, this.inLen);
     if (end < 0) {
-      const r = checkIncomplete(this.inbuf, this.inLen, this.head);
+      const r = checkIncomplete(this.inbuf, this.inLen, this.head, this.scanFrom);
       if (r !== HEAD_INCOMPLETE) {
         this.protocolError(headErrorCode(r), this.head.reason);
         return false;

@@ -110,7 +110,15 @@ export function findHeadEnd(buf: Uint8Array, from: number, len: number): number 
  * more, or an error when the limits are already exceeded (414 while the request line is
  * still open and too long, 431 when the head fills its buffer).
  */
-export function checkIncomplete(buf: Uint8Array, len: number, head: RequestHead): number {
+export function checkIncomplete(buf: Uint8Array, len: number, head: RequestHead, from = 0): number {
+  // A bare LF can never end a head this parser accepts: refuse it now rather than wait
+  // for the header timeout (scanning only what arrived since the last call).
+  for (let i = Math.max(from, 0); i < len; i++) {
+    if (buf[i] === LF && (i === 0 || buf[i - 1] !== CR)) {
+      head.reason = "bare LF";
+      return HEAD_MALFORMED;
+    }
+  }
   const lineLimit = URI_BYTES_MAX + 64; // method, spaces and version around the target
   if (len > lineLimit) {
     let hasLineEnd = false;
