@@ -183,7 +183,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const up = await startTestUpstream();
   // A small CPU budget so endless loops cost little soak time; 64 slots of 256 KiB.
   const child = fork(path.join(ROOT, "tests/fixtures/steady_server.ts"), [wasm, "64", JSON.stringify({ cpuBudgetMs: 5 })],
-    { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: process.env.SOAK_ONLY ? ["--expose-gc"] : [] });
   const report: SoakReport = {
     requests: 0, seconds: 0, byKind: {}, byStatus: {}, serverErrors: {}, goodRequests: 0, goodFailed: 0, bytesLost: 0,
     failures: [], slotsFree: 0, slots: 0, wasmBytesBefore: 0, wasmBytesAfter: 0, rssStart: 0, rssAfterWarmup: 0, rssEnd: 0,
@@ -205,7 +205,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       report.bytesLost += bytes;
       if (report.failures.length < 20) report.failures.push(what);
     };
+    const only = process.env.SOAK_ONLY; // investigate one kind at a time
     const pick = (): string => {
+      if (only) return only;
       let r = Math.floor(random() * 10000);
       for (const [kind, w] of MIX) {
         if (r < w) return kind;
@@ -219,7 +221,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const n = issued++;
         if (n === warmup && !warmedUp) {
           warmedUp = true;
-          report.rssAfterWarmup = (await ask(child, "start")).rss as number;
+          const m = await ask(child, "start");
+          report.rssAfterWarmup = m.rss as number;
+          if (process.env.SOAK_ONLY) log(`after warm-up: heapUsed ${m.heapUsed} external ${m.external}`);
         }
         const kind = pick();
         count(report.byKind, kind);
@@ -281,6 +285,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     report.slots = stats.slots as number;
     report.wasmBytesAfter = stats.memoryBytes as number;
     report.rssEnd = stats.rss as number;
+    if (process.env.SOAK_ONLY) {
+      log(`end: heapUsed ${stats.heapUsed} external ${stats.external}`);
+      const g = await ask(child, "gc");
+      log(`after a full GC: rss ${((g.rss as number) / 1048576).toFixed(1)} MiB heapUsed ${g.heapUsed}`);
+    }
     for (const [code, n] of Object.entries(stats.errors as Record<string, number>)) report.serverErrors[code] = (report.serverErrors[code] ?? 0) + n;
     return report;
   } finally {
