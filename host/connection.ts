@@ -26,7 +26,7 @@ import {
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import { ERRORS, type ErrorCode } from "./errors.ts";
 import {
-  checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead,
+  checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
 } from "./http_parser.ts";
 import { HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS } from "./limits.ts";
 import {
@@ -225,6 +225,12 @@ export class Connection {
       copyBytes(this.pending!, this.pendingOff, this.inbuf, this.inLen, n);
       this.inLen += n;
       this.consumePending(n);
+    }
+    // Also the empty lines that came with the previous request, or split across reads.
+    const kept = skipEmptyLines(this.inbuf, this.inLen);
+    if (kept !== this.inLen) {
+      this.inLen = kept;
+      this.scanFrom = 0;
     }
     if (this.inLen === 0) {
       if (this.peerEnded) this.finish();

@@ -96,6 +96,19 @@ export class RequestHead {
   }
 }
 
+/**
+ * Drops the empty lines (CRLF) at the start of buf[0, len) — RFC 9112 §2.2: a server
+ * should ignore them before a request line (old clients send one after a POST body) — and
+ * returns the new length. A lone CR at the end is kept: its LF may be in the next read.
+ */
+export function skipEmptyLines(buf: Uint8Array, len: number): number {
+  let k = 0;
+  while (k + 1 < len && buf[k] === CR && buf[k + 1] === LF) k += 2;
+  if (k === 0) return len;
+  buf.copyWithin(0, k, len);
+  return len - k;
+}
+
 /** Finds the end of the head (index after CRLFCRLF) in buf[0, len), or -1. Scanning
  *  starts at `from` so a head arriving in pieces is not rescanned from the start. */
 export function findHeadEnd(buf: Uint8Array, from: number, len: number): number {
@@ -242,7 +255,9 @@ export function parseHead(buf: Uint8Array, end: number, head: RequestHead, bodyM
   }
   if (i !== end) return fail(head, HEAD_MALFORMED, "malformed header section");
 
-  if (minor === 1 && hosts !== 1) return fail(head, HEAD_MALFORMED, hosts === 0 ? "missing Host header" : "more than one Host header");
+  // RFC 9112 §3.2: more than one Host is 400 in any version; none is 400 in HTTP/1.1.
+  if (hosts > 1) return fail(head, HEAD_MALFORMED, "more than one Host header");
+  if (minor === 1 && hosts === 0) return fail(head, HEAD_MALFORMED, "missing Host header");
   if (connectionClose) head.keepAlive = false;
   else if (minor === 0 && connectionKeepAlive) head.keepAlive = true;
 
