@@ -169,15 +169,15 @@ describe("CPU budget", () => {
   it("an endless loop is stopped with 500 ARENA_E_CPU while in-flight requests finish", async () => {
     const inflight = Array.from({ length: 20 }, (_, i) => text(`/isolated?id=${i}&url=${q(`${up.url}/echo?id=${i}&delay=50`)}`));
     const t0 = performance.now();
-    const [spin, spinLater] = await Promise.all([text("/spin"), text("/spin-after-sleep")]);
+    const [spin, spinLater, spinNested] = await Promise.all([text("/spin"), text("/spin-after-sleep"), text("/spin-nested")]);
     const elapsed = performance.now() - t0;
-    for (const r of [spin, spinLater]) {
+    for (const r of [spin, spinLater, spinNested]) {
       assert.equal(r.status, 500);
       const err = JSON.parse(r.body);
       assert.equal(err.code, "ARENA_E_CPU");
       assert.match(err.message, /stopped after \d+\.\d ms of CPU, budget 100 ms/);
     }
-    assert.ok(elapsed < 2000, `two runaway requests took ${elapsed.toFixed(0)} ms to stop`);
+    assert.ok(elapsed < 2000, `three runaway requests took ${elapsed.toFixed(0)} ms to stop`);
     (await Promise.all(inflight)).forEach((r, i) => assert.equal(r.body, `id=${i} upstream ${i} ${"x".repeat(i % 97)}`));
     assert.equal((await text("/sleep?ms=1")).status, 200);
   });
