@@ -33,6 +33,9 @@ const CONNECTIONS = 64;
 const UPSTREAM_PORT = 3190;
 const FIRST_PORT = 3191;
 const MiB = 1024 * 1024;
+/** A run during which other processes used more than this share of the two CPUs is
+ *  repeated (up to RUNS more times per workload) and left out of the medians. */
+const DISTURBED_PCT = Number(flag("disturbed-pct") ?? 5);
 
 // ---------------------------------------------------------------------------------------
 // Servers and workloads
@@ -218,19 +221,65 @@ interface Run {
   p50ms: number;
   p99ms: number;
   errors: string | null;
+  /** CPU time other processes used on CPUs 0 and 1 during the run, % of the two CPUs. */
+  otherCpuPct: number;
+  stealPct: number;
+  /** otherCpuPct over DISTURBED_PCT: the run is repeated and left out of the medians. */
+  disturbed: boolean;
 }
 
 function toMs(text: string): number {
   const m = /([\d.]+)(us|ms|s|m)\b/.exec(text);
   if (!m) return NaN;
   const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : m[2] === "m" ? v * 60_000 : v;
+  const ms = m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : m[2] === "m" ? v * 60_000 : v;
+  return Math.round(ms * 1000) / 1000;
 }
 
-function wrk(port: number, urlPath: string, seconds: number): Run {
-  const r = spawnSync("taskset", ["-c", "1", "wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}${urlPath}`],
-    { encoding: "utf8", timeout: (seconds + 30) * 1000 });
+const CLK_TCK = 100; // Linux USER_HZ, the unit of /proc/stat and /proc/PID/stat
+
+/** user+nice+system ticks of CPUs 0 and 1 (interrupt time left out: loopback traffic is
+ *  accounted there and belongs to the benchmark), and their steal ticks. */
+function cpuTicks(): { busy: number; steal: number } {
+  let busy = 0, steal = 0;
+  for (const line of fs.readFileSync("/proc/stat", "utf8").split("\n")) {
+    const m = /^cpu([01]) (.*)/.exec(line);
+    if (!m) continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    busy += f[0] + f[1] + f[2];
+    steal += f[7] ?? 0;
+  }
+  return { busy, steal };
+}
+
+/** utime+stime ticks of a process (all its threads), 0 when it is gone. */
+function procTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs wrk on CPU 1 (through bash, whose `times` reports wrk's CPU time) and measures how
+ *  much CPU anything else used on CPUs 0 and 1 meanwhile: user+system time of the two CPUs
+ *  minus the server's, the upstream's, wrk's and this harness's. */
+function wrk(port: number, urlPath: string, seconds: number, ours: (number | undefined)[]): Run {
+  const cmd = `taskset -c 1 wrk -t1 -c${CONNECTIONS} -d${seconds}s --latency http://127.0.0.1:${port}${urlPath}; rc=$?; times; exit $rc`;
+  const cpu0 = cpuTicks();
+  const ours0 = ours.reduce<number>((t, pid) => t + procTicks(pid), 0);
+  const self0 = process.cpuUsage();
+  const r = spawnSync("bash", ["-c", cmd], { encoding: "utf8", timeout: (seconds + 30) * 1000 });
+  const self = process.cpuUsage(self0);
+  const cpu1 = cpuTicks();
+  const ours1 = ours.reduce<number>((t, pid) => t + procTicks(pid), 0);
   const out = r.stdout ?? "";
+  const t = /\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(out);
+  const wrkSeconds = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : seconds;
+  const foreignSeconds = (cpu1.busy - cpu0.busy - (ours1 - ours0)) / CLK_TCK - wrkSeconds - (self.user + self.system) / 1e6;
   const requests = Number(/(\d+) requests in ([\d.]+)(\w+)/.exec(out)?.[1] ?? NaN);
   const errors = [/Non-2xx or 3xx responses: \d+/.exec(out)?.[0], /Socket errors: .*/.exec(out)?.[0]].filter(Boolean).join("; ");
   if (r.status !== 0 || !Number.isFinite(requests)) throw new Error(`wrk failed: ${out}${r.stderr ?? ""}`);
@@ -241,6 +290,9 @@ function wrk(port: number, urlPath: string, seconds: number): Run {
     p50ms: toMs(/ 50%\s+(\S+)/.exec(out)?.[1] ?? ""),
     p99ms: toMs(/ 99%\s+(\S+)/.exec(out)?.[1] ?? ""),
     errors: errors === "" ? null : errors,
+    otherCpuPct: Math.max(0, (100 * foreignSeconds) / (2 * seconds)),
+    stealPct: (100 * (cpu1.steal - cpu0.steal)) / CLK_TCK / (2 * seconds),
+    disturbed: false,
   };
 }
 
@@ -266,9 +318,12 @@ interface Result {
   wasmMemoryBeforeBytes?: number;
   wasmMemoryAfterBytes?: number;
   errors?: string[];
+  /** The largest otherCpuPct among the runs in the medians. */
+  otherCpuPct?: number;
 }
 
-async function measure(p: Proc, def: ServerDef, port: number, w: Workload): Promise<Result> {
+async function measure(p: Proc, def: ServerDef, port: number, w: Workload, upstreamPid: number | undefined): Promise<Result> {
+  const ours = [p.child.pid, upstreamPid];
   const base = { server: def.name, workload: w.id };
   const diff = await verify(port, w);
   if (diff !== null) {
@@ -276,22 +331,34 @@ async function measure(p: Proc, def: ServerDef, port: number, w: Workload): Prom
     return { ...base, status: "refused", reason: diff };
   }
   try {
-    wrk(port, w.path, WARMUP_SECONDS);
+    wrk(port, w.path, WARMUP_SECONDS, ours);
     const pid = p.child.pid!;
     const rssBefore = rssBytes(pid);
     const hasProbe = def.runtime === "node";
     const started = hasProbe ? await probe(p, "start") : null;
     const runs: Run[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(wrk(port, w.path, SECONDS));
+    let kept = 0;
+    for (let attempt = 0; kept < RUNS && attempt < 2 * RUNS; attempt++) {
+      const run = wrk(port, w.path, SECONDS, ours);
+      run.disturbed = run.otherCpuPct > DISTURBED_PCT;
+      if (run.disturbed) log(`  ${w.id}: run disturbed: other processes used ${run.otherCpuPct.toFixed(1)}% of CPUs 0-1 (${Math.round(run.rps)} req/s); repeating`);
+      else kept++;
+      runs.push(run);
+    }
+    const used = kept > 0 ? runs.filter((r) => !r.disturbed) : runs;
     const report = hasProbe ? await probe(p, "stop") : null;
     const rssAfter = rssBytes(pid);
     const requests = runs.reduce((s, r) => s + r.requests, 0);
     const after = await verify(port, w); // still answering correctly after the load?
     const errors = runs.map((r) => r.errors).filter((e): e is string => e !== null);
+    const disturbed = runs.filter((r) => r.disturbed).length;
+    if (kept < RUNS) errors.push(`only ${kept} of ${RUNS} runs undisturbed (other processes used up to ${Math.max(...runs.map((r) => r.otherCpuPct)).toFixed(1)}% of CPUs 0-1): numbers unreliable`);
+    else if (disturbed > 0) errors.push(`${disturbed} disturbed run(s) repeated and left out`);
     if (after !== null) errors.push(`after the runs: ${after}`);
     const result: Result = {
       ...base, status: "measured", runs, requests,
-      rps: median(runs.map((r) => r.rps)), p50ms: median(runs.map((r) => r.p50ms)), p99ms: median(runs.map((r) => r.p99ms)),
+      rps: median(used.map((r) => r.rps)), p50ms: median(used.map((r) => r.p50ms)), p99ms: median(used.map((r) => r.p99ms)),
+      otherCpuPct: Math.max(...used.map((r) => r.otherCpuPct)),
       heapBytesPerRequest: report ? report.allocatedBytes / requests : null,
       gcPer100k: report ? (report.gcCount / requests) * 100_000 : null,
       gcByType: report?.gcByType,
@@ -300,9 +367,9 @@ async function measure(p: Proc, def: ServerDef, port: number, w: Workload): Prom
       wasmMemoryBeforeBytes: started?.extra.wasmMemoryBytes, wasmMemoryAfterBytes: report?.extra.wasmMemoryBytes,
       errors,
     };
-    log(`  ${w.id}: ${Math.round(result.rps!)} req/s (median of ${RUNS}), p50 ${result.p50ms} ms, p99 ${result.p99ms} ms, ` +
+    log(`  ${w.id}: ${Math.round(result.rps!)} req/s (median of ${used.length}), p50 ${fmtMs(result.p50ms)} ms, p99 ${fmtMs(result.p99ms)} ms, ` +
       `${fmtHeap(result.heapBytesPerRequest)} B/req heap, ${fmtGc(result.gcPer100k)} GC/100k, ` +
-      `RSS ${fmtMiB(rssBefore)} → ${fmtMiB(rssAfter)} MiB over ${requests} requests${errors.length ? `, ERRORS: ${errors.join("; ")}` : ""}`);
+      `RSS ${fmtMiB(rssBefore)} → ${fmtMiB(rssAfter)} MiB over ${requests} requests, other CPU ≤ ${result.otherCpuPct!.toFixed(1)}%${errors.length ? `, ERRORS: ${errors.join("; ")}` : ""}`);
     return result;
   } catch (err) {
     const reason = (err as Error).message.split("\n").slice(0, 6).join(" ");
@@ -393,17 +460,17 @@ function markdown(results: Result[], machine: Record<string, string>, tgt: Targe
     const node = results.find((r) => r.server === "node:http" && r.workload === w.id && r.status === "measured");
     const bun = results.find((r) => r.server === "bun" && r.workload === w.id && r.status === "measured");
     lines.push("", `### ${w.id}: ${w.what}`, "");
-    lines.push("| server | req/s (median) | vs node:http | vs Bun.serve | p50 ms | p99 ms | JS heap B/req | GC /100k req | RSS before → after (MiB) | requests |");
-    lines.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    lines.push("| server | req/s (median) | vs node:http | vs Bun.serve | p50 ms | p99 ms | JS heap B/req | GC /100k req | RSS before → after (MiB) | requests | other CPU |");
+    lines.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const r of results.filter((x) => x.workload === w.id)) {
       const label = r.server === "bun" ? "Bun.serve" : r.server === "deno" ? "Deno.serve" : r.server === "hono" ? "Hono (node-server)" : r.server === "fastify" ? "Fastify" : r.server === "arena" ? "**Arena**" : r.server;
       if (r.status !== "measured") {
-        lines.push(`| ${label} | ${r.status === "refused" ? "refused: body differs" : "failed"} | | | | | | | | |`);
+        lines.push(`| ${label} | ${r.status === "refused" ? "refused: body differs" : "failed"} | | | | | | | | | |`);
         continue;
       }
       const wasm = r.wasmMemoryBeforeBytes !== undefined ? `; wasm ${fmtMiB(r.wasmMemoryBeforeBytes)} → ${fmtMiB(r.wasmMemoryAfterBytes)}` : "";
       lines.push(`| ${label} | ${Math.round(r.rps!)} | ${fmtRatio(r.rps, node?.rps)} | ${fmtRatio(r.rps, bun?.rps)} | ${fmtMs(r.p50ms)} | ${fmtMs(r.p99ms)} | ` +
-        `${fmtHeap(r.heapBytesPerRequest)} | ${fmtGc(r.gcPer100k)} | ${fmtMiB(r.rssBeforeBytes)} → ${fmtMiB(r.rssAfterBytes)}${wasm} | ${r.requests} |`);
+        `${fmtHeap(r.heapBytesPerRequest)} | ${fmtGc(r.gcPer100k)} | ${fmtMiB(r.rssBeforeBytes)} → ${fmtMiB(r.rssAfterBytes)}${wasm} | ${r.requests} | ${r.otherCpuPct!.toFixed(1)}% |`);
     }
   }
   const problems = results.filter((r) => r.status !== "measured" || (r.errors && r.errors.length > 0));
@@ -516,7 +583,9 @@ async function main(): Promise<void> {
       "req/s, p50 and p99 are the medians over the runs of wrk's figures. JS heap B/req and GC/100k come from a probe preloaded into the Node processes " +
       "(`node --import ./bench/probe.ts`, v8.GCProfiler between two IPC messages around the runs): allocated ≈ Σ(used heap before each GC − used heap after the previous one) + the final delta, " +
       "divided by the requests wrk completed in the window; GC events are all V8 collections (scavenges included) in the window. RSS is VmRSS from /proc/PID/status before the first " +
-      "and after the last run; for Arena also the wasm memory (fixed at start). Arena's ratios are against the same-session numbers of node:http and Bun.serve.",
+      "and after the last run; for Arena also the wasm memory (fixed at start). Arena's ratios are against the same-session numbers of node:http and Bun.serve. " +
+      "Other CPU: during each run the harness compares the user+system time of CPUs 0 and 1 (/proc/stat) with the CPU time of the server, the upstream, wrk and itself; " +
+      `a run in which other processes used more than ${DISTURBED_PCT}% of the two CPUs is repeated (up to ${RUNS} more times) and left out of the medians; the column shows the largest share among the runs kept.`,
   ].join("\n");
   log(`Benchmark: ${servers.map((s) => s.name).join(", ")}; ${RUNS} × ${SECONDS} s per workload after ${WARMUP_SECONDS} s warm-up${QUICK ? " (--quick)" : ""}`);
   log(`Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}; node ${machine.node}, bun ${machine.bun}, deno ${machine.deno}, ${machine.wrk}`);
@@ -541,7 +610,7 @@ async function main(): Promise<void> {
         continue;
       }
       try {
-        for (const w of workloads) results.push(await measure(p, def, port, w));
+        for (const w of workloads) results.push(await measure(p, def, port, w, upstream.child.pid));
       } finally {
         await stopProcess(p);
       }

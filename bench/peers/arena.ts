@@ -1,7 +1,7 @@
 // Arena peer: the bench app (bench/apps/bench.wasm) served by ArenaServer from host/server.ts,
-// configured exactly as `arena serve` configures it (resolveServeConfig: flags none, the
-// environment, the defaults), plus a hook through which bench/probe.ts reports the wasm
-// memory size. PORT and BENCH_UPSTREAM_URL (read by the app at start) come from the harness.
+// configured as `arena serve` configures it (resolveServeConfig: no flags, the environment,
+// the defaults; keep the options below in step with cli/arena.ts), plus a hook through which
+// bench/probe.ts reports the wasm memory size. PORT and BENCH_UPSTREAM_URL (read by the app at start) come from the harness.
 //
 //   node --import ./bench/probe.ts bench/peers/arena.ts bench/apps/bench.wasm
 
@@ -20,6 +20,8 @@ const server = await ArenaServer.create(fs.readFileSync(file), file, {
   queueDepth: config.queueDepth,
   bodyBytesMax: config.bodyBytes,
   logLevel: config.logLevel,
+  cpuBudgetMs: config.cpuMs,
+  connectionsMax: config.connections,
   log: consoleLogger,
 });
 (globalThis as { benchProbeExtra?: () => Record<string, number> }).benchProbeExtra = () => {
