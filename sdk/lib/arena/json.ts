@@ -1213,6 +1213,14 @@ function stringEquals(p: usize, n: i32, escaped: bool, s: string): bool {
   let sl = <usize>s.length << 1;
   let end = p + <usize>n;
   let j: usize = 0;
+  // Cheap rejections first (get() compares the key with every member's name): UTF-8 never
+  // takes fewer bytes than UTF-16 units, and an ASCII first byte must match the first unit.
+  if (!escaped) {
+    if (<usize>n < sl >> 1) return false;
+    if (sl == 0) return n == 0;
+    let b0 = <u32>load<u8>(p);
+    if (b0 < 0x80 && b0 != <u32>load<u16>(sp)) return false;
+  }
   if (!escaped && <usize>n == sl >> 1) {
     // Same length: equal only if every byte is ASCII and matches (non-ASCII bytes take
     // more than one byte per UTF-16 unit, so they cannot match at equal lengths).
