@@ -947,9 +947,28 @@ export class JsonValue {
     if (this.tag() != T_OBJECT) return -1;
     let found = -1;
     let j = this.i + 1;
-    while ((this.w1(j) >> TAG_SHIFT) != T_CLOSE) {
-      if (this.keyEquals(j, key)) found = j;
+    // Most names differ from `key` in length or first byte: reject those here, without a
+    // call (an unescaped UTF-8 name has at least as many bytes as `key` has UTF-16 units,
+    // and an ASCII first byte must equal the first unit).
+    let units = key.length;
+    let first: u32 = units > 0 ? <u32>key.charCodeAt(0) : 0;
+    let input = this.doc.input;
+    let w1 = this.w1(j);
+    while ((w1 >> TAG_SHIFT) != T_CLOSE) {
+      let n = <i32>(w1 & PAYLOAD);
+      let plain = (w1 & FLAG) == 0;
+      let maybe = !plain;
+      if (plain && n >= units) {
+        if (units == 0) {
+          maybe = n == 0;
+        } else {
+          let b0 = <u32>load<u8>(input + <usize>this.w0(j));
+          maybe = b0 == first || b0 >= 0x80;
+        }
+      }
+      if (maybe && this.keyEquals(j, key)) found = j;
       j = this.after(j + 1);
+      w1 = this.w1(j);
     }
     return found;
   }
