@@ -4,7 +4,7 @@
 
 import fs from "node:fs";
 import { ArenaError } from "../host/errors.ts";
-import { resolveServeConfig } from "../host/config.ts";
+import { resolveServeConfig, serverOptions } from "../host/config.ts";
 import { ArenaServer } from "../host/server.ts";
 import { consoleLogger } from "../host/log.ts";
 import { formatBytes } from "../host/memory.ts";
@@ -98,17 +98,7 @@ async function cmdServe(argv: string[]): Promise<void> {
     throw new ArenaError("ARENA_E_WASM", code === "ENOENT" ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`,
       file.endsWith(".wasm") ? "build it first with `npm run arena -- build <app.ts>`" : "pass the .wasm file that `arena build` wrote");
   }
-  const server = await ArenaServer.create(bytes, file, {
-    slots: config.slots,
-    arenaBytes: config.arenaBytes,
-    startupBytes: config.startupBytes,
-    queueDepth: config.queueDepth,
-    bodyBytesMax: config.bodyBytes,
-    logLevel: config.logLevel,
-    cpuBudgetMs: config.cpuMs,
-    connectionsMax: config.connections,
-    log: consoleLogger,
-  });
+  const server = await ArenaServer.create(bytes, file, { ...serverOptions(config), log: consoleLogger });
   const stats = server.stats();
   process.stdout.write(`${server.budget()} (startup used ${formatBytes(stats.startupUsedBytes)})\n`);
   const port = await server.listen(config.port, config.host);

@@ -2,6 +2,7 @@
 // defaults in limits.ts. Every bad value is refused with one line that says what to use.
 
 import { LOG_LEVELS } from "./log.ts";
+import type { ServerOptions } from "./server.ts";
 import { ArenaError } from "./errors.ts";
 import {
   ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
@@ -61,6 +62,21 @@ export function parseWhole(what: string, text: string, min: number, max: number)
   const n = Number(text);
   if (n < min || n > max) throw new ArenaError("ARENA_E_CONFIG", `${what}: ${n} is out of range`, `use a number from ${min} to ${max}`);
   return n;
+}
+
+/** The server options a serve configuration stands for (`arena serve` and the benchmark's
+ *  Arena peer both start servers this way). */
+export function serverOptions(config: ServeConfig): ServerOptions {
+  return {
+    slots: config.slots,
+    arenaBytes: config.arenaBytes,
+    startupBytes: config.startupBytes,
+    queueDepth: config.queueDepth,
+    bodyBytesMax: config.bodyBytes,
+    logLevel: config.logLevel,
+    cpuBudgetMs: config.cpuMs,
+    connectionsMax: config.connections,
+  };
 }
 
 /** Resolves the serve configuration from parsed `flags` (name → value) and `env`. */

@@ -163,6 +163,17 @@ export function get(pathAndQuery: string, extra = ""): string {
   return `GET ${pathAndQuery} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
 }
 
+/** Asks a forked fixture server (tests/fixtures/steady_server.ts) to exit, and kills it if
+ *  it has not after 5 s. */
+export async function stopChild(child: import("node:child_process").ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  if (child.connected) child.send("exit");
+  const timer = setTimeout(() => child.kill(), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Waits until `cond` holds or `ms` passes. */
 export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const until = Date.now() + ms;

@@ -8,7 +8,7 @@ import { fork } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import net from "node:net";
-import { buildApp, exchange, get, parseResponses, ROOT } from "./helpers.ts";
+import { buildApp, exchange, get, parseResponses, ROOT, stopChild } from "./helpers.ts";
 
 async function serveWith(io: string | undefined): Promise<{ path: string; bodies: string[] }> {
   const wasm = path.join(ROOT, "tests/.build/socket-io-hello.wasm");
@@ -33,9 +33,7 @@ async function serveWith(io: string | undefined): Promise<{ path: string; bodies
     const stats = await next();
     return { path: stats.io as string, bodies: [...r.responses.map((x) => x.body.length > 100 ? `${x.body.length} bytes` : x.body.toString()), slow] };
   } finally {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.send("exit");
-    await exited;
+    await stopChild(child);
   }
 }
 

@@ -8,7 +8,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
 import path from "node:path";
-import { buildApp, get, ROOT } from "./helpers.ts";
+import { buildApp, get, ROOT, stopChild } from "./helpers.ts";
 import fs from "node:fs";
 import net from "node:net";
 
@@ -82,10 +82,6 @@ it("after warm-up: wasm memory unchanged, slots all free, host heap per request 
     assert.equal(after.slotsFree, after.slots, "a slot was not released");
     assert.ok(perRequest <= HEAP_BYTES_PER_REQUEST_MAX, `host heap ${perRequest.toFixed(1)} B/request > ${HEAP_BYTES_PER_REQUEST_MAX}`);
   } finally {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    if (child.connected) child.send("exit");
-    const timer = setTimeout(() => child.kill(), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(child);
   }
 });

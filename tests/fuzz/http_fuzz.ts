@@ -23,6 +23,7 @@ import { CHUNKED_DONE } from "../../host/chunked.ts";
 import { checkHeadBounds, decodeChunked, feedHead, splitMustAgree } from "./harness.ts";
 import { parseResponses, startTestServer, waitFor, type Running } from "../helpers.ts";
 import { FOLLOW, SMUGGLED, SMUGGLING_CORPUS, SPLIT_REQUEST } from "../smuggling_corpus.ts";
+import { rng } from "../rng.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BODY_MAX = 64 * 1024;
@@ -45,17 +46,6 @@ export interface FuzzSummary {
   crashes: number;
 }
 
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0) & 0xff);
 

@@ -14,8 +14,9 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildApp, ROOT } from "../helpers.ts";
+import { buildApp, ROOT, stopChild } from "../helpers.ts";
 import { startTestUpstream } from "../upstream_fixture.ts";
+import { rng } from "../rng.ts";
 
 export interface SoakOptions {
   requests: number;
@@ -69,17 +70,6 @@ const MALFORMED = [
   "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nHost: s\r\n\r\n",
 ];
 
-/** A small seeded PRNG (mulberry32), so a run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PATTERN = "abcdefghijklmnopqrstuvwxyz0123456789";
 function goodBody(id: number): string {
@@ -293,11 +283,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     for (const [code, n] of Object.entries(stats.errors as Record<string, number>)) report.serverErrors[code] = (report.serverErrors[code] ?? 0) + n;
     return report;
   } finally {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    if (child.connected) child.send("exit");
-    const timer = setTimeout(() => child.kill(), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(child);
     await up.close();
   }
 }
