@@ -28,7 +28,7 @@ import { ERRORS, type ErrorCode } from "./errors.ts";
 import {
   checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
 } from "./http_parser.ts";
-import { HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS } from "./limits.ts";
+import { HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "./limits.ts";
 import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
@@ -484,15 +484,21 @@ export class Connection {
     const headEnd = writeHead(u8, headStart, status, hdrPtr, hdrLen, noBody ? 0 : bodyLen, this.server.date,
       keepAlive, this.head.versionMinor === 0);
     this.state = S_WRITING;
-    // Head and body go out in one write, as views over wasm memory (no copy); the views
-    // are cached per slot, so a response laid out as the last one allocates nothing.
+    // Head and body go out in one write, as views over wasm memory; the views are cached
+    // per slot, so a response laid out as the last one allocates nothing. A small body is
+    // copied after the head in the slot's head reserve: one contiguous write() is cheaper
+    // for the kernel than a two-part writev().
     const server = this.server;
-    const headView = server.view(this.slot, 0, headStart, headEnd - headStart);
     this.writing = true;
-    if (noBody || this.head.isHead || bodyLen === 0) {
-      this.writer.write(headView, null);
+    const sendBody = !(noBody || this.head.isHead || bodyLen === 0);
+    const reserveEnd = app.slotBase(this.slot) + app.plan.slotBytes;
+    if (!sendBody) {
+      this.writer.write(server.view(this.slot, 0, headStart, headEnd - headStart), null);
+    } else if (bodyLen <= SMALL_BODY_COPY_BYTES_MAX && headEnd + bodyLen <= reserveEnd) {
+      u8.copyWithin(headEnd, bodyPtr, bodyPtr + bodyLen);
+      this.writer.write(server.view(this.slot, 0, headStart, headEnd - headStart + bodyLen), null);
     } else {
-      this.writer.write(headView, server.view(this.slot, 1, bodyPtr, bodyLen));
+      this.writer.write(server.view(this.slot, 0, headStart, headEnd - headStart), server.view(this.slot, 1, bodyPtr, bodyLen));
     }
     this.watchSend();
   }
