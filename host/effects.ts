@@ -29,7 +29,6 @@ const encoder = new TextEncoder();
 /** A sleep in progress: one per slot, reused, so a sleep allocates only its timer. */
 class Sleep implements PendingEffect {
   private timer: NodeJS.Timeout | null = null;
-  private resolve: ((status: number) => void) | null = null;
   private readonly ctx: SlotContext;
   private readonly onTimer = (): void => this.settle(EFFECT_OK);
 
@@ -38,11 +37,8 @@ class Sleep implements PendingEffect {
   }
 
   start(ms: number): Promise<number> {
-    const { promise, resolve } = Promise.withResolvers<number>();
-    this.resolve = resolve;
     this.timer = setTimeout(this.onTimer, ms);
-    this.ctx.pending = this;
-    return promise;
+    return this.ctx.wait(this);
   }
 
   cancel(): void {
@@ -52,13 +48,7 @@ class Sleep implements PendingEffect {
   private settle(status: number): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (this.ctx.pending === this) this.ctx.pending = null;
-    const resolve = this.resolve;
-    this.resolve = null;
-    if (resolve !== null) {
-      this.ctx.resumed();
-      resolve(status);
-    }
+    this.ctx.wake(this, status);
   }
 }
 
@@ -111,7 +101,6 @@ export class Effects {
         if (ctx === null) return EFFECT_UNAVAILABLE;
         if (ctx.cancelled) return EFFECT_CANCELLED;
         if (!(ms >= 0)) return EFFECT_BAD_ARGUMENT;
-        ctx.suspended();
         return this.sleeps[ctx.slot].start(Math.min(ms, SLEEP_MS_MAX));
       }),
       // fetch(desc) -> status. See FETCH_* in host/abi.ts.
@@ -119,9 +108,7 @@ export class Effects {
         const ctx = this.caller();
         if (ctx === null) return EFFECT_UNAVAILABLE;
         if (ctx.cancelled) return EFFECT_CANCELLED;
-        const r = this.client.fetch(ctx, desc >>> 0);
-        if (typeof r !== "number") ctx.suspended();
-        return r;
+        return this.client.fetch(ctx, desc >>> 0);
       }),
       // cpu_check() -> 1 to stop: called by the instrumented code every CPU_CHECK_STEP loop
       // iterations or calls (cli/instrument.ts). Over the budget, the request traps.

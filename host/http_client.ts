@@ -173,7 +173,6 @@ class FetchOp implements PendingEffect {
   private readonly head = new ResponseHead();
   private readonly chunked = new ChunkedDecoder();
   private phase = PHASE_IDLE;
-  private resolve: ((status: number) => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly onTimeout = (): void => this.timedOut();
   /** One timer per slot, re-armed with refresh() for every fetch; when it fires for a fetch
@@ -313,17 +312,12 @@ class FetchOp implements PendingEffect {
     this.sendBodyLen = withBody ? bodyLen : 0;
     this.retried = false;
 
-    const promise = new Promise<number>(this.executor);
-    this.ctx.pending = this;
+    const promise = this.ctx.wait(this);
     this.armTimer();
     this.pool = pool;
     this.acquire();
     return promise;
   }
-
-  private readonly executor = (resolve: (status: number) => void): void => {
-    this.resolve = resolve;
-  };
 
   private armTimer(): void {
     const t = this.timer;
@@ -662,13 +656,7 @@ class FetchOp implements PendingEffect {
   private settle(status: number): void {
     // The timer stays armed: it does nothing for an ended fetch, and the next fetch re-arms it.
     this.phase = PHASE_IDLE;
-    if (this.ctx.pending === this) this.ctx.pending = null;
-    const resolve = this.resolve;
-    this.resolve = null;
-    if (resolve !== null) {
-      this.ctx.resumed();
-      resolve(status);
-    }
+    this.ctx.wake(this, status);
   }
 }
 

@@ -72,13 +72,13 @@ export class SlotContext {
   }
 
   /** The request suspends on an effect: its running stretch ends. */
-  suspended(): void {
+  private suspended(): void {
     if (this.cpuBase >= 0) this.cpuUsedMs += (threadCpuMicros() - this.cpuBase) / 1000;
     this.cpuBase = -1;
   }
 
   /** Its effect settled: the request runs again right after (JSPI resumes it next). */
-  resumed(): void {
+  private resumed(): void {
     this.cpuBase = -1;
   }
 
@@ -96,15 +96,40 @@ export class SlotContext {
   /** Cancels the effect in flight (its wait settles at once) and every later one. */
   cancel(): void {
     this.cancelled = true;
-    const p = this.pending;
-    if (p !== null) {
-      this.pending = null;
-      p.cancel();
-    }
+    this.pending?.cancel();
+  }
+
+  /** Resolves the promise the request's stack is suspended on. */
+  private resolveWait: ((status: number) => void) | null = null;
+  private readonly waitExecutor = (resolve: (status: number) => void): void => {
+    this.resolveWait = resolve;
+  };
+
+  /**
+   * Suspends the request on `effect`: the returned promise is what the JSPI import hands
+   * back, and its CPU stretch ends here. One effect waits at a time per request.
+   */
+  wait(effect: PendingEffect): Promise<number> {
+    const promise = new Promise<number>(this.waitExecutor);
+    this.pending = effect;
+    this.suspended();
+    return promise;
+  }
+
+  /** `effect` finished with `status`: the request resumes (JSPI continues it next).
+   *  Nothing happens when it is not what the request waits on. */
+  wake(effect: PendingEffect, status: number): void {
+    if (this.pending !== effect) return;
+    this.pending = null;
+    const resolve = this.resolveWait;
+    this.resolveWait = null;
+    this.resumed();
+    resolve?.(status);
   }
 
   end(): void {
     this.id = 0;
     this.pending = null;
+    this.resolveWait = null;
   }
 }

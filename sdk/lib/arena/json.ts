@@ -215,6 +215,24 @@ export function decodeEscape(p: usize, avail: usize): u32 {
 ];
 
 /**
+ * The exponent of a validated number token whose `e`/`E` is at byte `i` of the `n` bytes
+ * at `p`: `[eE][+-]?digits`. It saturates at ±100000: past that the value is 0 or infinite
+ * anyway. Shared by the fast path and the exact decimal fallback.
+ */
+function exponentAt(p: usize, i: i32, n: i32): i32 {
+  i++;
+  let neg = false;
+  let c = load<u8>(p + <usize>i);
+  if (c == 0x2d || c == 0x2b) {
+    neg = c == 0x2d;
+    i++;
+  }
+  let e = 0;
+  for (; i < n; i++) if (e < 100000) e = e * 10 + <i32>(<u32>load<u8>(p + <usize>i) - 0x30);
+  return neg ? -e : e;
+}
+
+/**
  * The value of the number token of `n` bytes at `p` (already validated), correctly rounded
  * like JavaScript's `Number()`. Exact fast path (Clinger): at most 19 significant digits
  * whose value fits in 53 bits and a power of ten that is itself exact. Anything else goes
@@ -255,21 +273,7 @@ export function parseJsonNumber(p: usize, n: i32): f64 {
       }
     }
   }
-  if (i < n) {
-    // [eE][+-]?digits; the exponent saturates: past 1e5 the value is 0 or infinite anyway.
-    i++;
-    let eneg = false;
-    let c = load<u8>(p + <usize>i);
-    if (c == 0x2d || c == 0x2b) {
-      eneg = c == 0x2d;
-      i++;
-    }
-    let e = 0;
-    for (; i < n; i++) {
-      if (e < 100000) e = e * 10 + <i32>(<u32>load<u8>(p + <usize>i) - 0x30);
-    }
-    exp10 += eneg ? -e : e;
-  }
+  if (i < n) exp10 += exponentAt(p, i, n);
   if (exact && mant <= (<u64>1 << 53)) {
     if (mant == 0) return neg ? -0.0 : 0.0;
     let f = <f64>mant;
@@ -435,18 +439,7 @@ function slowParse(p: usize, n: i32): f64 {
     else if (c != 0x30) decTrunc = true;
   }
   if (!sawDot) decDp = seen;
-  if (i < n) {
-    i++;
-    let eneg = false;
-    let c = load<u8>(p + <usize>i);
-    if (c == 0x2d || c == 0x2b) {
-      eneg = c == 0x2d;
-      i++;
-    }
-    let e = 0;
-    for (; i < n; i++) if (e < 100000) e = e * 10 + <i32>(<u32>load<u8>(p + <usize>i) - 0x30);
-    decDp += eneg ? -e : e;
-  }
+  if (i < n) decDp += exponentAt(p, i, n);
   decTrim();
   let bits = decToBits();
   if (neg) bits |= <u64>1 << 63;
