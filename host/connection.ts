@@ -33,6 +33,7 @@ import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
 import type { ArenaServer } from "./server.ts";
+import { align16 } from "./region.ts";
 import { copyBytes, ResponseWriter, startReading } from "./socket_io.ts";
 
 const S_HEAD = 0;
@@ -49,10 +50,6 @@ export const DEADLINE_BODY = 3;
 export const DEADLINE_SEND = 4;
 
 const latin1 = new TextDecoder("latin1");
-
-function align16(n: number): number {
-  return (n + 15) & ~15;
-}
 
 export class Connection {
   readonly socket: Socket;
@@ -426,13 +423,18 @@ export class Connection {
     app.callAsync(this.slot, desc).then(this.onAppDone, this.onAppError);
   }
 
-  private appReturned(status: number): void {
+  /** The app is done with the request (returned or trapped). False when the client went
+   *  away meanwhile: the slot is released and there is nothing to answer. */
+  private appDone(): boolean {
     this.inApp = false;
     this.server.app.context(this.slot).end();
-    if (this.state === S_CLOSED) {
-      this.releaseSlot(); // the client went away while the app had the request
-      return;
-    }
+    if (this.state !== S_CLOSED) return true;
+    this.releaseSlot();
+    return false;
+  }
+
+  private appReturned(status: number): void {
+    if (!this.appDone()) return;
     if (status !== ARENA_OK) {
       this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status} (no handler: did the app call serve()?)`, this.requestId);
       return;
@@ -441,12 +443,7 @@ export class Connection {
   }
 
   private appThrew(err: unknown): void {
-    this.inApp = false;
-    this.server.app.context(this.slot).end();
-    if (this.state === S_CLOSED) {
-      this.releaseSlot();
-      return;
-    }
+    if (!this.appDone()) return;
     this.appFailed(err as Error, this.requestId);
   }
 
