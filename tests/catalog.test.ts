@@ -148,6 +148,25 @@ describe("502 when the upstream fails", () => {
   }
 });
 
+describe("visitors who leave", () => {
+  it("a visitor who leaves while the page waits for the upstream is not logged as an upstream failure", async () => {
+    const up = await fakeUpstream(null);
+    const s = await startCatalog({ UPSTREAM_URL: up.url, UPSTREAM_TIMEOUT_MS: "5000" }, 4);
+    try {
+      const sock = net.connect(s.port, "127.0.0.1");
+      await new Promise((r) => sock.on("connect", r));
+      sock.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+      await waitFor(() => s.server.stats().slotsFree === 3);
+      sock.destroy();
+      await waitFor(() => s.server.stats().slotsFree === 4);
+      assert.deepEqual(s.log.lines.filter((l) => l.includes("upstream failed") || l.startsWith("ERROR")), []);
+    } finally {
+      await s.server.close();
+      await up.close();
+    }
+  });
+});
+
 describe("steady state", () => {
   it("100,000 list pages leave wasm memory unchanged and every slot free", async () => {
     // The upstream runs in its own process, as it would in production; the test client

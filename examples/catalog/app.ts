@@ -98,6 +98,11 @@ function load(path: string, q: string, passThrough: i32 = 0): Loaded {
   const out = new Loaded();
   const t0 = monotonicMs();
   const res: FetchResponse = fetch(UPSTREAM + path, new FetchOptions().timeout(UPSTREAM_TIMEOUT_MS).header("Accept", "application/json"));
+  if (res.error == FetchError.Cancelled) {
+    // The visitor left: nobody reads this page, and it is not the upstream's fault.
+    out.failure = Response.text("client went away\n", 499);
+    return out;
+  }
   if (res.error != FetchError.None) {
     let what = "The catalogue service could not be reached.";
     if (res.error == FetchError.Timeout) what = "The catalogue service is too slow to answer.";
