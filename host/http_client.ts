@@ -4,10 +4,15 @@
 // table the app reads), so the app reads status, headers and body without any JS string
 // and the host keeps no copy.
 //
-//   FetchOp (one per slot, reused)         OriginPool (one per host:port)
+//   FetchOp (one per slot, reused)         OriginPool (one per host:port, ≤ FETCH_ORIGINS_MAX)
 //   start ─► acquire ─► send ─► head ─► body ─► done      idle: [Upstream …] (LIFO)
 //              │  no idle socket, pool full: wait (FIFO)  open ≤ FETCH_SOCKETS_PER_ORIGIN_MAX
 //              └─ connect (FETCH_CONNECT_TIMEOUT_MS)
+//
+// Pools are bounded because the origin may come from the app's client (27,000 spellings of
+// 127.0.0.1 once made 27,000 pools): a pool with no socket and no waiter is dropped, and a
+// new origin past FETCH_ORIGINS_MAX evicts the least recently used pool that has no fetch
+// in flight (closing its idle sockets), or fails with FetchError.Unavailable when all have.
 //
 // Every way it can fail ends as an EFFECT_* status plus a message in the arena; none
 // throws into the app. A request whose client went away cancels its fetch: the socket is
@@ -18,21 +23,21 @@
 import net from "node:net";
 import {
   BODY_HEADROOM_BYTES, EFFECT_BAD_ARGUMENT, EFFECT_BAD_URL, EFFECT_CANCELLED, EFFECT_DNS, EFFECT_NETWORK, EFFECT_OK,
-  EFFECT_PROTOCOL, EFFECT_REFUSED, EFFECT_RESET, EFFECT_TIMEOUT, EFFECT_TOO_LARGE, FETCH_BODY_LEN, FETCH_BODY_PTR,
+  EFFECT_PROTOCOL, EFFECT_REFUSED, EFFECT_RESET, EFFECT_TIMEOUT, EFFECT_TOO_LARGE, EFFECT_UNAVAILABLE, FETCH_BODY_LEN, FETCH_BODY_PTR,
   FETCH_DESC_BYTES, FETCH_HEADERS_LEN, FETCH_HEADERS_PTR, FETCH_MAX_BYTES, FETCH_METHOD_LEN, FETCH_METHOD_PTR,
   FETCH_RES_BODY_LEN, FETCH_RES_BODY_PTR, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, FETCH_TIMEOUT_MS, FETCH_URL_LEN, FETCH_URL_PTR, HEADER_ENTRY_BYTES,
 } from "./abi.ts";
 import type { App } from "./app.ts";
-import { CHUNKED_DONE, CHUNKED_MORE, ChunkedDecoder } from "./chunked.ts";
+import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import { TCHAR } from "./http_parser.ts";
 import {
-  FETCH_BODY_BYTES_MAX_DEFAULT, FETCH_CONNECT_TIMEOUT_MS, FETCH_HEAD_BYTES_MAX, FETCH_IDLE_TIMEOUT_MS,
+  FETCH_BODY_BYTES_MAX_DEFAULT, FETCH_CONNECT_TIMEOUT_MS, FETCH_HEAD_BYTES_MAX, FETCH_IDLE_TIMEOUT_MS, FETCH_ORIGINS_MAX,
   FETCH_SOCKETS_PER_ORIGIN_MAX, FETCH_TIMEOUT_MS_DEFAULT, URI_BYTES_MAX,
 } from "./limits.ts";
 import { align16, regionCommit, regionEnd, regionTop } from "./region.ts";
 import { checkAppHeaders } from "./response_head.ts";
-import { findResponseHeadEnd, parseResponseHead, ResponseHead } from "./response_parser.ts";
+import { findResponseHeadEnd, HEAD_INVALID, parseResponseHead, ResponseHead } from "./response_parser.ts";
 import type { PendingEffect, SlotContext } from "./slot_context.ts";
 import { WaitQueue } from "./slots.ts";
 import { cachedView, copyBytes, READ_BUFFER_BYTES, ResponseWriter } from "./socket_io.ts";
@@ -41,6 +46,8 @@ import { parseUpstreamUrl, UpstreamUrl } from "./upstream_url.ts";
 export interface FetchOptions {
   /** Connections per upstream origin (FETCH_SOCKETS_PER_ORIGIN_MAX). */
   socketsPerOrigin?: number;
+  /** Upstream origins with a pool at once (FETCH_ORIGINS_MAX). */
+  originsMax?: number;
   /** Whole-fetch timeout when the app sets none (FETCH_TIMEOUT_MS_DEFAULT). */
   timeoutMs?: number;
   connectTimeoutMs?: number;
@@ -98,6 +105,8 @@ function statusForError(err: NodeJS.ErrnoException | null): number {
 }
 
 class OriginPool {
+  /** host:port, its key in the client's map. */
+  readonly key: string;
   readonly host: string;
   readonly port: number;
   /** The Host header value, as bytes. */
@@ -106,8 +115,13 @@ class OriginPool {
   /** Sockets open or opening for this origin, idle ones included. */
   open = 0;
   readonly waiters: WaitQueue<FetchOp>;
+  /** The client's use count when a fetch last chose this pool: eviction takes the lowest. */
+  lastUsed = 0;
+  /** Out of the client's map (empty or evicted): a slot's memo must not hand it out again. */
+  dropped = false;
 
-  constructor(host: string, port: number, authority: Uint8Array, slots: number) {
+  constructor(key: string, host: string, port: number, authority: Uint8Array, slots: number) {
+    this.key = key;
     this.host = host;
     this.port = port;
     this.authority = authority;
@@ -183,6 +197,8 @@ class FetchOp implements PendingEffect {
   private readonly lastPrefix = new Uint8Array(256);
   private lastPrefixLen = 0;
   private lastPool: OriginPool | null = null;
+  /** Why resolveUrl found no pool: EFFECT_BAD_URL or EFFECT_UNAVAILABLE. */
+  private noPoolStatus = EFFECT_BAD_URL;
   /** Views of the request head and body, reused when the layout repeats. */
   private readonly views: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   private conn: Upstream | null = null;
@@ -202,7 +218,6 @@ class FetchOp implements PendingEffect {
   /** Where the response is written: its head from recvStart, then the body. */
   private recvStart = 0;
   private recvLen = 0;
-  private scanFrom = 0;
   private headEnd = 0;
   private bodyMode = BODY_NONE;
   private bodyStart = 0;
@@ -250,7 +265,7 @@ class FetchOp implements PendingEffect {
       if (TCHAR[u8[i]] !== 1) return this.failNow(EFFECT_BAD_ARGUMENT, "the method must be 1 to 32 token characters");
     }
     const pool = this.resolveUrl(u8, urlPtr, urlLen);
-    if (pool === null) return this.failNow(EFFECT_BAD_URL, this.url.error);
+    if (pool === null) return this.failNow(this.noPoolStatus, this.url.error);
     const badHeader = checkAppHeaders(u8, hdrPtr, hdrLen, REQUEST_RESERVED_FIELDS);
     if (badHeader !== null) return this.failNow(EFFECT_BAD_ARGUMENT, `request headers: ${badHeader}`);
     const isGet = bytesAre(u8, methodPtr, methodLen, "GET");
@@ -333,14 +348,15 @@ class FetchOp implements PendingEffect {
 
   /**
    * The pool for the URL at u8[ptr, ptr + len), with `url.targetStart/End` set; null with
-   * `url.error` when the URL is unusable. A URL to the same origin as this slot's last
-   * fetch only has its path checked.
+   * `url.error` and `noPoolStatus` when the URL is unusable or no pool can be made for its
+   * origin. A URL to the same origin as this slot's last fetch only has its path
+   * checked: no string, no map lookup, nothing allocated.
    */
   private resolveUrl(u8: Uint8Array, ptr: number, len: number): OriginPool | null {
     const url = this.url;
     const n = this.lastPrefixLen;
     const last = this.lastPrefix;
-    if (n > 0 && len >= n && this.lastPool !== null) {
+    if (n > 0 && len >= n && this.lastPool !== null && !this.lastPool.dropped) {
       let same = true;
       for (let i = 0; i < n; i++) {
         if (u8[ptr + i] !== last[i]) {
@@ -360,12 +376,21 @@ class FetchOp implements PendingEffect {
         if (ok) {
           url.targetStart = ptr + n;
           url.targetEnd = targetEnd;
+          this.lastPool.lastUsed = ++this.client.uses;
           return this.lastPool;
         }
       }
     }
-    if (!parseUpstreamUrl(u8, ptr, len, url)) return null;
+    if (!parseUpstreamUrl(u8, ptr, len, url)) {
+      this.noPoolStatus = EFFECT_BAD_URL;
+      return null;
+    }
     const pool = this.client.pool(url.host, url.port, url.authority);
+    if (pool === null) {
+      this.noPoolStatus = EFFECT_UNAVAILABLE;
+      url.error = `the HTTP client keeps pools for FETCH_ORIGINS_MAX (${this.client.originsMax}) upstream origins and each has a fetch in flight, so none can make room for ${url.origin}`;
+      return null;
+    }
     const prefix = url.targetStart - ptr;
     if (prefix <= last.length) {
       for (let i = 0; i < prefix; i++) last[i] = u8[ptr + i];
@@ -402,7 +427,7 @@ class FetchOp implements PendingEffect {
     const buffer = this.app.memory.buffer;
     this.recvStart = align16(this.reqEnd);
     this.recvLen = 0;
-    this.scanFrom = 0;
+    this.head.resetScan();
     this.writeDone = false;
     this.phase = PHASE_HEAD;
     const head = cachedView(this.views, 0, buffer, this.reqStart, this.reqEnd - this.reqStart);
@@ -428,16 +453,21 @@ class FetchOp implements PendingEffect {
     copyBytes(chunk, off, u8, this.recvStart + this.recvLen, n);
     this.recvLen += n;
     const start = this.recvStart;
-    const end = findResponseHeadEnd(u8, start, start + this.scanFrom, start + this.recvLen);
+    const head = this.head;
+    const end = findResponseHeadEnd(u8, start, start + this.recvLen, head);
+    if (end === HEAD_INVALID) {
+      // Not HTTP/1.x, or broken so early that no complete head could follow: fail now
+      // rather than wait for a head end that a non-HTTP peer may never send.
+      this.fail(EFFECT_PROTOCOL, head.reason);
+      return;
+    }
     if (end < 0) {
       if (this.recvLen >= limit) {
         this.fail(limit < FETCH_HEAD_BYTES_MAX ? EFFECT_TOO_LARGE : EFFECT_PROTOCOL,
           limit < FETCH_HEAD_BYTES_MAX ? "the upstream's response head does not fit in the arena" : `the upstream's response head is over FETCH_HEAD_BYTES_MAX (${FETCH_HEAD_BYTES_MAX} bytes)`);
       }
-      this.scanFrom = Math.max(0, this.recvLen - 3);
       return;
     }
-    const head = this.head;
     if (!parseResponseHead(u8, start, end, head)) {
       this.fail(EFFECT_PROTOCOL, head.reason);
       return;
@@ -447,10 +477,16 @@ class FetchOp implements PendingEffect {
     const extraStart = end;
     const extraLen = start + this.recvLen - end;
     const rest = chunkEnd - off - n;
+    if (head.status === 101) {
+      // The client never asks for an upgrade (Upgrade is a reserved field), so what follows
+      // is another protocol: waiting for a final HTTP response would last until the timeout.
+      this.fail(EFFECT_PROTOCOL, "the upstream switched protocols (101) though the client asked for no upgrade");
+      return;
+    }
     if (head.status < 200) {
       // Interim response (100 Continue, 103 Early Hints): drop it and read on.
       this.recvLen = 0;
-      this.scanFrom = 0;
+      head.resetScan();
       if (extraLen > 0) {
         const scratch = this.client.scratch;
         copyBytes(u8, extraStart, scratch, 0, extraLen);
@@ -510,7 +546,9 @@ class FetchOp implements PendingEffect {
         if (dec.consumed < end) this.reusable = false;
         this.complete();
       } else if (r !== CHUNKED_MORE) {
-        if (dec.length >= this.bodyMax) this.tooLarge(-1);
+        // The decoder refuses a chunk size past the room left before any of its data is
+        // written, so the length decoded so far is below the limit: ask why, not how much.
+        if (r === CHUNKED_TOO_LARGE) this.tooLarge(-1);
         else this.fail(EFFECT_PROTOCOL, `the upstream's chunked body is malformed: ${dec.reason}`);
       }
       return;
@@ -663,11 +701,15 @@ class FetchOp implements PendingEffect {
 export class HttpClient {
   app: App | null = null;
   readonly socketsPerOrigin: number;
+  readonly originsMax: number;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly bodyBytesMax: number;
   readonly idleTimeoutMs: number;
   private readonly pools = new Map<string, OriginPool>();
+  /** Counts fetches that chose a pool; OriginPool.lastUsed holds it (a number, not a time:
+   *  stamping it costs no clock read and no allocation). */
+  uses = 0;
   private ops: FetchOp[] = [];
   private closing = false;
   /** Where every upstream socket's reads land; consumed before the read callback returns. */
@@ -678,6 +720,8 @@ export class HttpClient {
 
   constructor(options: FetchOptions = {}) {
     this.socketsPerOrigin = options.socketsPerOrigin ?? FETCH_SOCKETS_PER_ORIGIN_MAX;
+    this.originsMax = options.originsMax ?? FETCH_ORIGINS_MAX;
+    if (!(this.originsMax >= 1)) throw new Error("assert: the HTTP client needs room for at least one origin");
     this.timeoutMs = options.timeoutMs ?? FETCH_TIMEOUT_MS_DEFAULT;
     this.connectTimeoutMs = options.connectTimeoutMs ?? FETCH_CONNECT_TIMEOUT_MS;
     this.bodyBytesMax = options.bodyBytesMax ?? FETCH_BODY_BYTES_MAX_DEFAULT;
@@ -694,18 +738,61 @@ export class HttpClient {
     return this.ops[ctx.slot].start(desc);
   }
 
-  pool(host: string, port: number, authority: string): OriginPool {
+  /** The pool for host:port, made when needed; null when there are originsMax pools and
+   *  every one has a fetch in flight or waiting. Stamps the pool as just used. */
+  pool(host: string, port: number, authority: string): OriginPool | null {
     const key = `${host}:${port}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new OriginPool(host, port, encoder.encode(authority), this.ops.length);
+      if (this.pools.size >= this.originsMax && !this.evictOne()) return null;
+      pool = new OriginPool(key, host, port, encoder.encode(authority), this.ops.length);
       this.pools.set(key, pool);
+      this.startSweep();
     }
+    pool.lastUsed = ++this.uses;
     return pool;
+  }
+
+  /** Drops the least recently used pool whose sockets are all idle and that nobody waits
+   *  for, closing those sockets. False when every pool is busy. O(pools), only when a new
+   *  origin arrives at the limit. */
+  private evictOne(): boolean {
+    let victim: OriginPool | null = null;
+    for (const pool of this.pools.values()) {
+      if (pool.open === pool.idle.length && pool.waiters.length === 0 && (victim === null || pool.lastUsed < victim.lastUsed)) victim = pool;
+    }
+    if (victim === null) return false;
+    this.drop(victim);
+    // Their close events find the pool dropped: they only fix its counts.
+    for (const conn of victim.idle.splice(0)) conn.socket.destroy();
+    return true;
+  }
+
+  private drop(pool: OriginPool): void {
+    if (this.pools.get(pool.key) !== pool) throw new Error("assert: a pool is dropped once, while it is in the map");
+    pool.dropped = true;
+    this.pools.delete(pool.key);
+  }
+
+  /** Drops `pool` if nothing uses it: no socket (idle ones included) and no waiter. */
+  private dropIfEmpty(pool: OriginPool): void {
+    if (!pool.dropped && pool.open === 0 && pool.waiters.length === 0) this.drop(pool);
+  }
+
+  /** Pools and sockets kept (for tests and diagnostics). */
+  stats(): { origins: number; sockets: number; idle: number } {
+    let sockets = 0;
+    let idle = 0;
+    for (const pool of this.pools.values()) {
+      sockets += pool.open;
+      idle += pool.idle.length;
+    }
+    return { origins: this.pools.size, sockets, idle };
   }
 
   /** An idle socket, a new one, or null after queueing `op` (the pool is full). */
   take(pool: OriginPool, op: FetchOp): Upstream | null {
+    if (pool.dropped) throw new Error("assert: a fetch took a socket from a dropped pool");
     while (pool.idle.length > 0) {
       const conn = pool.idle.pop()!;
       if (!conn.socket.destroyed) return conn;
@@ -720,6 +807,7 @@ export class HttpClient {
 
   /** A fresh socket for `op`, bypassing the idle list (the retry after a stale socket). */
   connectFor(pool: OriginPool, op: FetchOp): void {
+    if (pool.dropped) throw new Error("assert: a fetch retried on a dropped pool");
     if (pool.open < this.socketsPerOrigin) {
       pool.open++;
       op.assign(new Upstream(pool, this));
@@ -741,11 +829,14 @@ export class HttpClient {
     }
     conn.idleSince = performance.now();
     conn.pool.idle.push(conn);
-    if (this.sweepTimer === null) {
-      // One timer for every idle socket of every origin, not one per socket.
-      this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(250, this.idleTimeoutMs / 4));
-      this.sweepTimer.unref();
-    }
+  }
+
+  private startSweep(): void {
+    if (this.sweepTimer !== null || this.closing) return;
+    // One timer for every idle socket of every origin, not one per socket; it runs while
+    // any pool exists (a pool exists before its first socket is pooled).
+    this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(250, this.idleTimeoutMs / 4));
+    this.sweepTimer.unref();
   }
 
   private sweepIdle(): void {
@@ -753,6 +844,13 @@ export class HttpClient {
     for (const pool of this.pools.values()) {
       // The idle list is LIFO: the oldest are first.
       while (pool.idle.length > 0 && pool.idle[0].idleSince < limit) pool.idle.shift()!.socket.destroy();
+      // A pool that never got a socket (its fetch failed before connecting) goes here;
+      // one whose sockets all closed went in closed().
+      this.dropIfEmpty(pool);
+    }
+    if (this.pools.size === 0 && this.sweepTimer !== null) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
     }
   }
 
@@ -772,12 +870,14 @@ export class HttpClient {
         next.assign(new Upstream(pool, this));
       }
     }
+    this.dropIfEmpty(pool);
   }
 
   /** Closes idle sockets now and every socket as soon as its fetch ends. */
   close(): void {
     this.closing = true;
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     for (const op of this.ops) op.stopTimer();
     for (const pool of this.pools.values()) {
       for (const conn of pool.idle.splice(0)) conn.socket.destroy();

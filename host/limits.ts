@@ -113,6 +113,14 @@ export const FETCH_HEAD_BYTES_MAX = 16 * KiB;
  *  request's arena; a larger body is FetchError.TooLarge, never a trap. */
 export const FETCH_BODY_BYTES_MAX_DEFAULT = 8 * MiB;
 
+/** Upstream origins (host:port as spelled) the HTTP client keeps a connection pool for.
+ *  An app may take the upstream from its clients, and every spelling of a host is an
+ *  origin (27,000 spellings of 127.0.0.1 once grew RSS by 190 MiB), so past it the least
+ *  recently used pool with no fetch in flight is closed, and a fetch to a new origin fails
+ *  with FetchError.Unavailable only when every pool has one. 256 is far more upstreams
+ *  than an app talks to, and as many as the default slots: each busy pool holds a slot. */
+export const FETCH_ORIGINS_MAX = 256;
+
 /** Longest single sleep an app may ask for; a longer one is clamped, so a typo cannot
  *  park a slot for days. */
 export const SLEEP_MS_MAX = 60_000;

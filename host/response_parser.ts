@@ -6,7 +6,7 @@
 // the same connection).
 
 import { HEADER_COUNT_MAX } from "./limits.ts";
-import { fieldError, item, listItem, nameIs, parseContentLength, scanField } from "./http_parser.ts";
+import { fieldError, item, listItem, nameIs, parseContentLength, scanField, TCHAR } from "./http_parser.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -24,14 +24,81 @@ export class ResponseHead {
   keepAlive = true;
   /** Why parsing failed; a constant or short string. */
   reason = "";
+  /** findResponseHeadEnd's place, relative to the head's start: bytes already checked, and
+   *  where the line being received starts. resetScan() before each head. */
+  scanned = 0;
+  lineStart = 0;
+
+  resetScan(): void {
+    this.scanned = 0;
+    this.lineStart = 0;
+  }
 }
 
-/** Finds the end of a head (index after CRLFCRLF) in buf[from, end), or -1. */
-export function findResponseHeadEnd(buf: Uint8Array, start: number, from: number, end: number): number {
-  for (let i = Math.max(from, start + 3); i < end; i++) {
-    if (buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
+/** findResponseHeadEnd: the head is not complete yet. */
+export const HEAD_INCOMPLETE = -1;
+/** findResponseHeadEnd: the bytes so far cannot begin a valid head; `reason` says why. */
+export const HEAD_INVALID = -2;
+
+/** What every status line starts with, byte by byte ("HTTP/1." then the minor version). */
+const STATUS_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
+const NOT_HTTP = "the upstream did not answer with an HTTP/1.x status line";
+
+/**
+ * Checks the head bytes buf[start + head.scanned, end) as they arrive and finds the head's
+ * end. Each byte is looked at once, whatever the split: a status line that does not begin
+ * like `HTTP/1.x NNN `, a control byte, a bare CR or LF, a field line without `name:`. An
+ * upstream that does not speak HTTP/1.x (an HTTP/0.9 body, a banner, LF-only lines) thus
+ * fails as soon as it shows itself instead of holding the fetch until its timeout.
+ * Returns the index after the final CRLFCRLF, HEAD_INCOMPLETE, or HEAD_INVALID with
+ * `head.reason` set; parseResponseHead then reads the complete head.
+ */
+export function findResponseHeadEnd(buf: Uint8Array, start: number, end: number, head: ResponseHead): number {
+  let lineStart = start + head.lineStart;
+  for (let i = start + head.scanned; i < end; i++) {
+    const c = buf[i];
+    const k = i - start;
+    if (k < 13) {
+      // The status line's fixed part: HTTP-version SP 3DIGIT (SP / CR).
+      if (k < 7) {
+        if (c !== STATUS_PREFIX[k]) return invalid(head, NOT_HTTP);
+      } else if (k === 7) {
+        if (c !== 0x30 && c !== 0x31) return invalid(head, c >= 0x30 && c <= 0x39 ? "the upstream answered with an unsupported HTTP version" : NOT_HTTP);
+      } else if (k === 8) {
+        if (c !== 0x20) return invalid(head, NOT_HTTP);
+      } else if (k < 12) {
+        if (c < 0x30 || c > 0x39) return invalid(head, "the upstream's status code is not 3 digits");
+      } else if (c !== 0x20 && c !== CR) {
+        return invalid(head, "malformed status line");
+      }
+    }
+    if (c === LF) {
+      if (buf[i - 1] !== CR) return invalid(head, "bare LF in the upstream's head");
+      const lineEnd = i - 1;
+      if (lineStart !== start) {
+        if (lineEnd === lineStart) {
+          head.scanned = i + 1 - start;
+          return i + 1; // the empty line: the head is complete
+        }
+        // A field line: field-name ":" (the value's bytes were checked one by one).
+        const c0 = buf[lineStart];
+        if (c0 === 0x20 || c0 === 0x09) return invalid(head, "the upstream's head is malformed: obsolete line folding");
+        let p = lineStart;
+        while (p < lineEnd && TCHAR[buf[p]] === 1) p++;
+        if (p === lineStart || p === lineEnd || buf[p] !== 0x3a) {
+          return invalid(head, `the upstream's head is malformed: ${buf[p] === 0x20 || buf[p] === 0x09 ? "whitespace before colon" : "malformed field name"}`);
+        }
+      }
+      lineStart = i + 1;
+    } else if (k > 0 && buf[i - 1] === CR) {
+      return invalid(head, "bare CR in the upstream's head");
+    } else if ((c < 0x20 && c !== 0x09 && c !== CR) || c === 0x7f) {
+      return invalid(head, "control character in the upstream's head");
+    }
   }
-  return -1;
+  head.scanned = end - start;
+  head.lineStart = lineStart - start;
+  return HEAD_INCOMPLETE;
 }
 
 /** Parses the complete head buf[start, end). True on success; false with `reason` set. */
@@ -121,4 +188,9 @@ function fail(head: ResponseHead, reason: string): boolean {
   head.reason = reason;
   head.keepAlive = false;
   return false;
+}
+
+function invalid(head: ResponseHead, reason: string): number {
+  fail(head, reason);
+  return HEAD_INVALID;
 }

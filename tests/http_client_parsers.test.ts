@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseUpstreamUrl, UpstreamUrl } from "../host/upstream_url.ts";
-import { findResponseHeadEnd, parseResponseHead, ResponseHead } from "../host/response_parser.ts";
+import { findResponseHeadEnd, HEAD_INCOMPLETE, HEAD_INVALID, parseResponseHead, ResponseHead } from "../host/response_parser.ts";
 
 const enc = new TextEncoder();
 
@@ -57,10 +57,22 @@ describe("upstream URL", () => {
 
 function head(text: string): ResponseHead & { ok: boolean } {
   const bytes = enc.encode(text);
-  const end = findResponseHeadEnd(bytes, 0, 0, bytes.length);
   const h = new ResponseHead();
+  const end = findResponseHeadEnd(bytes, 0, bytes.length, h);
   const ok = end > 0 && parseResponseHead(bytes, 0, end, h);
   return Object.assign(h, { ok });
+}
+
+/** Feeds `text` to findResponseHeadEnd one byte at a time, as a trickling upstream would:
+ *  the result and at how many bytes it was known. */
+function trickled(text: string, latin1 = false): { result: number; at: number; reason: string } {
+  const bytes = latin1 ? Uint8Array.from(text, (c) => c.charCodeAt(0)) : enc.encode(text);
+  const h = new ResponseHead();
+  for (let n = 1; n <= bytes.length; n++) {
+    const r = findResponseHeadEnd(bytes, 0, n, h);
+    if (r !== HEAD_INCOMPLETE) return { result: r, at: n, reason: h.reason };
+  }
+  return { result: HEAD_INCOMPLETE, at: bytes.length, reason: h.reason };
 }
 
 describe("upstream response head", () => {
@@ -97,6 +109,54 @@ describe("upstream response head", () => {
       const h = head(text);
       assert.equal(h.ok, false);
       assert.match(h.reason, why);
+    });
+  }
+});
+
+describe("upstream response head, as it arrives", () => {
+  it("finds the end of a valid head in any split, and only there", () => {
+    const text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b \r\n\r\nhello";
+    const bytes = enc.encode(text);
+    const headEnd = text.indexOf("\r\n\r\n") + 4;
+    assert.deepEqual(trickled(text), { result: headEnd, at: headEnd, reason: "" });
+    // Split in two anywhere: the same end, and the head then parses.
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const h = new ResponseHead();
+      let end = findResponseHeadEnd(bytes, 0, cut, h);
+      if (end === HEAD_INCOMPLETE) end = findResponseHeadEnd(bytes, 0, bytes.length, h);
+      assert.equal(end, headEnd, `split at ${cut}`);
+      assert.ok(parseResponseHead(bytes, 0, end, h));
+    }
+    // Obs-text in the reason phrase and in values is not a control byte.
+    assert.ok(trickled("HTTP/1.1 200 \xe9t\xe9\r\nX: \xff\r\n\r\n", true).result > 0);
+  });
+
+  // An upstream that keeps its connection open after these must not hold the fetch until
+  // its timeout: each is known to be invalid at the byte where it goes wrong, before any
+  // CRLFCRLF. [what, bytes, known after this many bytes, reason]
+  const early: [string, string, number, RegExp][] = [
+    ["an HTTP/0.9-style body", "hello world\n", 1, /did not answer with an HTTP\/1\.x status line/],
+    ["a protocol banner", "SSH-2.0-OpenSSH_9.6\r\n", 1, /did not answer with an HTTP\/1\.x status line/],
+    ["a leading empty line", "\r\nHTTP/1.1 200 OK\r\n\r\n", 1, /did not answer/],
+    ["HTTP/2 preface", "HTTP/2.0 200 OK\r\n", 6, /did not answer/],
+    ["HTTP/1.2", "HTTP/1.2 200 OK\r\n", 8, /unsupported HTTP version/],
+    ["a 2-digit status", "HTTP/1.1 20 OK\r\n", 12, /not 3 digits/],
+    ["a 4-digit status", "HTTP/1.1 2000 OK\r\n", 13, /malformed status line/],
+    ["LF-only lines", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", 16, /bare LF/],
+    ["a bare LF in a field", "HTTP/1.1 200 OK\r\nX: a\nY: b\r\n", 22, /bare LF/],
+    ["a bare CR in a field", "HTTP/1.1 200 OK\r\nX: a\rb\r\n", 23, /bare CR/],
+    ["a NUL in a field", "HTTP/1.1 200 OK\r\nX: a\x00b\r\n", 22, /control character/],
+    ["a control byte in the status line", "HTTP/1.1 200 O\x01K\r\n", 15, /control character/],
+    ["obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n", 27, /obsolete line folding/],
+    ["whitespace before a colon", "HTTP/1.1 200 OK\r\nX : a\r\n", 24, /whitespace before colon/],
+    ["a field line without a colon", "HTTP/1.1 200 OK\r\nnot-a-field\r\n", 30, /malformed field name/],
+  ];
+  for (const [what, text, at, why] of early) {
+    it(`refuses ${what} as soon as it shows`, () => {
+      const r = trickled(text);
+      assert.equal(r.result, HEAD_INVALID);
+      assert.equal(r.at, at);
+      assert.match(r.reason, why);
     });
   }
 });
