@@ -29,15 +29,18 @@ Usage:
                           (env ARENA_CONNECTIONS, default 10000)
       --cpu-ms N          CPU ms one request may use before it is stopped with 500
                           (env ARENA_CPU_MS, default 100)
+      --deadline-ms N     wall-clock ms one request may take before it gets 504
+                          (env ARENA_DEADLINE_MS, default 30000)
       --log-level LEVEL   lowest app log level printed: debug, info, warn, error
                           (env ARENA_LOG_LEVEL, default info)
   arena --help
 
 SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:
-slots × arena-bytes + startup-bytes, printed as the first line.
+slots × arena-bytes + startup-bytes, printed as the first line with what open
+connections can add at most.
 Docs: README.md, docs/abi.md, docs/errors.md`;
 
-const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections"]);
+const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms"]);
 
 interface Parsed {
   positional: string[];
@@ -99,9 +102,10 @@ async function cmdServe(argv: string[]): Promise<void> {
       file.endsWith(".wasm") ? "build it first with `npm run arena -- build <app.ts>`" : "pass the .wasm file that `arena build` wrote");
   }
   const server = await ArenaServer.create(bytes, file, { ...serverOptions(config), log: consoleLogger });
-  const stats = server.stats();
-  process.stdout.write(`${server.budget()} (startup used ${formatBytes(stats.startupUsedBytes)})\n`);
+  // Listen first: a port in use is the one line printed, not after a budget that never ran.
   const port = await server.listen(config.port, config.host);
+  const stats = server.stats();
+  process.stdout.write(`${server.budget(` (startup used ${formatBytes(stats.startupUsedBytes)})`)}\n`);
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
   process.stdout.write(`arena: serving ${file} on http://${shown}:${port}/ (Ctrl-C to stop)\n`);
 
@@ -113,7 +117,7 @@ async function cmdServe(argv: string[]): Promise<void> {
     }
     stopping = true;
     const s = server.stats();
-    consoleLogger.info(`${signal}: shutting down, finishing ${s.slots - s.slotsFree + s.queued} in-flight request(s)`);
+    consoleLogger.info(`${signal}: shutting down, finishing ${s.inProgress} in-flight request(s)`);
     server.close().then(() => {
       consoleLogger.info("shutdown complete");
       process.exit(0);

@@ -5,7 +5,8 @@ import { LOG_LEVELS } from "./log.ts";
 import type { ServerOptions } from "./server.ts";
 import { ArenaError } from "./errors.ts";
 import {
-  ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
+  ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,
+  REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
 } from "./limits.ts";
 
 export interface ServeConfig {
@@ -22,6 +23,8 @@ export interface ServeConfig {
   cpuMs: number;
   /** Open connections at most. */
   connections: number;
+  /** Wall-clock ms one request may take. */
+  deadlineMs: number;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -36,6 +39,7 @@ export const ENV_NAMES: Record<string, string> = {
   "log-level": "ARENA_LOG_LEVEL",
   "cpu-ms": "ARENA_CPU_MS",
   connections: "ARENA_CONNECTIONS",
+  "deadline-ms": "ARENA_DEADLINE_MS",
 };
 
 const UNITS: Record<string, number> = {
@@ -76,6 +80,7 @@ export function serverOptions(config: ServeConfig): ServerOptions {
     logLevel: config.logLevel,
     cpuBudgetMs: config.cpuMs,
     connectionsMax: config.connections,
+    deadlineMs: config.deadlineMs,
   };
 }
 
@@ -113,5 +118,6 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     logLevel,
     cpuMs: whole("cpu-ms", CPU_BUDGET_MS_DEFAULT, 1, 3_600_000),
     connections: whole("connections", CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
+    deadlineMs: whole("deadline-ms", REQUEST_DEADLINE_MS_DEFAULT, 1, 3_600_000),
   };
 }

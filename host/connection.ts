@@ -1,20 +1,30 @@
 // One client connection: an HTTP/1.1 state machine over a socket. Requests on a connection
 // are handled one after another, so pipelined responses go out in order by construction.
 //
-//   HEAD ──head parsed──► QUEUED ──slot──► BODY ──body read──► APP ──► WRITING ──written──► HEAD
-//     │                    (no slot                               (may suspend            │
-//     └─ bad request ─► error response, close      free yet)      on effects) keep-alive? ─┴─ no ─► close
+//   HEAD ──head parsed──┬──────────────────► QUEUED ──slot──► BODY ──body read──► APP ──► WRITING ──written──► HEAD
+//     │                 └─ small body ─► PREBODY ─┘  (no slot            (may suspend            │
+//     └─ bad request ─► error response, close         free yet)           on effects) keep-alive? ─┴─ no ─► close
 //
-// The head is read into a per-connection buffer (HEADER_BYTES_MAX), never into a slot, so
-// slow or hostile clients cannot hold slots while they trickle headers. Once the head is
-// valid the request waits for a slot; the head is copied into the slot's arena and the
-// body is read straight after it. The response is written from the slot, and the slot is
-// released only when the write has completed.
+// The head is read into a connection buffer (HEADER_BYTES_MAX, lent by the server's pool
+// only while bytes are in progress), never into a slot, so slow or hostile clients cannot
+// hold slots while they trickle headers. A body that fits that buffer behind its head is
+// read there too (PREBODY) before a slot is taken: a client that sends a head and then
+// nothing holds no slot. Once the request is ready it waits for a slot; the head (and the
+// body read so far) is copied into the slot's arena and a larger body is read straight
+// after it, in a slot counted against BODY_SLOTS_SHARE. The response is written from the
+// slot, and the slot is released only when the write has completed.
 //
 // While the app has the request (APP) it may be suspended on effects and other requests
-// run. If the client goes away meanwhile, the request's effects are cancelled so the app
-// unwinds quickly; the slot stays busy until the app has returned (its code may still be
-// using the arena), then it is released without a response.
+// run. If the client resets the connection meanwhile, the request's effects are cancelled
+// so the app unwinds quickly; past its deadline the client gets 504 and the same happens.
+// Either way the slot stays busy until the app has returned (its code may still be using
+// the arena), then it is released. A client that only half-closes (EOF) still gets its
+// response, as node:http does.
+//
+// Responses that are written at once (the common case) complete inside the write call.
+// `drive` is the one loop that moves a connection forward; a completion that re-enters it
+// only marks progress, so a flood of pipelined requests is served iteratively with a flat
+// stack, PIPELINE_BATCH_MAX at a time before other connections get their turn.
 
 import type { Socket } from "node:net";
 import {
@@ -28,7 +38,8 @@ import { ERRORS, type ErrorCode } from "./errors.ts";
 import {
   checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
 } from "./http_parser.ts";
-import { HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "./limits.ts";
+import { CONNECTION_BUFFER_BYTES } from "./buffers.ts";
+import { PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "./limits.ts";
 import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
@@ -42,20 +53,29 @@ const S_BODY = 2;
 const S_WRITING = 3;
 const S_CLOSED = 4;
 const S_APP = 5;
+const S_PREBODY = 6;
 
+// Deadline kinds; the server's table of timeouts is indexed by them.
 export const DEADLINE_NONE = 0;
 export const DEADLINE_IDLE = 1;
 export const DEADLINE_HEADERS = 2;
+/** Between two reads of a body; the whole body's own limit is DEADLINE_BODY_TOTAL's. */
 export const DEADLINE_BODY = 3;
 export const DEADLINE_SEND = 4;
+/** The app has the request: its wall-clock deadline (504 when it passes). */
+export const DEADLINE_APP = 5;
+/** Not a kind a connection waits in: the index of the whole-body timeout in the table. */
+export const DEADLINE_BODY_TOTAL = 6;
+export const DEADLINE_KINDS = 7;
 
 const latin1 = new TextDecoder("latin1");
 
 export class Connection {
   readonly socket: Socket;
   private readonly server: ArenaServer;
-  /** Bytes of the next request head (and what follows it, until consumed). */
-  private readonly inbuf = new Uint8Array(HEADER_BYTES_MAX);
+  /** Bytes of the next request head (and what follows it, until consumed); a buffer from
+   *  the server's pool while inLen > 0 or a head is being read, else null. */
+  private inbuf: Uint8Array | null = null;
   private inLen = 0;
   private scanFrom = 0;
   /** Bytes read and not yet consumed: the server's shared read buffer during a read
@@ -63,7 +83,8 @@ export class Connection {
   private pending: Uint8Array | null = null;
   private pendingOff = 0;
   private pendingEnd = 0;
-  /** Where unconsumed bytes wait once the read callback returns (made on first need). */
+  /** Where unconsumed bytes wait once the read callback returns: a pooled buffer, held
+   *  exactly while it is `pending` (stash !== null ⇔ pending === stash). */
   private stash: Uint8Array | null = null;
   private readonly writer: ResponseWriter;
   private readonly head = new RequestHead();
@@ -78,6 +99,23 @@ export class Connection {
   private keepAlive = true;
   private peerEnded = false;
   private paused = false;
+  /** Inside `drive`: a nested call (a write that completed at once) only returns, and the
+   *  outer loop goes on. */
+  private driving = false;
+  /** Requests dispatched in the current batch (PIPELINE_BATCH_MAX), and whether the next
+   *  batch is scheduled. */
+  private batch = 0;
+  private batchScheduled = false;
+  /** The request's body does not fit the connection buffer: it streams into its slot. */
+  private streamsBody = false;
+  /** The slot this connection holds counts against the server's body-slot share. */
+  holdsBodySlot = false;
+  /** When the body started (server clock), for its whole-body limit. */
+  private bodyStart = 0;
+  /** Past its deadline the client was answered 504; the app is still unwinding. */
+  private abandoned = false;
+  /** Arrival order in the server's wait queues (older waiters go first). */
+  queuedAt = 0;
   /** Wall-clock ms when the current deadline passes, checked by the server's sweep. */
   deadline = 0;
   deadlineKind = DEADLINE_NONE;
@@ -91,6 +129,10 @@ export class Connection {
   /** Bound once so that no closure is made per write or per app call. */
   private readonly onAppDone = (status: number): void => this.appReturned(status);
   private readonly onAppError = (err: unknown): void => this.appThrew(err);
+  private readonly onNextBatch = (): void => {
+    this.batchScheduled = false;
+    if (this.state !== S_CLOSED) this.drive();
+  };
 
   constructor(socket: Socket, server: ArenaServer) {
     this.socket = socket;
@@ -112,6 +154,13 @@ export class Connection {
   private setDeadline(kind: number): void {
     this.deadlineKind = kind;
     this.deadline = kind === DEADLINE_NONE ? 0 : this.server.now + this.server.timeoutFor(kind);
+  }
+
+  /** Body deadline: the idle limit from now, but never past the whole-body limit. */
+  private setBodyDeadline(): void {
+    const server = this.server;
+    this.deadlineKind = DEADLINE_BODY;
+    this.deadline = Math.min(server.now + server.timeoutFor(DEADLINE_BODY), this.bodyStart + server.timeoutFor(DEADLINE_BODY_TOTAL));
   }
 
   private onRead(buf: Uint8Array, start: number, end: number): void {
@@ -138,8 +187,11 @@ export class Connection {
     const need = have + end - start;
     let stash = this.stash;
     if (stash === null || stash.length < need) {
-      const grown = new Uint8Array(Math.max(need, 16 * 1024));
-      if (have > 0) grown.set(this.pending!.subarray(this.pendingOff, this.pendingEnd));
+      // A read is at most the server's read buffer (one connection buffer), so a pooled
+      // buffer holds it; only the public I/O path, whose chunks are Node's, may need more.
+      const grown = need <= CONNECTION_BUFFER_BYTES ? this.server.buffers.take() : new Uint8Array(need);
+      if (have > 0) copyBytes(this.pending!, this.pendingOff, grown, 0, have);
+      if (stash !== null) this.server.buffers.give(stash);
       stash = grown;
       this.stash = grown;
     } else if (have > 0) {
@@ -151,12 +203,37 @@ export class Connection {
     this.pendingEnd = need;
   }
 
+  /** Drops the pending bytes (the connection reads no more) and returns the stash. */
+  private dropPending(): void {
+    this.pending = null;
+    this.pendingOff = 0;
+    this.pendingEnd = 0;
+    if (this.stash !== null) {
+      this.server.buffers.give(this.stash);
+      this.stash = null;
+    }
+  }
+
+  /** The connection buffer, taken from the pool when there is none. */
+  private inbufTaken(): Uint8Array {
+    if (this.inbuf === null) this.inbuf = this.server.buffers.take();
+    return this.inbuf;
+  }
+
+  /** Returns the connection buffer when it holds nothing. */
+  private returnEmptyInbuf(): void {
+    if (this.inLen === 0 && this.inbuf !== null) {
+      this.server.buffers.give(this.inbuf);
+      this.inbuf = null;
+      this.scanFrom = 0;
+    }
+  }
+
   private onEnd(): void {
     this.peerEnded = true;
-    if (this.state === S_HEAD || this.state === S_BODY) this.drive();
-    // A client that closes while its request is with the app has gone away (as nginx
-    // takes an EOF then): close, which cancels the request's effects.
-    else if (this.state === S_APP) this.socket.destroy();
+    // A request with the app goes on: a client that half-closes still reads its response
+    // (node:http answers it too); the connection closes once it is written.
+    if (this.state === S_HEAD || this.state === S_BODY || this.state === S_PREBODY) this.drive();
   }
 
   private onClose(): void {
@@ -166,25 +243,47 @@ export class Connection {
       // The app is running or suspended on an effect: stop its effects; the slot is
       // released when the app returns.
       this.server.app.cancel(this.slot);
-    } else {
-      this.releaseSlot();
     }
-    this.pending = null;
+    this.releaseSlot();
+    this.endBodySlot();
+    this.dropPending();
+    this.inLen = 0;
+    this.returnEmptyInbuf();
     this.server.connectionClosed(this);
   }
 
-  /** Advances the state machine as far as the buffered bytes allow. */
+  /** Advances the state machine as far as the buffered bytes allow. Re-entered from a
+   *  write that completed at once, it returns at once: the outer loop continues. */
   private drive(): void {
+    if (this.driving) return;
+    this.driving = true;
+    this.batch = 0;
     for (;;) {
       let progressed: boolean;
-      if (this.state === S_HEAD) progressed = this.readHead();
-      else if (this.state === S_BODY) progressed = this.readBody();
-      else progressed = false;
+      if (this.state === S_HEAD) {
+        if (this.batch >= PIPELINE_BATCH_MAX) {
+          // Other connections' events run before this one's next batch.
+          if (!this.batchScheduled) {
+            this.batchScheduled = true;
+            setImmediate(this.onNextBatch);
+          }
+          break;
+        }
+        progressed = this.readHead();
+      } else if (this.state === S_PREBODY) {
+        progressed = this.readPrebody();
+      } else if (this.state === S_BODY) {
+        progressed = this.readBody();
+      } else {
+        progressed = false;
+      }
       if (!progressed) break;
     }
+    this.driving = false;
+    if (this.state === S_CLOSED) return;
+    this.returnEmptyInbuf();
     // Backpressure: unconsumed bytes stay in `pending` and the socket stays paused until
     // the current request is done; otherwise keep reading.
-    if (this.state === S_CLOSED) return;
     if (this.pending !== null) {
       if (!this.paused) {
         this.paused = true;
@@ -202,11 +301,7 @@ export class Connection {
 
   private consumePending(n: number): void {
     this.pendingOff += n;
-    if (this.pending !== null && this.pendingOff >= this.pendingEnd) {
-      this.pending = null;
-      this.pendingOff = 0;
-      this.pendingEnd = 0;
-    }
+    if (this.pending !== null && this.pendingOff >= this.pendingEnd) this.dropPending();
   }
 
   /** Reads and parses the next request head. True when the state advanced. */
@@ -217,14 +312,19 @@ export class Connection {
       this.consumePending(2);
     }
     const wasEmpty = this.inLen === 0;
-    const n = Math.min(this.pendingBytes(), HEADER_BYTES_MAX - this.inLen);
+    if (this.pending === null && this.inLen === 0) {
+      if (this.peerEnded) this.finish();
+      return false;
+    }
+    const inbuf = this.inbufTaken();
+    const n = Math.min(this.pendingBytes(), CONNECTION_BUFFER_BYTES - this.inLen);
     if (n > 0) {
-      copyBytes(this.pending!, this.pendingOff, this.inbuf, this.inLen, n);
+      copyBytes(this.pending!, this.pendingOff, inbuf, this.inLen, n);
       this.inLen += n;
       this.consumePending(n);
     }
     // Also the empty lines that came with the previous request, or split across reads.
-    const kept = skipEmptyLines(this.inbuf, this.inLen);
+    const kept = skipEmptyLines(inbuf, this.inLen);
     if (kept !== this.inLen) {
       this.inLen = kept;
       this.scanFrom = 0;
@@ -234,9 +334,9 @@ export class Connection {
       return false;
     }
     if (wasEmpty) this.setDeadline(DEADLINE_HEADERS);
-    const end = findHeadEnd(this.inbuf, this.scanFrom, this.inLen);
+    const end = findHeadEnd(inbuf, this.scanFrom, this.inLen);
     if (end < 0) {
-      const r = checkIncomplete(this.inbuf, this.inLen, this.head, this.scanFrom);
+      const r = checkIncomplete(inbuf, this.inLen, this.head, this.scanFrom);
       if (r !== HEAD_INCOMPLETE) {
         this.protocolError(headErrorCode(r), this.head.reason);
         return false;
@@ -245,17 +345,52 @@ export class Connection {
       if (this.peerEnded) this.socket.destroy(); // the head can never complete
       return false;
     }
-    const r = parseHead(this.inbuf, end, this.head, this.server.bodyBytesMax);
+    const head = this.head;
+    const r = parseHead(inbuf, end, head, this.server.bodyBytesMax);
     if (r < 0) {
       const reason = r === HEAD_BODY_TOO_LARGE
-        ? `Content-Length ${this.head.contentLength} is over the body limit of ${this.server.bodyBytesMax} bytes`
-        : this.head.reason;
+        ? `Content-Length ${head.contentLength} is over the body limit of ${this.server.bodyBytesMax} bytes`
+        : head.reason;
       this.protocolError(headErrorCode(r), reason, r === HEAD_BODY_TOO_LARGE);
       return false;
     }
     this.setDeadline(DEADLINE_NONE);
+    this.streamsBody = head.hasBody() && (head.chunked || head.headEnd + head.contentLength > CONNECTION_BUFFER_BYTES);
+    if (head.hasBody() && !this.streamsBody) {
+      // The body fits behind the head: read it here, before taking a slot.
+      this.state = S_PREBODY;
+      this.bodyStart = this.server.now;
+      this.setBodyDeadline();
+      if (head.expectContinue && this.inLen < head.headEnd + head.contentLength) this.socket.write(CONTINUE_BYTES);
+      return true;
+    }
+    return this.queueForSlot();
+  }
+
+  /** Reads a small body into the connection buffer, behind its head. True when the state
+   *  advanced. */
+  private readPrebody(): boolean {
+    const need = this.head.headEnd + this.head.contentLength;
+    const n = Math.min(this.pendingBytes(), need - this.inLen);
+    if (n > 0) {
+      copyBytes(this.pending!, this.pendingOff, this.inbuf!, this.inLen, n);
+      this.inLen += n;
+      this.consumePending(n);
+      this.setBodyDeadline();
+    }
+    if (this.inLen >= need) {
+      this.setDeadline(DEADLINE_NONE);
+      return this.queueForSlot();
+    }
+    if (this.peerEnded) this.socket.destroy(); // the body can never complete
+    return false;
+  }
+
+  /** The request is ready for a slot: take one now or wait in the server's queue. True
+   *  when it got one. */
+  private queueForSlot(): boolean {
     this.state = S_QUEUED;
-    this.server.requestSlot(this);
+    this.server.requestSlot(this, this.streamsBody);
     return this.state !== S_QUEUED;
   }
 
@@ -271,7 +406,8 @@ export class Connection {
     this.desc = desc;
     const table = desc + REQ_DESC_BYTES;
     const copy = table + head.headerCount * HEADER_ENTRY_BYTES;
-    copyBytes(this.inbuf, 0, u8, copy, head.headEnd);
+    const inbuf = this.inbuf!;
+    copyBytes(inbuf, 0, u8, copy, head.headEnd);
     // Zero the descriptor so a field the app does not write reads as 0, never as stale data.
     u8.fill(0, desc, desc + REQ_DESC_BYTES);
     dv.setUint32(desc + REQ_METHOD_PTR, copy, true);
@@ -309,7 +445,7 @@ export class Connection {
     const arenaEnd = base + app.plan.arenaBytes;
     this.bodyMax = Math.min(this.server.bodyBytesMax, Math.floor((arenaEnd - this.bodyPtr) / 2));
     // The head has been copied: drop it from the buffer, keep what follows (body, next request).
-    this.inbuf.copyWithin(0, head.headEnd, this.inLen);
+    inbuf.copyWithin(0, head.headEnd, this.inLen);
     this.inLen -= head.headEnd;
     this.scanFrom = 0;
     this.keepAlive = head.keepAlive;
@@ -323,31 +459,44 @@ export class Connection {
         return;
       }
     }
-    if (head.hasBody()) {
+    if (this.streamsBody) {
+      // Read before the slot, a small body's 100 Continue went out then.
       if (head.expectContinue) this.socket.write(CONTINUE_BYTES);
-      this.setDeadline(DEADLINE_BODY);
+      this.bodyStart = this.server.now;
+      this.setBodyDeadline();
     }
   }
 
   /** A slot freed up while this request waited in the queue. */
   resumeWithSlot(slot: number): void {
     if (this.state !== S_QUEUED) {
-      this.server.releaseSlot(slot); // the client went away meanwhile
+      // The client went away meanwhile.
+      this.endBodySlot();
+      this.server.releaseSlot(slot);
       return;
     }
     this.startRequest(slot);
     this.drive();
   }
 
+  /** The body is read (or the request ended): its slot no longer counts as streaming. */
+  private endBodySlot(): void {
+    if (!this.holdsBodySlot) return;
+    this.holdsBodySlot = false;
+    this.server.bodySlotDone();
+  }
+
   /** Reads body bytes into the arena. True when the state advanced. */
   private readBody(): boolean {
     const u8 = this.server.app.u8;
+    const before = this.bodyLen;
     if (this.head.chunked) {
       const dec = this.chunked;
       let r = CHUNKED_MORE;
       if (this.inLen > 0) {
-        r = dec.feed(this.inbuf, 0, this.inLen, u8, this.bodyPtr, this.bodyMax);
-        this.inbuf.copyWithin(0, dec.consumed, this.inLen);
+        const inbuf = this.inbuf!;
+        r = dec.feed(inbuf, 0, this.inLen, u8, this.bodyPtr, this.bodyMax);
+        inbuf.copyWithin(0, dec.consumed, this.inLen);
         this.inLen -= dec.consumed;
       }
       if (r === CHUNKED_MORE && this.pending !== null) {
@@ -366,8 +515,9 @@ export class Connection {
     } else {
       let take = Math.min(this.bodyRemaining, this.inLen);
       if (take > 0) {
-        copyBytes(this.inbuf, 0, u8, this.bodyPtr + this.bodyLen, take);
-        this.inbuf.copyWithin(0, take, this.inLen);
+        const inbuf = this.inbuf!;
+        copyBytes(inbuf, 0, u8, this.bodyPtr + this.bodyLen, take);
+        inbuf.copyWithin(0, take, this.inLen);
         this.inLen -= take;
         this.bodyLen += take;
         this.bodyRemaining -= take;
@@ -384,6 +534,7 @@ export class Connection {
         return true;
       }
     }
+    if (this.bodyLen !== before) this.setBodyDeadline(); // progress: the idle limit starts again
     if (this.peerEnded) this.socket.destroy(); // the body can never complete
     return false;
   }
@@ -394,7 +545,9 @@ export class Connection {
     const app = server.app;
     const dv = app.dv;
     const desc = this.desc;
-    this.setDeadline(DEADLINE_NONE);
+    this.endBodySlot();
+    this.batch++;
+    this.setDeadline(DEADLINE_APP);
     dv.setUint32(desc + REQ_BODY_PTR, this.bodyPtr, true);
     dv.setUint32(desc + REQ_BODY_LEN, this.bodyLen, true);
     const id = server.nextRequestId();
@@ -428,9 +581,22 @@ export class Connection {
   private appDone(): boolean {
     this.inApp = false;
     this.server.app.context(this.slot).end();
-    if (this.state !== S_CLOSED) return true;
+    if (this.deadlineKind === DEADLINE_APP) this.setDeadline(DEADLINE_NONE);
+    if (this.state !== S_CLOSED && !this.abandoned) return true;
     this.releaseSlot();
     return false;
+  }
+
+  /** The request's wall-clock deadline passed while the app has it: answer 504 now and
+   *  close; its effects are cancelled and its next CPU check traps, and the slot is
+   *  released when the app has returned. */
+  private deadlinePassed(): void {
+    const ctx = this.server.app.context(this.slot);
+    ctx.deadlinePassed = true;
+    ctx.cancel();
+    this.abandoned = true;
+    this.keepAlive = false;
+    this.failResponse("ARENA_E_DEADLINE", `no response after ${this.server.timeoutFor(DEADLINE_APP)} ms (--deadline-ms)`, this.requestId);
   }
 
   private appReturned(status: number): void {
@@ -558,8 +724,11 @@ export class Connection {
         this.server.log.info(`closing a connection from ${this.socket.remoteAddress ?? "?"}: its response made no progress for ${this.server.timeoutFor(DEADLINE_SEND)} ms (${left} bytes unsent)`);
         this.socket.destroy(); // 'close' frees the slot
       }
-    } else if (this.state === S_HEAD || this.state === S_BODY) {
-      this.protocolError("ARENA_E_HTTP_TIMEOUT", kind === DEADLINE_HEADERS ? "request head not received in time" : "request body not received in time");
+    } else if (kind === DEADLINE_APP) {
+      if (this.inApp && this.state === S_APP) this.deadlinePassed();
+    } else if (this.state === S_HEAD || this.state === S_BODY || this.state === S_PREBODY) {
+      this.protocolError("ARENA_E_HTTP_TIMEOUT", kind === DEADLINE_HEADERS ? "request head not received in time"
+        : `request body not received in time (a pause of ${this.server.timeoutFor(DEADLINE_BODY)} ms, or ${this.server.timeoutFor(DEADLINE_BODY_TOTAL)} ms in all)`);
     }
   }
 
@@ -572,8 +741,9 @@ export class Connection {
     this.keepAlive = keepAlive;
     if (!keepAlive) {
       // Nothing more is read from a connection that will close.
-      this.pending = null;
+      this.dropPending();
       this.inLen = 0;
+      this.returnEmptyInbuf();
     }
     this.state = S_WRITING;
     this.setDeadline(DEADLINE_NONE);
@@ -636,8 +806,9 @@ export class Connection {
     this.socket.end();
   }
 
+  /** Gives the slot back, unless the app still has it (then `appDone` does). */
   private releaseSlot(): void {
-    if (this.slot >= 0) {
+    if (this.slot >= 0 && !this.inApp) {
       const slot = this.slot;
       this.slot = -1;
       this.server.releaseSlot(slot);

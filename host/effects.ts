@@ -99,6 +99,7 @@ export class Effects {
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
         const ctx = this.caller();
         if (ctx === null) return EFFECT_UNAVAILABLE;
+        if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
         if (ctx.cancelled) return EFFECT_CANCELLED;
         if (!(ms >= 0)) return EFFECT_BAD_ARGUMENT;
         return this.sleeps[ctx.slot].start(Math.min(ms, SLEEP_MS_MAX));
@@ -107,6 +108,7 @@ export class Effects {
       fetch: new WebAssembly.Suspending((desc: number): number | Promise<number> => {
         const ctx = this.caller();
         if (ctx === null) return EFFECT_UNAVAILABLE;
+        if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
         if (ctx.cancelled) return EFFECT_CANCELLED;
         return this.client.fetch(ctx, desc >>> 0);
       }),
@@ -116,6 +118,7 @@ export class Effects {
         const app = this.app;
         if (app === null) return 0;
         const ctx = app.current();
+        if (ctx.deadlinePassed) return 1; // answered 504 already: stop now
         const used = ctx.cpuMs();
         const budget = ctx.slot === REGION_ID_STARTUP ? STARTUP_CPU_MS_MAX : this.cpuBudgetMs;
         if (used <= budget) return 0;

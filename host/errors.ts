@@ -16,6 +16,7 @@ export const ERRORS = {
   ARENA_E_CPU: { status: 500, message: "The request used more CPU time than its budget (an endless loop?) and was stopped." },
   ARENA_E_CHECK: { status: 500, message: "Check build: a request object was stored into a startup object, or a startup object was reallocated during a request." },
   ARENA_E_RESPONSE: { status: 500, message: "The app returned a response the host cannot send (bad pointer, length, status or header)." },
+  ARENA_E_DEADLINE: { status: 504, message: "The request took longer than its wall-clock deadline (--deadline-ms) and was stopped." },
   ARENA_E_CONNECTIONS: { status: 503, message: "The server has as many open connections as it allows (--connections); retry later." },
   ARENA_E_OVERLOAD: { status: 503, message: "Every slot is busy and the wait queue is full; retry after the Retry-After delay." },
 

@@ -59,9 +59,34 @@ export const TRAILER_BYTES_MAX = 16 * KiB;
  *  defence: a trickled head gets 408 and the connection is closed. */
 export const HEADERS_TIMEOUT_MS = 10_000;
 
-/** Time to receive the body once the head is complete; the body holds a slot, so a slow
- *  body must not hold it for long. Past this → 408. */
+/** Time to receive a whole body once the head is complete. Past this → 408: a body that
+ *  streams into a slot holds that slot, so even a client that keeps trickling must end.
+ *  It is also a minimum rate: the largest default body (512 KiB) needs ~17 KiB/s. */
 export const BODY_TIMEOUT_MS = 30_000;
+
+/** Time between two reads of a body (nginx's client_body_timeout is the same idea, 60 s).
+ *  A client that stops sending mid-body gets 408 this long after its last byte. */
+export const BODY_IDLE_TIMEOUT_MS = 10_000;
+
+/** Share of the slots that requests still streaming a large body into their slot may hold
+ *  at once. A body that fits the connection's buffer (head + body ≤ HEADER_BYTES_MAX) is
+ *  read before a slot is taken at all; only larger or chunked bodies stream into a slot,
+ *  and this cap keeps the rest of the slots for requests that are ready to run, so clients
+ *  that send a head and then no body can never starve the server. */
+export const BODY_SLOTS_SHARE = 0.5;
+
+/** Wall-clock time one request may take from the moment the app is called to its
+ *  response. A handler that waits forever (a loop around sleep, an upstream that never
+ *  ends) would otherwise hold its slot forever; past it the client gets 504
+ *  ARENA_E_DEADLINE at once and the app's effects are cancelled. Above the default fetch
+ *  timeout (10 s) so a slow upstream is reported by the app, not cut off by this. */
+export const REQUEST_DEADLINE_MS_DEFAULT = 30_000;
+
+/** Pipelined requests one connection may run back to back before the server lets other
+ *  connections' events run (a flood of 100,000 pipelined requests in one write must
+ *  neither grow the stack nor hold the event loop for seconds). Requests that complete
+ *  synchronously cost ~5 µs, so a batch is well under a millisecond. */
+export const PIPELINE_BATCH_MAX = 64;
 
 /** Keep-alive connection with no request in progress. Past this it is closed quietly
  *  (no 408: a client may be sending a request at that very moment). Node uses 5 s. */
@@ -73,9 +98,21 @@ export const KEEPALIVE_TIMEOUT_MS = 5_000;
 export const SEND_TIMEOUT_MS = 10_000;
 
 /** Open client connections at most; past it a new connection gets 503 ARENA_E_CONNECTIONS
- *  and is closed. Each connection costs a socket, ~17 KiB of buffers and a file
- *  descriptor; 10,000 stays under common fd limits with room for upstream sockets. */
+ *  and is closed. Each connection costs a socket, a file descriptor, CONNECTION_IDLE_BYTES
+ *  and, only while it has bytes in progress, up to two connection buffers; 10,000 stays
+ *  under common fd limits with room for upstream sockets. */
 export const CONNECTIONS_MAX_DEFAULT = 10_000;
+
+/** Process memory an idle connection costs (Node's socket and handle, the connection's
+ *  state machine and parsed-head table): measured ~5 KiB of JS heap and ~8 KiB of RSS
+ *  (tests/hostile_clients.test.ts checks the bound). The budget line counts it; buffers
+ *  are lent only while bytes are in progress. */
+export const CONNECTION_IDLE_BYTES = 10 * KiB;
+
+/** Connection buffers (HEADER_BYTES_MAX each) kept for reuse once returned: enough for the
+ *  heads in progress of a busy server, so steady load allocates none; past a burst of
+ *  thousands of connections, the extra buffers are left to the garbage collector. */
+export const CONNECTION_BUFFERS_KEPT_MAX = 1024;
 
 /** Granularity of the timeout sweep. One timer for all connections instead of one per
  *  connection: no allocation per request, and timeouts fire within this much late. */

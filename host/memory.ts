@@ -9,7 +9,9 @@
 // keeps for the response head (see host/abi.ts for the inside of a slot).
 
 import { ArenaError } from "./errors.ts";
-import { ARENA_BYTES_MIN, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES } from "./limits.ts";
+import {
+  ARENA_BYTES_MIN, CONNECTION_IDLE_BYTES, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES,
+} from "./limits.ts";
 
 export interface MemoryPlan {
   slots: number;
@@ -70,9 +72,17 @@ export function planMemory(slots: number, slotBytes: number, startupBytes: numbe
   return plan;
 }
 
-/** The start-up line: `memory: 256 slots × 1 MiB + 4 MiB startup = 260 MiB, fixed`. */
-export function budgetLine(plan: MemoryPlan): string {
-  return `memory: ${plan.slots} slots × ${formatBytes(plan.slotBytes)} + ${formatBytes(plan.startupBytes)} startup = ${formatBytes(plan.totalBytes)}, fixed`;
+/** Most process memory one open connection can hold: its idle cost plus two connection
+ *  buffers (a head being read, bytes pipelined behind a request in progress). */
+export const CONNECTION_BYTES_MAX = CONNECTION_IDLE_BYTES + 2 * HEADER_BYTES_MAX;
+
+/** The start-up line: the wasm memory, fixed, then what connections can add at most:
+ *  `memory: 256 slots × 1 MiB + 4 MiB startup = 260 MiB, fixed; connections: up to
+ *  10,000 × 42 KiB = 410.16 MiB (10 KiB each while idle)`. */
+export function budgetLine(plan: MemoryPlan, connectionsMax: number, note = ""): string {
+  const wasm = `memory: ${plan.slots} slots × ${formatBytes(plan.slotBytes)} + ${formatBytes(plan.startupBytes)} startup = ${formatBytes(plan.totalBytes)}, fixed${note}`;
+  const conns = `connections: up to ${connectionsMax.toLocaleString("en-US")} × ${formatBytes(CONNECTION_BYTES_MAX)} = ${formatBytes(connectionsMax * CONNECTION_BYTES_MAX)} (${formatBytes(CONNECTION_IDLE_BYTES)} each while idle)`;
+  return `${wasm}; ${conns}`;
 }
 
 /** Address of slot `i`'s first byte. */

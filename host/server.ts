@@ -4,19 +4,23 @@
 
 import net from "node:net";
 import { App } from "./app.ts";
-import { Connection } from "./connection.ts";
+import { BufferPool, CONNECTION_BUFFER_BYTES } from "./buffers.ts";
+import {
+  Connection, DEADLINE_APP, DEADLINE_BODY, DEADLINE_BODY_TOTAL, DEADLINE_HEADERS, DEADLINE_IDLE, DEADLINE_KINDS, DEADLINE_SEND,
+} from "./connection.ts";
 import { ArenaError, ERRORS } from "./errors.ts";
 import { errorResponse } from "./response_head.ts";
 import type { FetchOptions } from "./http_client.ts";
 import { HttpDate } from "./http_date.ts";
 import {
-  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS,
-  CONNECTIONS_MAX_DEFAULT, QUEUE_DEPTH_DEFAULT, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
+  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_SLOTS_SHARE, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS,
+  KEEPALIVE_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, QUEUE_DEPTH_DEFAULT, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
+  SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { budgetLine } from "./memory.ts";
 import { SlotPool, WaitQueue } from "./slots.ts";
-import { cachedView, READ_BUFFER_BYTES } from "./socket_io.ts";
+import { cachedView } from "./socket_io.ts";
 
 export interface ServerOptions {
   slots?: number;
@@ -26,7 +30,12 @@ export interface ServerOptions {
   queueDepth?: number;
   bodyBytesMax?: number;
   headersTimeoutMs?: number;
+  /** The whole body must arrive within this (BODY_TIMEOUT_MS). */
   bodyTimeoutMs?: number;
+  /** No body bytes for this long → 408 (BODY_IDLE_TIMEOUT_MS). */
+  bodyIdleTimeoutMs?: number;
+  /** Wall-clock ms the app may take for one request → 504 (REQUEST_DEADLINE_MS_DEFAULT). */
+  deadlineMs?: number;
   keepAliveTimeoutMs?: number;
   shutdownTimeoutMs?: number;
   /** No progress on a response write for this long closes the connection (SEND_TIMEOUT_MS). */
@@ -46,7 +55,14 @@ export interface ServerStats {
   slots: number;
   slotsFree: number;
   queued: number;
+  /** Slots held by requests still streaming a large body in. */
+  bodySlots: number;
   connections: number;
+  /** Connection buffers lent out right now (heads and pipelined bytes in progress). */
+  buffersLent: number;
+  /** Connections with a request in progress (being read, waiting, with the app or being
+   *  written): what a graceful shutdown waits for. */
+  inProgress: number;
   requests: number;
   memoryBytes: number;
   startupUsedBytes: number;
@@ -62,12 +78,23 @@ export class ArenaServer {
   now = Date.now();
   closing = false;
   /** Where every connection's reads land (the fast I/O path); bytes are consumed or moved
-   *  before the read callback returns, so one buffer serves all connections. */
-  readonly readBuffer = new Uint8Array(READ_BUFFER_BYTES);
+   *  before the read callback returns, so one buffer serves all connections. One connection
+   *  buffer in size, so what a read leaves unconsumed always fits a pooled buffer. */
+  readonly readBuffer = new Uint8Array(CONNECTION_BUFFER_BYTES);
+  /** Connection buffers, lent while a connection has bytes in progress. */
+  readonly buffers = new BufferPool();
   /** Per slot, the last head and body views written: a response laid out like the previous
    *  one in its slot reuses them instead of making new view objects. */
   private readonly views: Uint8Array[];
+  /** Requests waiting for a slot: ready to run, and (separately, because they may also be
+   *  held back by the body-slot share) requests that will stream a large body into it. */
   private readonly queue: WaitQueue<Connection>;
+  private readonly bodyQueue: WaitQueue<Connection>;
+  private readonly queueDepth: number;
+  private queueSeq = 0;
+  /** Slots held by requests streaming a body, at most bodySlotsMax. */
+  private bodySlots = 0;
+  private readonly bodySlotsMax: number;
   private readonly connections = new Set<Connection>();
   private readonly net: net.Server;
   private readonly timeouts: number[];
@@ -84,10 +111,19 @@ export class ArenaServer {
     this.app = app;
     this.log = log;
     this.pool = new SlotPool(app.plan.slots);
-    this.queue = new WaitQueue<Connection>(options.queueDepth ?? QUEUE_DEPTH_DEFAULT);
+    this.queueDepth = options.queueDepth ?? QUEUE_DEPTH_DEFAULT;
+    this.queue = new WaitQueue<Connection>(this.queueDepth);
+    this.bodyQueue = new WaitQueue<Connection>(this.queueDepth);
+    this.bodySlotsMax = Math.max(1, Math.floor(app.plan.slots * BODY_SLOTS_SHARE));
     this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, Math.floor(app.plan.arenaBytes / 2));
-    this.timeouts = [0, options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS, options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
-      options.bodyTimeoutMs ?? BODY_TIMEOUT_MS, options.sendTimeoutMs ?? SEND_TIMEOUT_MS];
+    this.timeouts = new Array<number>(DEADLINE_KINDS).fill(0);
+    this.timeouts[DEADLINE_IDLE] = options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS;
+    this.timeouts[DEADLINE_HEADERS] = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+    this.timeouts[DEADLINE_BODY_TOTAL] = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+    // The pause between reads never exceeds the whole body's time.
+    this.timeouts[DEADLINE_BODY] = Math.min(options.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS, this.timeouts[DEADLINE_BODY_TOTAL]);
+    this.timeouts[DEADLINE_SEND] = options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
+    this.timeouts[DEADLINE_APP] = options.deadlineMs ?? REQUEST_DEADLINE_MS_DEFAULT;
     this.connectionsMax = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
     this.views = Array.from({ length: app.plan.slots * 2 }, () => new Uint8Array(0));
@@ -102,6 +138,10 @@ export class ArenaServer {
     if (!Number.isInteger(queueDepth) || queueDepth < 0) {
       throw new ArenaError("ARENA_E_CONFIG", `queue depth must be a whole number of 0 or more, got ${queueDepth}`, "set --queue");
     }
+    const deadlineMs = options.deadlineMs ?? REQUEST_DEADLINE_MS_DEFAULT;
+    if (!(deadlineMs >= 1)) {
+      throw new ArenaError("ARENA_E_CONFIG", `request deadline must be at least 1 ms, got ${deadlineMs}`, "set --deadline-ms");
+    }
     const app = await App.load(wasm, file, options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT,
       options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch, options.logLevel, options.cpuBudgetMs);
     if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > app.plan.arenaBytes / 2)) {
@@ -110,9 +150,9 @@ export class ArenaServer {
     return new ArenaServer(app, options, log);
   }
 
-  /** The memory budget line, printed at start. */
-  budget(): string {
-    return budgetLine(this.app.plan);
+  /** The memory budget line, printed at start; `note` follows the word "fixed". */
+  budget(note = ""): string {
+    return budgetLine(this.app.plan, this.connectionsMax, note);
   }
 
   /** Listens on host:port; resolves with the bound port. Errors come back as ArenaError. */
@@ -192,30 +232,62 @@ export class ArenaServer {
     return this.requestCount;
   }
 
-  /** Gives `conn` a slot now, queues it, or answers 503 when the queue is full. */
-  requestSlot(conn: Connection): void {
-    const slot = this.pool.acquire();
+  /**
+   * Gives `conn` a slot now, queues it, or answers 503 when the queue is full. A request
+   * that will stream its body into the slot (`streamsBody`) gets one only while fewer than
+   * bodySlotsMax do, so the other slots stay free for requests that are ready to run.
+   */
+  requestSlot(conn: Connection, streamsBody: boolean): void {
+    const bodyFull = streamsBody && this.bodySlots >= this.bodySlotsMax;
+    const slot = bodyFull ? -1 : this.pool.acquire();
     if (slot >= 0) {
+      if (streamsBody) this.holdBodySlot(conn);
       conn.startRequest(slot);
-    } else if (!this.queue.push(conn)) {
+      return;
+    }
+    if (this.queue.length + this.bodyQueue.length >= this.queueDepth) {
       conn.overloaded();
+      return;
+    }
+    conn.queuedAt = ++this.queueSeq;
+    (streamsBody ? this.bodyQueue : this.queue).push(conn);
+  }
+
+  private holdBodySlot(conn: Connection): void {
+    this.bodySlots++;
+    conn.holdsBodySlot = true;
+    if (this.bodySlots > this.bodySlotsMax) throw new Error("assert: more slots stream bodies than BODY_SLOTS_SHARE allows");
+  }
+
+  /** A request finished streaming its body (or ended): a body waiter may take a slot. */
+  bodySlotDone(): void {
+    this.bodySlots--;
+    if (this.bodySlots < 0) throw new Error("assert: body slot released twice");
+    while (this.bodyQueue.length > 0 && this.bodySlots < this.bodySlotsMax && this.pool.available > 0) {
+      this.handOff(this.bodyQueue.shift()!, this.pool.acquire(), true);
     }
   }
 
-  /** Frees `slot`, or hands it straight to the oldest waiting request (the slot stays
-   *  busy in between, so a newly arrived request cannot overtake the queue). */
+  /** Frees `slot`, or hands it straight to the oldest waiting request that may take it
+   *  (the slot stays busy in between, so a newly arrived request cannot overtake). */
   releaseSlot(slot: number): void {
-    const next = this.queue.shift();
-    if (next === null) {
-      this.pool.release(slot);
-      return;
-    }
+    const ready = this.queue.peek();
+    const body = this.bodySlots < this.bodySlotsMax ? this.bodyQueue.peek() : null;
+    if (ready !== null && (body === null || ready.queuedAt < body.queuedAt)) this.handOff(this.queue.shift()!, slot, false);
+    else if (body !== null) this.handOff(this.bodyQueue.shift()!, slot, true);
+    else this.pool.release(slot);
+  }
+
+  private handOff(next: Connection, slot: number, streamsBody: boolean): void {
+    if (next.holdsBodySlot) throw new Error("assert: a waiter was handed a body slot twice");
+    if (streamsBody) this.holdBodySlot(next);
     // Let the current call stack unwind first: the waiter's whole request runs next.
     setImmediate(() => next.resumeWithSlot(slot));
   }
 
   dequeue(conn: Connection): void {
     this.queue.remove(conn);
+    this.bodyQueue.remove(conn);
   }
 
   /** A view of wasm memory [ptr, ptr + len) for `slot` (kind 0: head, 1: body), reused when
@@ -233,12 +305,21 @@ export class ArenaServer {
     return {
       slots: this.pool.size,
       slotsFree: this.pool.available,
-      queued: this.queue.length,
+      queued: this.queue.length + this.bodyQueue.length,
+      bodySlots: this.bodySlots,
       connections: this.connections.size,
+      buffersLent: this.buffers.lent,
+      inProgress: this.countInProgress(),
       requests: this.requestCount,
       memoryBytes: this.app.memory.buffer.byteLength,
       startupUsedBytes: this.app.startupUsed(),
     };
+  }
+
+  private countInProgress(): number {
+    let n = 0;
+    for (const conn of this.connections) if (!conn.isIdle()) n++;
+    return n;
   }
 
   /**

@@ -44,6 +44,9 @@ export class SlotContext {
   routeLen = 0;
   /** The client went away: effects fail fast with EFFECT_CANCELLED so the app unwinds. */
   cancelled = false;
+  /** The request's wall-clock deadline passed (it was answered 504): its next CPU check
+   *  traps, so even a loop that no longer waits ends at once. */
+  deadlinePassed = false;
   /** The effect this request is suspended on, if any. */
   pending: PendingEffect | null = null;
   /** A waiting effect was reached in a plain call: run the request again through JSPI. */
@@ -51,9 +54,16 @@ export class SlotContext {
   /** CPU ms used by the stretches that ended (the request was suspended since). */
   cpuUsedMs = 0;
   /** The thread's CPU time (µs) at the first CPU check of the current stretch, or -1.
-   *  Measured from the first check, not from the start: reading the thread's CPU time is
-   *  a system call, and a stretch too short to reach a check cannot stall anything. */
+   *  Read at the first check, not at the start: reading the thread's CPU time is a system
+   *  call that allocates, and most stretches are too short to reach a check. */
   cpuBase = -1;
+  /** Wall-clock ms (performance.now) when the current stretch started, or -1 (start-up
+   *  code). From there to the first check (or to a suspension without one) the request
+   *  is charged wall time: only its own code ran meanwhile, so that is its CPU time, and
+   *  reading the clock costs no allocation. Without it, the work between a resume and the
+   *  next check was never counted, and a loop that waits right after each check ran
+   *  unbounded. */
+  stretchStart = -1;
 
   constructor(slot: number) {
     this.slot = slot;
@@ -69,25 +79,45 @@ export class SlotContext {
     this.restart = false;
     this.cpuUsedMs = 0;
     this.cpuBase = -1;
+    this.deadlinePassed = false;
+    this.stretchStart = performance.now();
   }
 
   /** The request suspends on an effect: its running stretch ends. */
   private suspended(): void {
     if (this.cpuBase >= 0) this.cpuUsedMs += (threadCpuMicros() - this.cpuBase) / 1000;
+    else if (this.stretchStart >= 0) this.cpuUsedMs += performance.now() - this.stretchStart;
     this.cpuBase = -1;
+  }
+
+  /**
+   * At the call of a waiting effect: charges the stretch so far and starts a new one.
+   * False when the request is over `budgetMs` (trap.cpuMs is set; the import then throws,
+   * which traps the request). Every wait is a check, so a loop that waits between CPU
+   * checks cannot run unbounded however it is timed.
+   */
+  chargeAtEffect(budgetMs: number): boolean {
+    this.suspended();
+    this.stretchStart = performance.now();
+    if (this.cpuUsedMs <= budgetMs) return true;
+    this.trap.cpuMs = this.cpuUsedMs;
+    return false;
   }
 
   /** Its effect settled: the request runs again right after (JSPI resumes it next). */
   private resumed(): void {
     this.cpuBase = -1;
+    this.stretchStart = performance.now();
   }
 
-  /** At a CPU check: the CPU ms used so far (thread CPU time, so a busy machine does not
-   *  count against the request), the current stretch since its first check included. */
+  /** At a CPU check: the CPU ms used so far, the whole current stretch included (thread
+   *  CPU time from its first check, so a busy machine does not count against the
+   *  request; wall time before that, see stretchStart). */
   cpuMs(): number {
     const now = threadCpuMicros();
     if (this.cpuBase < 0) {
       this.cpuBase = now;
+      if (this.stretchStart >= 0) this.cpuUsedMs += performance.now() - this.stretchStart;
       return this.cpuUsedMs;
     }
     return this.cpuUsedMs + (now - this.cpuBase) / 1000;

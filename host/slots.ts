@@ -71,6 +71,11 @@ export class WaitQueue<T> {
     return true;
   }
 
+  /** The oldest waiter without removing it, or null. */
+  peek(): T | null {
+    return this.count === 0 ? null : this.items[this.head];
+  }
+
   /** The oldest waiter, or null. */
   shift(): T | null {
     if (this.count === 0) return null;

@@ -2,14 +2,19 @@
 
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { budgetLine, formatBytes, planMemory } from "../host/memory.ts";
+import { budgetLine, CONNECTION_BYTES_MAX, formatBytes, planMemory } from "../host/memory.ts";
 import { ArenaError } from "../host/errors.ts";
-import { ARENA_BYTES_DEFAULT, RESPONSE_HEAD_BYTES_MAX, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT } from "../host/limits.ts";
+import {
+  ARENA_BYTES_DEFAULT, CONNECTION_IDLE_BYTES, CONNECTIONS_MAX_DEFAULT, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
+} from "../host/limits.ts";
 import { parseSize } from "../host/config.ts";
 
 it("the default plan is 256 × 1 MiB + 4 MiB = 260 MiB", () => {
   const plan = planMemory(SLOTS_DEFAULT, ARENA_BYTES_DEFAULT, STARTUP_BYTES_DEFAULT);
-  assert.equal(budgetLine(plan), "memory: 256 slots × 1 MiB + 4 MiB startup = 260 MiB, fixed");
+  assert.equal(budgetLine(plan, CONNECTIONS_MAX_DEFAULT),
+    "memory: 256 slots × 1 MiB + 4 MiB startup = 260 MiB, fixed; connections: up to 10,000 × 42 KiB = 410.16 MiB (10 KiB each while idle)");
+  // The connection figure is the idle cost plus the two buffers a busy connection can hold.
+  assert.equal(CONNECTION_BYTES_MAX, CONNECTION_IDLE_BYTES + 2 * HEADER_BYTES_MAX);
   assert.equal(plan.totalBytes, 260 * 1024 * 1024);
   assert.equal(plan.pages, 260 * 16);
   assert.equal(plan.arenaBytes, ARENA_BYTES_DEFAULT - RESPONSE_HEAD_BYTES_MAX);
