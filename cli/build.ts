@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 import { ArenaError } from "../host/errors.ts";
-import { instrumentCpuBudget } from "./instrument.ts";
+import { instrumentCpuBudget, markMayWait } from "./instrument.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -57,7 +57,9 @@ export async function build(source: string, options: BuildOptions = {}): Promise
   if (error) {
     throw new ArenaError("ARENA_E_BUILD", `${source} did not compile: ${error.message}`, "see the compiler's messages above");
   }
-  // Every build carries the CPU-budget counter (cli/instrument.ts).
-  fs.writeFileSync(out, instrumentCpuBudget(fs.readFileSync(out), options.check ?? false));
+  // Every build carries the CPU-budget counter and the list of handlers that may wait, so
+  // the host runs the others as plain calls (cli/instrument.ts). The list comes last: it
+  // is appended as a custom section, after binaryen has written the module.
+  fs.writeFileSync(out, markMayWait(instrumentCpuBudget(fs.readFileSync(out), options.check ?? false)));
   return out;
 }

@@ -12,6 +12,7 @@
 // 15 %; this layout costs about 9 % (W2, with a fetch, about 5 %). See docs/performance.md.
 
 import binaryen from "assemblyscript/binaryen";
+import { MAY_WAIT_SECTION, WAITING_IMPORTS } from "../host/abi.ts";
 
 /** Loop iterations between two time checks: ~10 µs of the tightest loop, so the check (a
  *  thread-CPU-time read in the host) costs under 1 % and a runaway is stopped within a
@@ -39,6 +40,7 @@ function childFields(): Map<number, string[]> {
     [b.SIMDShuffleId, ["left", "right"]], [b.SIMDTernaryId, ["a", "b", "c"]], [b.SIMDShiftId, ["vec", "shift"]],
     [b.SIMDLoadId, ["ptr"]], [b.SIMDLoadStoreLaneId, ["ptr", "vec"]], [b.TupleMakeId, ["operands"]],
     [b.TupleExtractId, ["tuple"]], [b.TryId, ["body", "catchBodies"]], [b.ThrowId, ["operands"]],
+    [b.CallRefId, ["operands", "target"]],
   ]);
 }
 
@@ -113,4 +115,139 @@ export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false): Uint8
   } finally {
     m.dispose();
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Which handlers may wait
+
+/** Calls in one function body: the direct callees' names and the signatures
+ *  ("params:results" of binaryen type ids) of its indirect calls. */
+interface Calls {
+  direct: Set<string>;
+  indirect: Set<string>;
+  /** The body has a call the analysis cannot follow (call_ref): it may call anything. */
+  unknown: boolean;
+}
+
+/** Records the calls under `expr` into `out`; returns how many call instructions it saw. */
+function collectCalls(expr: number, fields: Map<number, string[]>, out: Calls): number {
+  if (expr === 0) return 0;
+  const b = binaryen as unknown as Record<string, number>;
+  const id = binaryen.getExpressionId(expr);
+  const names = fields.get(id);
+  if (names === undefined) return 0;
+  let seen = 0;
+  const info = binaryen.getExpressionInfo(expr) as unknown as Info;
+  if (id === b.CallId) {
+    out.direct.add(info.target as string);
+    seen++;
+  } else if (id === b.CallIndirectId) {
+    const api = (binaryen as unknown as { CallIndirect: { getParams(e: number): number; getResults(e: number): number } }).CallIndirect;
+    out.indirect.add(`${api.getParams(expr)}:${api.getResults(expr)}`);
+    seen++;
+  } else if (id === b.CallRefId) {
+    out.unknown = true;
+    seen++;
+  }
+  for (const f of names) {
+    const v = info[f];
+    if (Array.isArray(v)) for (const child of v) seen += collectCalls(child as number, fields, out);
+    else if (typeof v === "number") seen += collectCalls(v, fields, out);
+  }
+  return seen;
+}
+
+/**
+ * The table indices (in the module's one function table) of the functions that may reach
+ * a waiting import. A function may wait if it calls a waiting import, or a function that
+ * may wait, or makes an indirect call whose signature is that of a table function that may
+ * wait (any table function of that signature could be the target). Iterated to a fixed
+ * point, so the order of the functions does not matter and recursion ends.
+ */
+export function mayWaitTableIndices(bytes: Uint8Array): number[] {
+  const m = binaryen.readBinary(bytes);
+  try {
+    m.setFeatures(binaryen.Features.All);
+    const fields = childFields();
+    const waits = new Set<string>();
+    const bodies = new Map<string, Calls>();
+    const signature = new Map<string, string>();
+    let callsSeen = 0;
+    for (let i = 0; i < m.getNumFunctions(); i++) {
+      const fn = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+      signature.set(fn.name, `${fn.params}:${fn.results}`);
+      if (fn.module !== null && fn.module !== "") {
+        if (fn.module === "arena" && (WAITING_IMPORTS as readonly string[]).includes(fn.base ?? "")) waits.add(fn.name);
+        continue;
+      }
+      const calls: Calls = { direct: new Set(), indirect: new Set(), unknown: false };
+      callsSeen += collectCalls(fn.body, fields, calls);
+      bodies.set(fn.name, calls);
+    }
+    // The walker must have seen every call, as the CPU pass must see every loop: a call it
+    // missed could be the way to a wait. binaryen prints one instruction per line.
+    const callsInText = m.emitText().split("\n").filter((l) => /^\s*\((return_)?call(_indirect|_ref)?\s/.test(l)).length;
+    if (callsInText !== callsSeen) throw new Error(`assert: the may-wait analysis found ${callsSeen} of ${callsInText} calls`);
+
+    // Table index of every function in an active element segment (asc writes one, at 1).
+    if (m.getNumTables() > 1) throw new Error(`assert: the may-wait analysis expects one function table, the module has ${m.getNumTables()}`);
+    const table: [number, string][] = [];
+    for (let i = 0; i < m.getNumElementSegments(); i++) {
+      const seg = binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i));
+      // A passive segment could be copied anywhere at run time; asc does not write them.
+      if (seg.offset === 0) throw new Error(`assert: the may-wait analysis cannot place passive element segment ${seg.name}`);
+      if (binaryen.getExpressionId(seg.offset) !== binaryen.ConstId) throw new Error(`assert: element segment ${seg.name} has a non-constant offset`);
+      const base = (binaryen.getExpressionInfo(seg.offset) as unknown as { value: number }).value;
+      seg.data.forEach((name, k) => table.push([base + k, name]));
+    }
+
+    for (let changed = true; changed;) {
+      changed = false;
+      const waitingSignatures = new Set(table.filter(([, name]) => waits.has(name)).map(([, name]) => signature.get(name)!));
+      for (const [name, calls] of bodies) {
+        if (waits.has(name)) continue;
+        if (calls.unknown || [...calls.direct].some((c) => waits.has(c)) || [...calls.indirect].some((s) => waitingSignatures.has(s))) {
+          waits.add(name);
+          changed = true;
+        }
+      }
+    }
+    return table.filter(([, name]) => waits.has(name)).map(([index]) => index).sort((x, y) => x - y);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** `bytes` with a custom section `name` holding `payload` appended (custom sections may
+ *  follow every other section, and the code bytes stay exactly as they were). */
+export function appendCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  const leb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let byte = n & 0x7f;
+      n >>>= 7;
+      if (n !== 0) byte |= 0x80;
+      out.push(byte);
+    } while (n !== 0);
+    return out;
+  };
+  const nameBytes = new TextEncoder().encode(name);
+  const body = [...leb(nameBytes.length), ...nameBytes, ...payload];
+  const head = [0, ...leb(body.length)];
+  const out = new Uint8Array(bytes.length + head.length + body.length);
+  out.set(bytes, 0);
+  out.set(head, bytes.length);
+  out.set(body, bytes.length + head.length);
+  return out;
+}
+
+/** Adds the `arena.may_wait` section (MAY_WAIT_SECTION) to the module `bytes`: the host
+ *  runs requests of the handlers it lists through JSPI from the start, and every other
+ *  request as a plain call. */
+export function markMayWait(bytes: Uint8Array): Uint8Array {
+  const indices = mayWaitTableIndices(bytes);
+  const payload = new Uint8Array(indices.length * 4);
+  const dv = new DataView(payload.buffer);
+  indices.forEach((index, k) => dv.setUint32(k * 4, index, true));
+  return appendCustomSection(bytes, MAY_WAIT_SECTION, payload);
 }

@@ -117,6 +117,18 @@ export const LOG_ERROR = 3;
 export const VIOLATION_LINK = 1;
 export const VIOLATION_RENEW = 2;
 
+/**
+ * The `arena.*` imports that wait (the host makes them `WebAssembly.Suspending`, so they can
+ * only be called through JSPI). The build's may-wait analysis (cli/instrument.ts) starts
+ * from these names and the host checks at load that they are exactly its suspending
+ * imports, so this list is the one place that says which effects wait.
+ */
+export const WAITING_IMPORTS = ["fetch", "sleep"] as const;
+
+/** Custom section written by `arena build`: the table indices (u32 little-endian each) of
+ *  the functions that may reach a waiting import. Without it every handler may wait. */
+export const MAY_WAIT_SECTION = "arena.may_wait";
+
 /** Exports an Arena app must have, with their wasm signatures, for the load-time check. */
 export const REQUIRED_EXPORTS = [
   "memory",
@@ -128,4 +140,5 @@ export const REQUIRED_EXPORTS = [
   "arena_used",
   "arena_current_slot",
   "arena_handle",
+  "arena_served",
 ] as const;

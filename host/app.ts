@@ -6,7 +6,8 @@
 
 import { ArenaError } from "./errors.ts";
 import {
-  ARENA_NEEDS_ASYNC, LOG_INFO, REQ_FLAG_MAY_WAIT, REQ_FLAGS, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK,
+  LOG_INFO, MAY_WAIT_SECTION, REQ_FLAG_MAY_WAIT, REQ_FLAGS, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK,
+  WAITING_IMPORTS,
 } from "./abi.ts";
 import { Effects } from "./effects.ts";
 import { CPU_BUDGET_MS_DEFAULT, STARTUP_CPU_MS_MAX } from "./limits.ts";
@@ -25,6 +26,7 @@ interface AppExports {
   arena_used(): number;
   arena_current_slot(): number;
   arena_handle(desc: number): number;
+  arena_served(): number;
 }
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -80,10 +82,11 @@ export class App {
     if (missing.length > 0) {
       throw new ArenaError("ARENA_E_WASM", `${file} is not an Arena app: missing exports ${missing.join(", ")}`, "build it with `npm run arena -- build app.ts`, which adds them");
     }
+    const mayWait = App.mayWaitTable(module, file);
     const memory = createMemory(plan);
     let app: App | null = null;
     const effects = new Effects(new HttpClient(fetch), log, logLevel, cpuBudgetMs);
-    const imports = App.imports(memory, () => app, log, effects);
+    const imports = App.imports(memory, () => app, log, effects, mayWait);
     for (const imp of WebAssembly.Module.imports(module)) {
       const provided = (imports as Record<string, Record<string, unknown>>)[imp.module]?.[imp.name];
       if (provided === undefined) {
@@ -123,6 +126,30 @@ export class App {
       }
       throw new ArenaError("ARENA_E_WASM", `${file} failed during start-up: ${trap.abortMessage ?? (err as Error).message}`, "fix the app's top-level code");
     }
+    // Without a handler every request could only be a 500; say so once, at start.
+    if (this.exports.arena_served() !== 1) {
+      throw new ArenaError("ARENA_E_WASM", `${file} never called serve(): it has no handler for requests`, "register the routes on a Router and call `serve(app)` at the top level of the app");
+    }
+  }
+
+  /**
+   * The table indices of the functions that may wait, from the build's `arena.may_wait`
+   * section (cli/instrument.ts), or null when the module has none (built by another
+   * toolchain): then every handler is taken to wait and runs through JSPI, which is
+   * slower but never wrong.
+   */
+  private static mayWaitTable(module: WebAssembly.Module, file: string): Set<number> | null {
+    const sections = WebAssembly.Module.customSections(module, MAY_WAIT_SECTION);
+    if (sections.length === 0) return null;
+    const indices = new Set<number>();
+    for (const section of sections) {
+      if (section.byteLength % 4 !== 0) {
+        throw new ArenaError("ARENA_E_WASM", `${file}'s ${MAY_WAIT_SECTION} section is ${section.byteLength} bytes, not a list of u32 table indices`, "rebuild it with `npm run arena -- build`");
+      }
+      const dv = new DataView(section);
+      for (let off = 0; off < section.byteLength; off += 4) indices.add(dv.getUint32(off, true));
+    }
+    return indices;
   }
 
   /** Bytes the app's start code allocated in the startup region. */
@@ -142,22 +169,15 @@ export class App {
 
   /**
    * Calls the app for request `id`, whose descriptor is at `desc` in `slot` (already begun),
-   * as a plain call: no promise, no JSPI stack. Returns arena_handle's status, or
-   * ARENA_NEEDS_ASYNC when the request must run through `callAsync` instead: its route is
-   * known to wait on effects (the handler did not run), or the handler just asked to wait
-   * (it was stopped before the effect started; begin the slot again). Throws if the app
-   * trapped; `context(slot).trap` says why.
+   * as a plain call: no promise, no JSPI stack. Returns arena_handle's status, which is
+   * ARENA_NEEDS_ASYNC when the request must run through `callAsync` instead: its route's
+   * handler may wait on effects (the build says so), and no app code ran. Throws if the
+   * app trapped; `context(slot).trap` says why.
    */
   callSync(slot: number, desc: number, id: number): number {
-    const ctx = this.contexts[slot];
-    ctx.begin(id);
+    this.contexts[slot].begin(id);
     this.dv.setUint32(desc + REQ_FLAGS, 0, true);
-    try {
-      return this.exports.arena_handle(desc);
-    } catch (err) {
-      if (ctx.restart) return ARENA_NEEDS_ASYNC;
-      throw err;
-    }
+    return this.exports.arena_handle(desc);
   }
 
   /** Calls the app through JSPI: it may suspend on effects. The promise settles with
@@ -167,7 +187,6 @@ export class App {
     ctx.trap.clear();
     ctx.routePtr = 0;
     ctx.routeLen = 0;
-    ctx.restart = false;
     this.dv.setUint32(desc + REQ_FLAGS, REQ_FLAG_MAY_WAIT, true);
     return this.handleAsync(desc);
   }
@@ -221,7 +240,15 @@ export class App {
     return utf16.decode(this.u8.subarray(ptr, ptr + (len & ~1)));
   }
 
-  private static imports(memory: WebAssembly.Memory, app: () => App | null, log: Logger, effects: Effects): WebAssembly.Imports {
+  private static imports(memory: WebAssembly.Memory, app: () => App | null, log: Logger, effects: Effects,
+    mayWait: Set<number> | null): WebAssembly.Imports {
+    const effectImports = effects.imports();
+    // The build's analysis knows which imports wait only from WAITING_IMPORTS: a suspending
+    // import missing from it would let a handler that waits run as a plain call.
+    const suspending = Object.keys(effectImports).filter((name) => effectImports[name] instanceof WebAssembly.Suspending).sort();
+    if (suspending.join() !== [...WAITING_IMPORTS].sort().join()) {
+      throw new Error(`assert: the host's suspending imports (${suspending.join(", ")}) are not WAITING_IMPORTS (${WAITING_IMPORTS.join(", ")}) in host/abi.ts`);
+    }
     const tag = () => {
       const a = app();
       const id = a !== null ? a.current().id : 0;
@@ -257,7 +284,12 @@ export class App {
         "console.error": consoleLine("error"),
       },
       arena: {
-        ...effects.imports(),
+        ...effectImports,
+        // may_wait(tableIndex) -> 1 when the function at that table index may wait: asked
+        // by the SDK once per route at start, so waiting routes skip the plain call.
+        may_wait(index: number): number {
+          return mayWait === null || mayWait.has(index >>> 0) ? 1 : 0;
+        },
         overflow(id: number, size: number, limit: number) {
           const a = app();
           if (a !== null) {

@@ -125,13 +125,6 @@ export class Effects {
         ctx.trap.cpuMs = used;
         return 1;
       },
-      // restart(): the app is about to trap because it reached a waiting effect in a plain
-      // call (REQ_FLAG_MAY_WAIT clear); the host runs the request again through JSPI.
-      // (A JSPI import cannot even be called outside a JSPI call, so the SDK checks first.)
-      restart: (): void => {
-        const ctx = this.caller();
-        if (ctx !== null) ctx.restart = true;
-      },
       // clock_monotonic() -> f64 ms since an arbitrary origin; never goes backwards.
       clock_monotonic: (): number => performance.now(),
       // clock_wall() -> f64 ms since the Unix epoch.

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { exchange, get, startTestServer, waitFor, type Running } from "./helpers.ts";
+import { ArenaError } from "../host/errors.ts";
 
 let t: Running;
 
@@ -163,17 +164,14 @@ describe("slot pool and queue", () => {
 });
 
 describe("apps without a handler", () => {
-  it("an app that never called serve() answers 500 with a hint", async () => {
-    const s = await startTestServer({}, false, "tests/fixtures/noserve.ts");
-    try {
-      const r = await exchange(s.port, get("/"), { expect: 1 });
-      assert.equal(r.responses[0].status, 500);
-      const body = JSON.parse(r.responses[0].body.toString());
-      assert.equal(body.code, "ARENA_E_RESPONSE");
-      assert.match(body.message, /did the app call serve\(\)\?/);
-    } finally {
-      await s.server.close();
-    }
+  it("an app that never called serve() is refused at start, with a hint", async () => {
+    await assert.rejects(startTestServer({}, false, "tests/fixtures/noserve.ts"), (err: unknown) => {
+      assert.ok(err instanceof ArenaError, String(err));
+      assert.equal(err.code, "ARENA_E_WASM");
+      assert.equal(err.line(), "arena: ARENA_E_WASM: tests/fixtures/noserve.ts never called serve(): it has no handler for requests " +
+        "(register the routes on a Router and call `serve(app)` at the top level of the app)");
+      return true;
+    });
   });
 });
 

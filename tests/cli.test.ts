@@ -15,6 +15,7 @@ const CLI = path.join(ROOT, "cli/arena.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "arena-cli-"));
 let helloWasm = "";
 let bigStaticWasm = "";
+let noServeWasm = "";
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
@@ -36,6 +37,8 @@ before(async () => {
   fs.writeFileSync(helloWasm, await buildApp("examples/hello/app.ts"));
   bigStaticWasm = path.join(tmp, "bigstatic.wasm");
   fs.writeFileSync(bigStaticWasm, await buildApp("tests/fixtures/bigstatic.ts"));
+  noServeWasm = path.join(tmp, "noserve.wasm");
+  fs.writeFileSync(noServeWasm, await buildApp("tests/fixtures/noserve.ts"));
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -71,6 +74,11 @@ describe("arena CLI", () => {
     const empty = path.join(tmp, "empty.wasm");
     fs.writeFileSync(empty, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
     assertOneLine(run("serve", empty), "ARENA_E_WASM", /not an Arena app: missing exports memory, _initialize, arena_init/);
+  });
+
+  it("serve refuses an app that never called serve()", () => {
+    assertOneLine(run("serve", noServeWasm, "--port", "0"), "ARENA_E_WASM",
+      /noserve\.wasm never called serve\(\): it has no handler for requests \(register the routes on a Router and call `serve\(app\)` at the top level of the app\)$/);
   });
 
   it("serve refuses impossible memory configurations", () => {

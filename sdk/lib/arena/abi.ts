@@ -61,6 +61,13 @@
 @external("arena", "route")
 export declare function hostRoute(ptr: usize, len: usize): void;
 
+/** Whether the function at `tableIndex` in the module's function table may wait on an
+ *  effect (1) or never does (0), as the build's analysis found (docs/abi.md, "Plain calls
+ *  first"). Asked once per route, at start. */
+// @ts-ignore: decorator
+@external("arena", "may_wait")
+export declare function hostMayWait(tableIndex: u32): i32;
+
 // Effects (host/abi.ts explains each group).
 // @ts-ignore: decorator
 @inline export const EFFECT_OK: i32 = 0;

@@ -4,30 +4,19 @@
 
 import { Request } from "./request";
 import { Response } from "./response";
-import { hostRoute } from "./abi";
+import { hostRoute, hostMayWait } from "./abi";
 import { percentDecode } from "./bytes";
 
 /** A request handler: a top-level function or a non-capturing arrow function.
  *  `function home(req: Request): Response { return Response.text("home\n"); }` */
 export type Handler = (req: Request) => Response;
 
-/** The route whose handler is running; a startup object, so holding it is safe. */
-let running: Route | null = null;
-
-/**
- * Records that the running route waits on effects. Requests are first run as plain calls,
- * which cost nothing extra; a handler that turns out to wait is stopped at its first
- * waiting effect (before the effect starts) and run again through JSPI, and from then on
- * its route always starts through JSPI. Internal: called by the effect wrappers.
- */
-export function markRunningRouteWaits(): void {
-  let r = running;
-  if (r !== null) r.waits = true;
-}
-
 class Route {
-  /** Set once a request of this route waited on an effect. */
-  waits: bool = false;
+  /** The handler may wait on an effect (fetch, sleep): its requests run through JSPI from
+   *  the start. The build found this out (cli/instrument.ts); asking the host once, here
+   *  at start, means a plain call can turn such a request away before any of the app's
+   *  code runs, so no handler code ever runs twice. */
+  waits: bool;
   method: string;
   pattern: string;
   segments: string[];
@@ -40,6 +29,7 @@ class Route {
     this.segments = pattern.split("/");
     this.handler = handler;
     this.patternUtf8 = String.UTF8.encode(pattern, false);
+    this.waits = hostMayWait(handler.index) != 0;
   }
 
   /** Whether `parts` (the request path split on "/") matches; a segment ":name" matches
@@ -134,7 +124,6 @@ export class Router {
         if (r.waits && !mayWait) return null;
         hostRoute(changetype<usize>(r.patternUtf8), <usize>r.patternUtf8.byteLength);
         r.capture(req, parts);
-        running = r;
         return r.handler(req);
       }
       let m = r.method == "GET" ? "GET, HEAD" : r.method;
@@ -147,7 +136,6 @@ export class Router {
     let fallback = this.fallback;
     if (fallback !== null) {
       if (fallback.waits && !mayWait) return null;
-      running = fallback;
       return fallback.handler(req);
     }
     return Response.text("Not Found\n", 404);

@@ -1,6 +1,7 @@
 // The app's single registration point. Top-level code runs once at start (in the startup
 // region), builds a Router and hands it to `serve`; the host then calls `arena_handle`
-// (sdk/exports.ts) for every request.
+// (sdk/exports.ts) for every request. An app whose start-up code never calls `serve` is
+// refused at start (`arena_served` in sdk/exports.ts), not served with a 500 per request.
 
 import { Router } from "./router";
 
