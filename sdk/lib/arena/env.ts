@@ -1,12 +1,15 @@
 // Configuration from the server's environment.
 
+import { utf8 } from "./bytes";
+
 // @ts-ignore: decorator
 @external("arena", "env")
 declare function hostEnv(namePtr: usize, nameLen: usize, outPtr: usize, outCap: usize): i32;
 
 /**
  * The environment variable `name` of the server process, or null when it is unset. Works
- * in start-up code (read configuration once, at the top level) and in handlers.
+ * in start-up code (read configuration once, at the top level) and in handlers. The value
+ * is decoded as UTF-8 (ill-formed bytes become U+FFFD, see `utf8`).
  *
  * ```ts
  * const upstream = env("UPSTREAM_URL");
@@ -24,7 +27,7 @@ export function env(name: string): string | null {
     len = hostEnv(changetype<usize>(key), <usize>key.byteLength, changetype<usize>(out), <usize>len);
     if (len < 0) return null;
   }
-  return String.UTF8.decodeUnsafe(changetype<usize>(out), <usize>len, false);
+  return utf8(changetype<usize>(out), <usize>len);
 }
 
 /** The environment variable `name`, or `fallback` when it is unset or empty.

@@ -191,7 +191,8 @@ export class FetchResponse {
     return view;
   }
 
-  /** The body decoded as UTF-8. */
+  /** The body decoded as UTF-8 (ill-formed sequences become U+FFFD, see `utf8`).
+   *  `const html = res.text();` */
   text(): string {
     let b = this.body;
     return utf8(b.dataStart, <usize>b.length);

@@ -1,5 +1,7 @@
 // Reading a header table the host wrote into the arena (request headers, fetch response
-// headers): HEADER_ENTRY_BYTES entries of name ptr, name len, value ptr, value len.
+// headers): HEADER_ENTRY_BYTES entries of name ptr, name len, value ptr, value len. Values
+// may hold any byte but controls (obs-text), so they go through the SDK's one strict UTF-8
+// decoder: bytes such as C0 8A must not become a line feed in the app's hands.
 
 import { HEADER_ENTRY_BYTES } from "./abi";
 import { utf8, asciiEqualsIgnoreCase } from "./bytes";

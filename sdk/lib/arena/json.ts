@@ -15,7 +15,7 @@
 // index makes skipping a container O(1) and the count in its CLOSE entry makes `length`
 // O(1). Offsets are relative to the input's first byte.
 
-import { ByteWriter } from "./bytes";
+import { ByteWriter, utf8, utf8Next, utf8NextBytes, utf8SequenceLength } from "./bytes";
 import { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "./limits";
 
 // @ts-ignore: decorator
@@ -62,46 +62,9 @@ export enum JsonKind {
 // ---------------------------------------------------------------------------------------
 // UTF-8 and escapes (shared with JsonWriter and Html, which import them)
 
-/**
- * Length (2–4) of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates,
- * nothing past U+10FFFF) whose lead byte, >= 0x80, is at `p` with `avail` bytes readable,
- * or 0 when it is malformed. `utf8SequenceLength(p, end - p)`
- */
-export function utf8SequenceLength(p: usize, avail: usize): i32 {
-  let c = <u32>load<u8>(p);
-  if (c < 0xc2) return 0;
-  if (c < 0xe0) {
-    return avail >= 2 && (<u32>load<u8>(p, 1) & 0xc0) == 0x80 ? 2 : 0;
-  }
-  if (c < 0xf0) {
-    if (avail < 3) return 0;
-    let c1 = <u32>load<u8>(p, 1);
-    if ((<u32>load<u8>(p, 2) & 0xc0) != 0x80) return 0;
-    if (c == 0xe0) return c1 >= 0xa0 && c1 <= 0xbf ? 3 : 0;
-    if (c == 0xed) return c1 >= 0x80 && c1 <= 0x9f ? 3 : 0; // U+D800..DFFF are not characters
-    return (c1 & 0xc0) == 0x80 ? 3 : 0;
-  }
-  if (c < 0xf5) {
-    if (avail < 4) return 0;
-    let c1 = <u32>load<u8>(p, 1);
-    if ((<u32>load<u8>(p, 2) & 0xc0) != 0x80 || (<u32>load<u8>(p, 3) & 0xc0) != 0x80) return 0;
-    if (c == 0xf0) return c1 >= 0x90 && c1 <= 0xbf ? 4 : 0;
-    if (c == 0xf4) return c1 >= 0x80 && c1 <= 0x8f ? 4 : 0;
-    return (c1 & 0xc0) == 0x80 ? 4 : 0;
-  }
-  return 0;
-}
-
-/** Code point of the well-formed sequence of length `n` at `p` (see utf8SequenceLength). */
-// @ts-ignore: decorator
-@inline
-export function utf8Decode(p: usize, n: i32): u32 {
-  let c = <u32>load<u8>(p);
-  if (n == 2) return ((c & 0x1f) << 6) | (<u32>load<u8>(p, 1) & 0x3f);
-  if (n == 3) return ((c & 0x0f) << 12) | ((<u32>load<u8>(p, 1) & 0x3f) << 6) | (<u32>load<u8>(p, 2) & 0x3f);
-  return ((c & 0x07) << 18) | ((<u32>load<u8>(p, 1) & 0x3f) << 12) |
-    ((<u32>load<u8>(p, 2) & 0x3f) << 6) | (<u32>load<u8>(p, 3) & 0x3f);
-}
+// UTF-8 validation and decoding are bytes.ts's (one decoder for the whole SDK); the
+// validator is re-exported for the writers, which import their UTF-8 helpers from here.
+export { utf8SequenceLength } from "./bytes";
 
 /** Writes code point `cp` as UTF-8 at `dst`; returns the byte count (1–4). */
 // @ts-ignore: decorator
@@ -149,24 +112,20 @@ export let escapeLength: i32 = 0;
 let codePointBytes: usize = 0;
 
 /**
- * Decodes the code point at `p` in a validated JSON string's raw bytes: an escape (a
- * surrogate pair counts as one), an ASCII byte or a UTF-8 sequence. Its length in bytes is
- * left in `codePointBytes`.
+ * Decodes the code point at `p` in a JSON string's raw bytes: an escape (a surrogate pair
+ * counts as one) or else whatever utf8Next decodes. The parser has validated the bytes,
+ * so an ill-formed sequence cannot occur; were the input changed after parsing, it would
+ * still become U+FFFD, never ASCII. Its length in bytes is left in `codePointBytes`.
  */
 function nextCodePoint(p: usize, end: usize): u32 {
-  let c = <u32>load<u8>(p);
-  if (c == 0x5c) {
+  if (load<u8>(p) == 0x5c) {
     let cp = decodeEscape(p, end - p);
     codePointBytes = <usize>escapeLength;
     return cp;
   }
-  if (c < 0x80) {
-    codePointBytes = 1;
-    return c;
-  }
-  let k = utf8SequenceLength(p, end - p);
-  codePointBytes = <usize>k;
-  return utf8Decode(p, k);
+  let cp = utf8Next(p, end - p);
+  codePointBytes = utf8NextBytes;
+  return cp;
 }
 
 /**
@@ -1164,7 +1123,7 @@ export class JsonValue {
     let w1 = this.w1(j);
     let p = this.doc.input + <usize>this.w0(j);
     let n = <i32>(w1 & PAYLOAD);
-    if ((w1 & FLAG) == 0) return String.UTF8.decodeUnsafe(p, <usize>n, false);
+    if ((w1 & FLAG) == 0) return utf8(p, <usize>n);
     // Never more UTF-16 units than input bytes: allocate that, then shrink in place.
     let out = __new(<usize>n << 1, idof<String>());
     let o = out;

@@ -68,7 +68,8 @@ export class Request {
   }
 
   /**
-   * The first query parameter called `name`, percent- and `+`-decoded, or null.
+   * The first query parameter called `name`, percent- and `+`-decoded, or null. The
+   * escapes are decoded to bytes and the bytes as UTF-8, ill-formed ones to U+FFFD.
    * For `/search?q=caf%C3%A9+au+lait`, `req.query("q")` is "café au lait".
    */
   query(name: string): string | null {
@@ -91,8 +92,9 @@ export class Request {
     return null;
   }
 
-  /** The value of header `name` (case-insensitive), or null. Repeated fields are joined
-   *  with ", " as RFC 9110 allows. `req.header("content-type")` */
+  /** The value of header `name` (case-insensitive) decoded as UTF-8 (ill-formed bytes
+   *  become U+FFFD), or null. Repeated fields are joined with ", " as RFC 9110 allows.
+   *  `req.header("content-type")` */
   header(name: string): string | null {
     return tableLookup(this.field(REQ_HEADERS_PTR), this.field(REQ_HEADER_COUNT), name);
   }
@@ -123,12 +125,14 @@ export class Request {
     return b;
   }
 
-  /** The body decoded as UTF-8 (invalid sequences become U+FFFD). `req.text()` */
+  /** The body decoded as UTF-8 as browsers do (WHATWG): each ill-formed sequence becomes
+   *  U+FFFD, so overlong forms and surrogates never turn into ASCII or lone surrogates.
+   *  `req.text()` */
   text(): string {
     return utf8(this.field(REQ_BODY_PTR), this.field(REQ_BODY_LEN));
   }
 
-  /** A path parameter captured by the router, percent-decoded, or null.
+  /** A path parameter captured by the router, percent-decoded (as `query` is), or null.
    *  With the route "/hello/:name" and the path "/hello/Ada", `req.param("name")` is "Ada". */
   param(name: string): string | null {
     for (let i = 0; i < this.paramNames.length; i++) {
