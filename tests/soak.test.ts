@@ -16,8 +16,10 @@ it("30,000 mixed requests: no good request failed, no byte lost, all slots free,
   assert.equal(report.slotsFree, report.slots);
   assert.equal(report.wasmBytesAfter, report.wasmBytesBefore);
   // Every fault kind was exercised.
-  for (const kind of ["bomb", "trap", "trap-after-fetch", "spin", "malformed", "disconnect-mid-request", "disconnect-mid-response"]) {
+  for (const kind of ["bomb", "trap", "trap-after-fetch", "spin", "malformed", "disconnect-mid-request", "disconnect-mid-response",
+    "pipeline-flood", "slow-body", "sleep-forever", "work-between-waits", "overlong-utf8", "extension-flood"]) {
     assert.ok((report.byKind[kind] ?? 0) > 0, `no ${kind} in the mix`);
   }
   assert.ok((report.serverErrors.ARENA_E_CPU ?? 0) > 0 && (report.serverErrors.ARENA_E_MEMORY ?? 0) > 0);
+  assert.ok((report.serverErrors.ARENA_E_DEADLINE ?? 0) > 0);
 });

@@ -1,8 +1,11 @@
 // Soak: many requests against one server process, good ones mixed with every kind of fault
 // — memory bombs, traps (before and after an await), endless loops, malformed requests,
-// clients that disconnect mid-request and mid-response. Every good response is checked
-// byte for byte; at the end every slot must be free and the wasm memory unchanged, and the
-// server's RSS is reported before and after.
+// clients that disconnect mid-request and mid-response — and with the attacks of issue 9:
+// pipelining floods, bodies that arrive slowly, handlers that wait forever or work between
+// waits, overlong UTF-8, chunk-extension floods, and for the whole run as many clients as
+// there are slots holding bodies they never send. Every good response is checked byte for
+// byte; at the end every slot must be free and the wasm memory unchanged, and the server's
+// RSS is reported before and after.
 //
 //   node tests/soak/soak.ts [--requests N] [--workers N] [--seed N] [--json FILE]
 //
@@ -46,7 +49,7 @@ export interface SoakReport {
 
 /** The mix: kind → weight (per 10,000). */
 const MIX: [string, number][] = [
-  ["good", 6900],
+  ["good", 6800],
   ["echo", 800],
   ["fetch", 800],
   ["bomb", 200],
@@ -56,6 +59,22 @@ const MIX: [string, number][] = [
   ["malformed", 495],
   ["disconnect-mid-request", 300],
   ["disconnect-mid-response", 200],
+  ["pipeline-flood", 10],
+  ["slow-body", 20],
+  ["sleep-forever", 5],
+  ["work-between-waits", 5],
+  ["overlong-utf8", 50],
+  ["extension-flood", 10],
+];
+
+/** Requests in one pipeline-flood write; each answer is checked. */
+const FLOOD_REQUESTS = 200;
+/** Percent-encoded query values: overlong forms of '.', '/', CR, LF, NUL, invalid bytes,
+ *  surrogates and beyond U+10FFFF, mixed with valid text. Decoded bytes must give what
+ *  the WHATWG decoder (TextDecoder) gives, never ASCII smuggled in an overlong form. */
+const UTF8_CASES = [
+  "%C0%AE%C0%AE%C0%AFetc", "%C0%8D%C0%8A", "%C0%80", "%FF%FE", "%F4%90%80%80", "%ED%A0%80", "%E0%80%AF",
+  "caf%C3%A9", "%F0%9F%98%80%F0%9F", "a%C3", "%E2%82", "%C2%A0%E2%80%A8ok",
 ];
 
 const MALFORMED = [
@@ -121,17 +140,22 @@ class Client {
     if (this.buf.length < end + 4 + len) return;
     const body = this.buf.subarray(end + 4, end + 4 + len);
     this.buf = this.buf.subarray(end + 4 + len);
+    // The server closes after this response: the next request needs a new connection.
+    if (/\r\nconnection: close/i.test(head)) this.reset();
     const w = this.waiter;
     this.waiter = null;
     w({ status: Number(head.slice(9, 12)), body });
   }
 
-  /** Sends `bytes`; resolves with the response, or null when the server closed first. */
-  async request(bytes: string | Buffer): Promise<Reply | null> {
+  /** Sends `bytes` (and `later`, `delayMs` after); resolves with the response, or null when
+   *  the server closed first. */
+  async request(bytes: string | Buffer, delayMs = 0, later = ""): Promise<Reply | null> {
     if (this.socket === null) this.socket = await this.connect();
+    const socket = this.socket;
     return new Promise((resolve) => {
       this.waiter = resolve;
-      this.socket!.write(bytes);
+      socket.write(bytes);
+      if (later !== "") setTimeout(() => { if (!socket.destroyed) socket.write(later); }, delayMs);
     });
   }
 
@@ -156,6 +180,36 @@ class Client {
   }
 }
 
+/** Writes `bytes` (many requests) in one write on a fresh connection and collects `count`
+ *  Content-Length framed responses, or fewer if the server closes. */
+function pipelined(port: number, bytes: string, count: number): Promise<Reply[]> {
+  return new Promise((resolve) => {
+    const replies: Reply[] = [];
+    let buf: Buffer = Buffer.alloc(0);
+    const s = net.connect(port, "127.0.0.1");
+    const done = () => {
+      s.destroy();
+      resolve(replies);
+    };
+    s.on("error", () => {});
+    s.on("close", done);
+    s.on("connect", () => s.write(bytes));
+    s.on("data", (d: Buffer) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) break;
+        const head = buf.subarray(0, end).toString("latin1");
+        const len = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) break;
+        replies.push({ status: Number(head.slice(9, 12)), body: buf.subarray(end + 4, end + 4 + len) });
+        buf = buf.subarray(end + 4 + len);
+      }
+      if (replies.length >= count) done();
+    });
+  });
+}
+
 type Msg = Record<string, unknown>;
 
 function ask(child: ChildProcess, msg: string): Promise<Msg> {
@@ -171,8 +225,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   fs.mkdirSync(path.dirname(wasm), { recursive: true });
   fs.writeFileSync(wasm, await buildApp("tests/fixtures/soakapp.ts"));
   const up = await startTestUpstream();
-  // A small CPU budget so endless loops cost little soak time; 64 slots of 256 KiB.
-  const child = fork(path.join(ROOT, "tests/fixtures/steady_server.ts"), [wasm, "64", JSON.stringify({ cpuBudgetMs: 5 })],
+  // A small CPU budget and deadline so endless loops and endless waits cost little soak
+  // time; 64 slots of 256 KiB.
+  const child = fork(path.join(ROOT, "tests/fixtures/steady_server.ts"), [wasm, "64", JSON.stringify({ cpuBudgetMs: 5, deadlineMs: 1000 })],
     { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: process.env.SOAK_ONLY ? ["--expose-gc"] : [] });
   const report: SoakReport = {
     requests: 0, seconds: 0, byKind: {}, byStatus: {}, serverErrors: {}, goodRequests: 0, goodFailed: 0, bytesLost: 0,
@@ -205,6 +260,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       }
       return "good";
     };
+    // As many clients as the server has slots hold a body for the whole run: half send a
+    // head with a small Content-Length (read before a slot), half a large one (may stream
+    // into at most half the slots). Good requests must still all pass.
+    const holders: net.Socket[] = [];
+    for (let i = 0; i < 64; i++) {
+      const s = net.connect(port, "127.0.0.1");
+      s.on("error", () => {});
+      s.on("data", () => {});
+      s.write(`POST /echo HTTP/1.1\r\nHost: s\r\nContent-Length: ${i % 2 === 0 ? 100 : 100_000}\r\n\r\nx`);
+      holders.push(s);
+    }
     const worker = async () => {
       const c = new Client(port);
       while (issued < total) {
@@ -249,6 +315,48 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           count(report.byStatus, String(r?.status ?? "closed"));
           if (r !== null && (r.status < 400 || r.status > 505) && report.failures.length < 20) report.failures.push(`malformed ${JSON.stringify(bytes)}: ${r.status}`);
           c.reset(); // the server closes after a protocol error
+        } else if (kind === "pipeline-flood") {
+          report.goodRequests += FLOOD_REQUESTS;
+          const ids = Array.from({ length: FLOOD_REQUESTS }, (_, k) => id + k);
+          const replies = await pipelined(port, ids.map((k) => `GET /good/${k} HTTP/1.1\r\nHost: s\r\n\r\n`).join(""), FLOOD_REQUESTS);
+          count(report.byStatus, replies.length === FLOOD_REQUESTS ? "200" : "closed");
+          for (let k = 0; k < FLOOD_REQUESTS; k++) {
+            const want = goodBody(ids[k]);
+            const r = replies[k];
+            if (r === undefined || r.status !== 200 || r.body.toString() !== want) fail(`pipelined good ${ids[k]}: ${r?.status ?? "missing"}`, want.length);
+          }
+        } else if (kind === "slow-body") {
+          report.goodRequests++;
+          const body = "s".repeat(100 + (id % 30_000)) + `#${id}`;
+          const head = `POST /echo HTTP/1.1\r\nHost: s\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+          const half = Math.floor(body.length / 2);
+          const r = await c.request(head + body.slice(0, half), 20, body.slice(half));
+          count(report.byStatus, String(r?.status ?? "closed"));
+          if (r === null || r.status !== 200 || r.body.toString() !== body) fail(`slow body ${id}: ${r?.status ?? "closed"}`, body.length);
+        } else if (kind === "sleep-forever" || kind === "work-between-waits") {
+          const r = await c.request(`GET /${kind} HTTP/1.1\r\nHost: s\r\n\r\n`);
+          count(report.byStatus, String(r?.status ?? "closed"));
+          // Contained either way: the deadline (1 s here) or the CPU budget (5 ms here), which
+          // a thousand suspensions or the work between them reach first on a busy machine.
+          const code = r !== null && (r.status === 504 || r.status === 500) ? (JSON.parse(r.body.toString()) as { code: string }).code : "";
+          if (code !== "ARENA_E_DEADLINE" && code !== "ARENA_E_CPU" && report.failures.length < 20) {
+            report.failures.push(`${kind}: expected 504 ARENA_E_DEADLINE or 500 ARENA_E_CPU, got ${r?.status ?? "closed"} ${code}`);
+          }
+        } else if (kind === "overlong-utf8") {
+          report.goodRequests++;
+          const q = UTF8_CASES[id % UTF8_CASES.length];
+          const want = new TextDecoder("utf-8").decode(Buffer.from(q.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1"));
+          const r = await c.request(`GET /decode?q=${q} HTTP/1.1\r\nHost: s\r\n\r\n`);
+          count(report.byStatus, String(r?.status ?? "closed"));
+          if (r === null || r.status !== 200 || r.body.toString("utf8") !== want) fail(`decode ${q}: ${r?.status ?? "closed"} ${JSON.stringify(r?.body.toString("utf8"))} want ${JSON.stringify(want)}`, want.length);
+        } else if (kind === "extension-flood") {
+          // 1-byte chunks, each with a 4,000-byte extension: refused once the extensions
+          // pass their bound, long before the body limit.
+          const ext = ";e=" + "x".repeat(4000);
+          const r = await c.request(`POST /echo HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n` + `1${ext}\r\na\r\n`.repeat(40));
+          count(report.byStatus, String(r?.status ?? "closed"));
+          if ((r === null || (r.status !== 413 && r.status !== 400)) && report.failures.length < 20) report.failures.push(`extension flood: ${r?.status ?? "closed"}`);
+          c.reset();
         } else if (kind === "disconnect-mid-request") {
           await c.abandon(`POST /echo HTTP/1.1\r\nHost: s\r\nContent-Length: 1000\r\n\r\npartial body`);
           count(report.byStatus, "abandoned");
@@ -263,10 +371,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     };
     await Promise.all(Array.from({ length: opts.workers }, worker));
     report.seconds = (performance.now() - t0) / 1000;
+    for (const s of holders) s.destroy();
     // Abandoned requests finish on their own (cancelled fetches, closed sockets): wait.
     let stats: Msg = {};
     for (let i = 0; i < 100; i++) {
       stats = await ask(child, "stop");
+      // Each "stop" hands over the error counts since the last one.
+      for (const [code, n] of Object.entries(stats.errors as Record<string, number>)) report.serverErrors[code] = (report.serverErrors[code] ?? 0) + n;
       if (stats.slotsFree === stats.slots) break;
       await new Promise((r) => setTimeout(r, 50));
       await ask(child, "start");
@@ -280,7 +391,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const g = await ask(child, "gc");
       log(`after a full GC: rss ${((g.rss as number) / 1048576).toFixed(1)} MiB heapUsed ${g.heapUsed}`);
     }
-    for (const [code, n] of Object.entries(stats.errors as Record<string, number>)) report.serverErrors[code] = (report.serverErrors[code] ?? 0) + n;
     return report;
   } finally {
     await stopChild(child);
