@@ -31,7 +31,7 @@ import {
   BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
   REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN,
   REQ_PATH_PTR, REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR,
-  RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_NEEDS_ASYNC, ARENA_OK,
+  RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK,
 } from "./abi.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import { ERRORS, type ErrorCode } from "./errors.ts";
@@ -602,7 +602,7 @@ export class Connection {
   private appReturned(status: number): void {
     if (!this.appDone()) return;
     if (status !== ARENA_OK) {
-      this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status} (no handler: did the app call serve()?)`, this.requestId);
+      this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status}, not ARENA_OK (${status === ARENA_NO_HANDLER ? "no handler" : "unknown status"})`, this.requestId);
       return;
     }
     this.sendResponse(this.requestId);

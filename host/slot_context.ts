@@ -49,8 +49,6 @@ export class SlotContext {
   deadlinePassed = false;
   /** The effect this request is suspended on, if any. */
   pending: PendingEffect | null = null;
-  /** A waiting effect was reached in a plain call: run the request again through JSPI. */
-  restart = false;
   /** CPU ms used by the stretches that ended (the request was suspended since). */
   cpuUsedMs = 0;
   /** The thread's CPU time (µs) at the first CPU check of the current stretch, or -1.
@@ -76,7 +74,6 @@ export class SlotContext {
     this.routeLen = 0;
     this.cancelled = false;
     this.pending = null;
-    this.restart = false;
     this.cpuUsedMs = 0;
     this.cpuBase = -1;
     this.deadlinePassed = false;

@@ -34,9 +34,11 @@ export enum FetchError {
   TooLarge = 6,
   /** The upstream's answer is not valid HTTP/1.1. */
   Protocol = 7,
-  /** The client of this request went away; the app should just return. */
+  /** The client of this request went away, or the request passed its deadline (the
+   *  client got 504 already); the app should just return. */
   Cancelled = 8,
-  /** fetch was called where it cannot wait (in start-up code, outside a request). */
+  /** fetch was called where it cannot wait (in start-up code, outside a request), or the
+   *  host's connection pools are all busy (FETCH_ORIGINS_MAX distinct upstreams at once). */
   Unavailable = 9,
   /** Another network error (unreachable host, …). */
   Network = 10,
