@@ -97,7 +97,10 @@ describe("arena CLI", () => {
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      assertOneLine(run("serve", helloWasm, "--port", String(port)), "ARENA_E_LISTEN", new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+      const r = run("serve", helloWasm, "--port", String(port));
+      assertOneLine(r, "ARENA_E_LISTEN", new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+      // The budget line is printed only once the server listens: nothing before the error.
+      assert.equal(r.stdout, "");
     } finally {
       blocker.close();
     }
