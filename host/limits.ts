@@ -52,6 +52,20 @@ export const BODY_BYTES_MAX_DEFAULT = 512 * KiB;
  *  stream unbounded bytes that are never stored. */
 export const CHUNK_LINE_BYTES_MAX = 4 * KiB;
 
+/** Chunk extensions in one chunked body, all its size lines together (with the whitespace
+ *  a size line may carry after its digits). They are read and thrown away, so a bound per
+ *  line is not enough: 1-byte chunks with 4 KiB extensions each streamed gigabytes at a
+ *  CPU cost and never reached the body limit (issue 9). 16 KiB is Node's total since
+ *  CVE-2024-22019; past it → 413. */
+export const CHUNK_EXT_BYTES_MAX = 16 * KiB;
+
+/** The rest of a chunked body's framing (size digits, leading zeros included, and CRLFs)
+ *  may be as large as the body limit, and at least this. Tiny chunks cost 5 bytes of
+ *  framing and a pass of the decoder per data byte; with this bound a chunked body costs
+ *  at most about twice what the body limit does before its 413, while the floor lets a
+ *  small body limit still take a body in many small chunks. */
+export const CHUNK_FRAMING_BYTES_MIN = 4 * KiB;
+
 /** Trailer section of a chunked body: read and discarded, bounded like the head. */
 export const TRAILER_BYTES_MAX = 16 * KiB;
 

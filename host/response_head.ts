@@ -73,15 +73,21 @@ function writeDecimal(u8: Uint8Array, pos: number, n: number): number {
   return pos + digits;
 }
 
-/** Whether a response with `status` carries no body and, for 204, no Content-Length. */
+/**
+ * Whether a response with `status` carries no body, and so no Content-Length either: 1xx
+ * and 204 must not have one (RFC 9110 §8.6), and a 304 may only repeat the length the 200
+ * would have had, which the host does not know, so it sends none.
+ */
 export function statusHasNoBody(status: number): boolean {
-  return status === 204 || status === 304;
+  return status < 200 || status === 204 || status === 304;
 }
 
 /**
  * Writes the full head at u8[pos...]: status line, the app's header bytes (already
- * checked) copied from u8[hdrPtr, hdrPtr + hdrLen), Content-Length, Date, Connection.
- * Returns the end position.
+ * checked) copied from u8[hdrPtr, hdrPtr + hdrLen), Content-Length (none for the statuses
+ * of statusHasNoBody), Date, Connection. Returns the end position. Transfer-Encoding is
+ * never written: the host frames every body with Content-Length, and the app may not set
+ * either (RESPONSE_RESERVED_FIELDS).
  */
 export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number,
   bodyLen: number, date: HttpDate, keepAlive: boolean, http10: boolean): number {
@@ -92,7 +98,7 @@ export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: n
     u8.copyWithin(pos, hdrPtr, hdrPtr + hdrLen);
     pos += hdrLen;
   }
-  if (status !== 204) {
+  if (!statusHasNoBody(status)) {
     u8.set(CONTENT_LENGTH, pos);
     pos = writeDecimal(u8, pos + CONTENT_LENGTH.length, bodyLen);
     u8[pos++] = 0x0d;

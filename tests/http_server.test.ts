@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { exchange, get, startTestServer, waitFor, type Running } from "./helpers.ts";
 import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, URI_BYTES_MAX } from "../host/limits.ts";
+import { TLS_CLIENT_HELLO } from "./smuggling_corpus.ts";
 
 let t: Running;
 
@@ -41,6 +42,17 @@ describe("responses", () => {
     const r = await exchange(t.port, get("/no-content"), { expect: 1 });
     assert.equal(r.responses[0].status, 204);
     assert.equal(r.responses[0].headers.has("content-length"), false);
+  });
+
+  it("sends 304 and 204 without Content-Length, Transfer-Encoding or body (RFC 9110 §8.6)", async () => {
+    const r = await exchange(t.port, [get("/status/304"), get("/no-content"), get("/hello")], { expect: 3 });
+    assert.deepEqual(r.responses.map((res) => res.status), [304, 204, 200]);
+    for (const res of r.responses.slice(0, 2)) {
+      assert.equal(res.headers.has("content-length"), false, res.raw);
+      assert.equal(res.headers.has("transfer-encoding"), false, res.raw);
+      assert.ok(res.raw.endsWith("\r\n\r\n"), "no body after the head");
+    }
+    assert.equal(r.responses[2].body.toString(), "hello\n");
   });
 
   it("routes 404 and 405 with Allow", async () => {
@@ -202,6 +214,27 @@ describe("limits and malformed requests", () => {
       const body = JSON.parse(r.responses[0].body.toString());
       assert.equal(body.statusCode, status);
       assert.match(body.code, /^ARENA_E_HTTP_/);
+      assert.equal(r.closed, true);
+    });
+  }
+
+  // Each case is not complete: without an early refusal it would wait for the header
+  // timeout (300 ms here) and get 408.
+  const notHttp: [string, string | Buffer][] = [
+    ["HTTP/0.9 request line", "GET /\r\n"],
+    ["SSH banner", "SSH-2.0-OpenSSH_9.6\r\n"],
+    ["TLS ClientHello", Buffer.from(TLS_CLIENT_HELLO, "latin1")],
+    ["binary garbage", Buffer.from([0x00, 0x01, 0x02, 0x03])],
+    ["request line ending before its version is complete", "GET / HTTP/1\r\n"],
+    ["header line that can no longer be valid", "GET / HTTP/1.1\r\nHost: t\r\nBad Field: 1"],
+    ["invalid Host before the head is complete", "GET / HTTP/1.1\r\nHost: a b\r\n"],
+  ];
+  for (const [name, bytes] of notHttp) {
+    it(`${name} → 400 at once, not the header timeout's 408`, async () => {
+      const r = await exchange(t.port, bytes, { timeoutMs: 1000 });
+      assert.equal(r.responses.length, 1, r.bytes.toString("latin1").slice(0, 200));
+      assert.equal(r.responses[0].status, 400);
+      assert.equal(JSON.parse(r.responses[0].body.toString()).code, "ARENA_E_HTTP_MALFORMED");
       assert.equal(r.closed, true);
     });
   }
