@@ -328,6 +328,9 @@ export class Connection {
     if (kept !== this.inLen) {
       this.inLen = kept;
       this.scanFrom = 0;
+      // Room was made in the buffer: take what is still pending before deciding anything
+      // (16 KiB of empty lines split at a CR used to stall here until the 408).
+      if (this.pending !== null) return true;
     }
     if (this.inLen === 0) {
       if (this.peerEnded) this.finish();
