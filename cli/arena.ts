@@ -3,11 +3,7 @@
 // `arena: CODE: what happened (what to do)`, and a non-zero exit; never a stack trace.
 
 import fs from "node:fs";
-import { ArenaError } from "../host/errors.ts";
-import { resolveServeConfig, serverOptions } from "../host/config.ts";
-import { ArenaServer } from "../host/server.ts";
-import { consoleLogger } from "../host/log.ts";
-import { formatBytes } from "../host/memory.ts";
+import { ArenaError, ArenaServer, consoleLogger, formatBytes, resolveServeConfig, serverOptions } from "../host/index.ts";
 
 const HELP = `arena — a web server where every request runs in its own fixed memory arena
 

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
-import { ArenaError } from "../host/errors.ts";
+import { ArenaError } from "../host/index.ts";
 import { instrumentCpuBudget, markMayWait } from "./instrument.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -2,7 +2,7 @@
 // that no code can run unbounded without the host noticing. Each loop iteration counts up
 // a local of its function (a register: nearly free), and every CPU_CHECK_STEP iterations
 // the code asks the host (`arena.cpu_check`) whether the request is over its CPU budget,
-// and traps if it is: that request alone gets 500 ARENA_E_CPU (host/effects.ts). Entering
+// and traps if it is: that request alone gets 500 ARENA_E_CPU (host/effects/imports.ts). Entering
 // a function that has loops also counts down a global, so a runaway made of many short
 // loops in nested calls is caught too. Code without loops that runs away must recurse, and
 // unbounded recursion ends in a stack-overflow trap by itself.
@@ -12,7 +12,7 @@
 // 15 %; this layout costs about 9 % (W2, with a fetch, about 5 %). See docs/performance.md.
 
 import binaryen from "assemblyscript/binaryen";
-import { MAY_WAIT_SECTION, WAITING_IMPORTS } from "../host/abi.ts";
+import { MAY_WAIT_SECTION, WAITING_IMPORTS } from "../host/abi/constants.ts";
 
 /** Loop iterations between two time checks: ~10 µs of the tightest loop, so the check (a
  *  thread-CPU-time read in the host) costs under 1 % and a runaway is stopped within a

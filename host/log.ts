@@ -44,7 +44,7 @@ export function oneLine(s: string): string {
   return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, escapeChar) : s;
 }
 
-/** App log levels by number (LOG_DEBUG … LOG_ERROR in host/abi.ts). */
+/** App log levels by number (LOG_DEBUG … LOG_ERROR in host/abi/constants.ts). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /** The JSON line for a structured app log record (pino-like: one object per line). */

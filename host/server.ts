@@ -3,24 +3,24 @@
 // can run in one process or one per worker thread.
 
 import net from "node:net";
-import { App } from "./app.ts";
-import { BufferPool, CONNECTION_BUFFER_BYTES } from "./buffers.ts";
+import { App } from "./abi/app.ts";
+import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
 import {
   Connection, DEADLINE_APP, DEADLINE_BODY, DEADLINE_BODY_TOTAL, DEADLINE_HEADERS, DEADLINE_IDLE, DEADLINE_KINDS, DEADLINE_SEND,
-} from "./connection.ts";
+} from "./http/connection.ts";
 import { ArenaError, ERRORS } from "./errors.ts";
-import { errorResponse } from "./response_head.ts";
-import type { FetchOptions } from "./http_client.ts";
-import { HttpDate } from "./http_date.ts";
+import { errorResponse } from "./http/response_head.ts";
+import type { FetchOptions } from "./effects/fetch/client.ts";
+import { HttpDate } from "./http/date.ts";
 import {
   ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_SLOTS_SHARE, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS,
   KEEPALIVE_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, QUEUE_DEPTH_DEFAULT, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
   SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, type Logger } from "./log.ts";
-import { budgetLine } from "./memory.ts";
-import { SlotPool, WaitQueue } from "./slots.ts";
-import { cachedView } from "./socket_io.ts";
+import { budgetLine } from "./memory/plan.ts";
+import { SlotPool, WaitQueue } from "./memory/slots.ts";
+import { cachedView } from "./http/socket_io.ts";
 
 export interface ServerOptions {
   slots?: number;

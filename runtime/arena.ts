@@ -36,7 +36,7 @@
 
 import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "~lib/rt/common";
 
-// Region header field offsets; mirrored in host/abi.ts (a test keeps them equal).
+// Region header field offsets; mirrored in host/abi/constants.ts (a test keeps them equal).
 // @ts-ignore: decorator
 @inline const REGION_PTR: usize = 0;
 // @ts-ignore: decorator

@@ -5,7 +5,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import * as host from "../host/abi.ts";
+import * as host from "../host/abi/constants.ts";
 import { ROOT } from "./helpers.ts";
 
 /** `@inline export const NAME: type = value;` (or without export) from an AS file. */
@@ -16,7 +16,7 @@ function asConstants(file: string): Map<string, number> {
   return out;
 }
 
-it("sdk/lib/arena/abi.ts matches host/abi.ts", () => {
+it("sdk/lib/arena/abi.ts matches host/abi/constants.ts", () => {
   const sdk = asConstants("sdk/lib/arena/abi.ts");
   assert.ok(sdk.size >= 20);
   for (const [name, value] of sdk) {
@@ -24,7 +24,7 @@ it("sdk/lib/arena/abi.ts matches host/abi.ts", () => {
   }
 });
 
-it("runtime/arena.ts region header matches host/abi.ts", () => {
+it("runtime/arena.ts region header matches host/abi/constants.ts", () => {
   const rt = asConstants("runtime/arena.ts");
   for (const name of ["REGION_PTR", "REGION_END", "REGION_START", "REGION_ID", "REGION_KIND", "REGION_PARENT",
     "REGION_HEADER_BYTES", "REGION_ID_STARTUP", "VIOLATION_LINK", "VIOLATION_RENEW"]) {

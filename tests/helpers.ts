@@ -7,8 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "../cli/build.ts";
-import { MemoryLogger } from "../host/log.ts";
-import { ArenaServer, type ServerOptions } from "../host/server.ts";
+import { ArenaServer, MemoryLogger, type ServerOptions } from "../host/index.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CACHE = path.join(ROOT, "tests/.build");
@@ -27,8 +26,8 @@ export async function buildApp(source: string, check = false): Promise<Uint8Arra
   const hash = crypto.createHash("sha256").update(fs.readFileSync(abs)).update(String(check));
   hashTree(hash, path.join(ROOT, "runtime"));
   hashTree(hash, path.join(ROOT, "sdk"));
-  // The build reads the waiting imports' names from host/abi.ts: a change there changes the wasm.
-  for (const f of ["cli/build.ts", "cli/instrument.ts", "host/abi.ts"]) hash.update(fs.readFileSync(path.join(ROOT, f)));
+  // The build reads the waiting imports' names from host/abi/constants.ts: a change there changes the wasm.
+  for (const f of ["cli/build.ts", "cli/instrument.ts", "host/abi/constants.ts"]) hash.update(fs.readFileSync(path.join(ROOT, f)));
   const out = path.join(CACHE, `${path.basename(source, ".ts")}-${hash.digest("hex").slice(0, 16)}${check ? ".check" : ""}.wasm`);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(CACHE, { recursive: true });

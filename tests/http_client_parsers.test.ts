@@ -3,8 +3,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseUpstreamUrl, UpstreamUrl } from "../host/upstream_url.ts";
-import { findResponseHeadEnd, HEAD_INCOMPLETE, HEAD_INVALID, parseResponseHead, ResponseHead } from "../host/response_parser.ts";
+import { parseUpstreamUrl, UpstreamUrl } from "../host/effects/fetch/upstream_url.ts";
+import { findResponseHeadEnd, HEAD_INCOMPLETE, HEAD_INVALID, parseResponseHead, ResponseHead } from "../host/effects/fetch/response_parser.ts";
 
 const enc = new TextEncoder();
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import binaryen from "assemblyscript/binaryen";
 import { appendCustomSection, markMayWait, mayWaitTableIndices } from "../cli/instrument.ts";
-import { MAY_WAIT_SECTION } from "../host/abi.ts";
+import { MAY_WAIT_SECTION } from "../host/abi/constants.ts";
 import { ArenaError } from "../host/errors.ts";
 import { MemoryLogger } from "../host/log.ts";
 import { ArenaServer } from "../host/server.ts";

@@ -2,7 +2,7 @@
 
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { budgetLine, CONNECTION_BYTES_MAX, formatBytes, planMemory } from "../host/memory.ts";
+import { budgetLine, CONNECTION_BYTES_MAX, formatBytes, planMemory } from "../host/memory/plan.ts";
 import { ArenaError } from "../host/errors.ts";
 import {
   ARENA_BYTES_DEFAULT, CONNECTION_IDLE_BYTES, CONNECTIONS_MAX_DEFAULT, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,

@@ -2,7 +2,7 @@
 
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { SlotPool, WaitQueue } from "../host/slots.ts";
+import { SlotPool, WaitQueue } from "../host/memory/slots.ts";
 
 it("hands out every slot once and refuses double release", () => {
   const pool = new SlotPool(4);

@@ -1,4 +1,4 @@
-// The socket I/O path (host/socket_io.ts): on the pinned Node the internal path is active
+// The socket I/O path (host/http/socket_io.ts): on the pinned Node the internal path is active
 // (reads into a shared buffer, reused write requests); ARENA_IO=public forces the public
 // fallback. Both serve the same bytes; the test prints which path each run used.
 
@@ -70,7 +70,7 @@ const expected = ["Hello from Arena!\n", "Hello, io!\n", "100000 bytes", "Hello 
 it("the internal I/O path is active on the pinned Node and serves correctly", { timeout: 60_000 }, async () => {
   const r = await serveWith(undefined);
   process.stdout.write(`# socket I/O path: ${r.path}\n`);
-  assert.equal(r.path, "internal", "Node internals changed: the public fallback is in use (host/socket_io.ts)");
+  assert.equal(r.path, "internal", "Node internals changed: the public fallback is in use (host/http/socket_io.ts)");
   assert.deepEqual(r.bodies, expected);
 });
 

@@ -1,7 +1,7 @@
 // Steady state: after warm-up, serving requests grows nothing. The wasm memory keeps its
 // size, every slot comes back, and the host's JS heap allocates under a stated bound per
 // request (the hot path reads into one shared buffer, writes with a reused write request,
-// reuses views and runs handlers as plain calls; see host/socket_io.ts).
+// reuses views and runs handlers as plain calls; see host/http/socket_io.ts).
 // `npm run bench` measures the same figure under wrk; this is the small-N guard.
 
 import { it } from "node:test";

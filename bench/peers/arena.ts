@@ -6,9 +6,7 @@
 //   node --import ./bench/probe.ts bench/peers/arena.ts bench/apps/bench.wasm
 
 import fs from "node:fs";
-import { resolveServeConfig, serverOptions } from "../../host/config.ts";
-import { consoleLogger } from "../../host/log.ts";
-import { ArenaServer } from "../../host/server.ts";
+import { ArenaServer, consoleLogger, resolveServeConfig, serverOptions } from "../../host/index.ts";
 
 const file = process.argv[2];
 const port = Number(process.env.PORT ?? 3100);

@@ -2,8 +2,8 @@
 // with the invariants every result must satisfy. Shared by the property tests
 // (tests/http_parser_properties.test.ts) and the mutation fuzzer (tests/fuzz/http_fuzz.ts).
 
-import { checkIncomplete, findHeadEnd, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines } from "../../host/http_parser.ts";
-import { CHUNKED_MORE, ChunkedDecoder } from "../../host/chunked.ts";
+import { checkIncomplete, findHeadEnd, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines } from "../../host/http/request_parser.ts";
+import { CHUNKED_MORE, ChunkedDecoder } from "../../host/http/chunked.ts";
 import { HEADER_BYTES_MAX, HEADER_COUNT_MAX } from "../../host/limits.ts";
 
 export const HEAD_RESULTS = new Set([0, -1, -2, -3, -4, -5, -6, -7, -8]);
@@ -15,7 +15,7 @@ export interface HeadOutcome {
   buf: Uint8Array;
 }
 
-/** Feeds `bytes` cut at `cuts` the way Connection.readHead (host/connection.ts) does: a
+/** Feeds `bytes` cut at `cuts` the way Connection.readHead (host/http/connection.ts) does: a
  *  HEADER_BYTES_MAX buffer, leading CRLFs skipped while it is empty, incremental
  *  findHeadEnd and checkIncomplete from scanFrom while no end, then parseHead. */
 export function feedHead(bytes: Uint8Array, cuts: number[], bodyMax: number): HeadOutcome {

@@ -19,7 +19,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CHUNKED_DONE } from "../../host/chunked.ts";
+import { CHUNKED_DONE } from "../../host/http/chunked.ts";
 import { checkHeadBounds, decodeChunked, feedHead, splitMustAgree } from "./harness.ts";
 import { parseResponses, startTestServer, waitFor, type Running } from "../helpers.ts";
 import { FOLLOW, SMUGGLED, SMUGGLING_CORPUS, SPLIT_REQUEST } from "../smuggling_corpus.ts";

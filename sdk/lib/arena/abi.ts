@@ -1,4 +1,4 @@
-// App side of the host/app ABI (docs/abi.md). Mirrors host/abi.ts; a test keeps them equal.
+// App side of the host/app ABI (docs/abi.md). Mirrors host/abi/constants.ts; a test keeps them equal.
 
 // @ts-ignore: decorator
 @inline export const REGION_HEADER_BYTES: u32 = 32;
@@ -68,7 +68,7 @@ export declare function hostRoute(ptr: usize, len: usize): void;
 @external("arena", "may_wait")
 export declare function hostMayWait(tableIndex: u32): i32;
 
-// Effects (host/abi.ts explains each group).
+// Effects (host/abi/constants.ts explains each group).
 // @ts-ignore: decorator
 @inline export const EFFECT_OK: i32 = 0;
 // @ts-ignore: decorator

@@ -5,8 +5,8 @@
 // (an upstream that is confused about framing cannot be trusted with the next response on
 // the same connection).
 
-import { HEADER_COUNT_MAX } from "./limits.ts";
-import { fieldError, item, listItem, nameIs, parseContentLength, scanField, TCHAR } from "./http_parser.ts";
+import { HEADER_COUNT_MAX } from "../../limits.ts";
+import { fieldError, item, listItem, nameIs, parseContentLength, scanField, TCHAR } from "../../http/request_parser.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;

@@ -27,20 +27,20 @@ import {
   FETCH_DESC_BYTES, FETCH_HEADERS_LEN, FETCH_HEADERS_PTR, FETCH_MAX_BYTES, FETCH_METHOD_LEN, FETCH_METHOD_PTR,
   FETCH_RES_BODY_LEN, FETCH_RES_BODY_PTR, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, FETCH_TIMEOUT_MS, FETCH_URL_LEN, FETCH_URL_PTR, HEADER_ENTRY_BYTES,
-} from "./abi.ts";
-import type { App } from "./app.ts";
-import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
-import { TCHAR } from "./http_parser.ts";
+} from "../../abi/constants.ts";
+import type { App } from "../../abi/app.ts";
+import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "../../http/chunked.ts";
+import { TCHAR } from "../../http/request_parser.ts";
 import {
   FETCH_BODY_BYTES_MAX_DEFAULT, FETCH_CONNECT_TIMEOUT_MS, FETCH_HEAD_BYTES_MAX, FETCH_IDLE_TIMEOUT_MS, FETCH_ORIGINS_MAX,
   FETCH_SOCKETS_PER_ORIGIN_MAX, FETCH_TIMEOUT_MS_DEFAULT, URI_BYTES_MAX,
-} from "./limits.ts";
-import { align16, regionCommit, regionEnd, regionTop } from "./region.ts";
-import { checkAppHeaders } from "./response_head.ts";
+} from "../../limits.ts";
+import { align16, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
+import { checkAppHeaders } from "../../http/response_head.ts";
 import { findResponseHeadEnd, HEAD_INVALID, parseResponseHead, ResponseHead } from "./response_parser.ts";
-import type { PendingEffect, SlotContext } from "./slot_context.ts";
-import { WaitQueue } from "./slots.ts";
-import { cachedView, copyBytes, READ_BUFFER_BYTES, ResponseWriter } from "./socket_io.ts";
+import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
+import { WaitQueue } from "../../memory/slots.ts";
+import { cachedView, copyBytes, READ_BUFFER_BYTES, ResponseWriter } from "../../http/socket_io.ts";
 import { parseUpstreamUrl, UpstreamUrl } from "./upstream_url.ts";
 
 export interface FetchOptions {

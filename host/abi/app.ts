@@ -4,16 +4,16 @@
 // records what the app reported (overflow, violation, abort) before a trap so the trap
 // can be turned into a precise error.
 
-import { ArenaError } from "./errors.ts";
+import { ArenaError } from "../errors.ts";
 import {
   LOG_INFO, MAY_WAIT_SECTION, REQ_FLAG_MAY_WAIT, REQ_FLAGS, REQUIRED_EXPORTS, REGION_ID_STARTUP, VIOLATION_LINK,
   WAITING_IMPORTS,
-} from "./abi.ts";
-import { Effects } from "./effects.ts";
-import { CPU_BUDGET_MS_DEFAULT, STARTUP_CPU_MS_MAX } from "./limits.ts";
-import { HttpClient, type FetchOptions } from "./http_client.ts";
-import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "./memory.ts";
-import type { Logger } from "./log.ts";
+} from "./constants.ts";
+import { Effects } from "../effects/imports.ts";
+import { CPU_BUDGET_MS_DEFAULT, STARTUP_CPU_MS_MAX } from "../limits.ts";
+import { HttpClient, type FetchOptions } from "../effects/fetch/client.ts";
+import { createMemory, formatBytes, planMemory, slotBase, type MemoryPlan } from "../memory/plan.ts";
+import type { Logger } from "../log.ts";
 import { SlotContext } from "./slot_context.ts";
 
 interface AppExports {
@@ -247,7 +247,7 @@ export class App {
     // import missing from it would let a handler that waits run as a plain call.
     const suspending = Object.keys(effectImports).filter((name) => effectImports[name] instanceof WebAssembly.Suspending).sort();
     if (suspending.join() !== [...WAITING_IMPORTS].sort().join()) {
-      throw new Error(`assert: the host's suspending imports (${suspending.join(", ")}) are not WAITING_IMPORTS (${WAITING_IMPORTS.join(", ")}) in host/abi.ts`);
+      throw new Error(`assert: the host's suspending imports (${suspending.join(", ")}) are not WAITING_IMPORTS (${WAITING_IMPORTS.join(", ")}) in host/abi/constants.ts`);
     }
     const tag = () => {
       const a = app();

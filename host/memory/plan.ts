@@ -6,12 +6,12 @@
 //                                                    │  arena S │  arena S │   │  arena S   │
 //
 // Each slot of S bytes is the request's arena followed by RESPONSE_HEAD_BYTES_MAX the host
-// keeps for the response head (see host/abi.ts for the inside of a slot).
+// keeps for the response head (see host/abi/constants.ts for the inside of a slot).
 
-import { ArenaError } from "./errors.ts";
+import { ArenaError } from "../errors.ts";
 import {
   ARENA_BYTES_MIN, CONNECTION_IDLE_BYTES, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES,
-} from "./limits.ts";
+} from "../limits.ts";
 
 export interface MemoryPlan {
   slots: number;

@@ -32,19 +32,19 @@ import {
   REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN,
   REQ_PATH_PTR, REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR,
   RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK,
-} from "./abi.ts";
+} from "../abi/constants.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
-import { ERRORS, type ErrorCode } from "./errors.ts";
+import { ERRORS, type ErrorCode } from "../errors.ts";
 import {
   checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
-} from "./http_parser.ts";
-import { CONNECTION_BUFFER_BYTES } from "./buffers.ts";
-import { PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "./limits.ts";
+} from "./request_parser.ts";
+import { CONNECTION_BUFFER_BYTES } from "../memory/connection_buffers.ts";
+import { PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "../limits.ts";
 import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
-import type { ArenaServer } from "./server.ts";
-import { align16 } from "./region.ts";
+import type { ArenaServer } from "../server.ts";
+import { align16 } from "../abi/region.ts";
 import { copyBytes, ResponseWriter, startReading } from "./socket_io.ts";
 
 const S_HEAD = 0;

@@ -3,10 +3,10 @@
 // No strings are made per response: status lines are encoded once per status code, and
 // numbers are written digit by digit.
 
-import { reasonPhrase, errorBody, type ErrorCode, ERRORS } from "./errors.ts";
-import type { HttpDate } from "./http_date.ts";
-import { HTTP_DATE_BYTES } from "./http_date.ts";
-import { nameIs, TCHAR } from "./http_parser.ts";
+import { reasonPhrase, errorBody, type ErrorCode, ERRORS } from "../errors.ts";
+import type { HttpDate } from "./date.ts";
+import { HTTP_DATE_BYTES } from "./date.ts";
+import { nameIs, TCHAR } from "./request_parser.ts";
 
 const encoder = new TextEncoder();
 const statusLines: (Uint8Array | undefined)[] = new Array(600);

@@ -16,12 +16,12 @@ import crypto from "node:crypto";
 import {
   EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_UNAVAILABLE, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
   REGION_ID_STARTUP,
-} from "./abi.ts";
-import type { App } from "./app.ts";
-import type { HttpClient } from "./http_client.ts";
-import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "./limits.ts";
-import { LOG_LEVELS, type Logger } from "./log.ts";
-import type { PendingEffect, SlotContext } from "./slot_context.ts";
+} from "../abi/constants.ts";
+import type { App } from "../abi/app.ts";
+import type { HttpClient } from "./fetch/client.ts";
+import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
+import { LOG_LEVELS, type Logger } from "../log.ts";
+import type { PendingEffect, SlotContext } from "../abi/slot_context.ts";
 
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
@@ -104,7 +104,7 @@ export class Effects {
         if (!(ms >= 0)) return EFFECT_BAD_ARGUMENT;
         return this.sleeps[ctx.slot].start(Math.min(ms, SLEEP_MS_MAX));
       }),
-      // fetch(desc) -> status. See FETCH_* in host/abi.ts.
+      // fetch(desc) -> status. See FETCH_* in host/abi/constants.ts.
       fetch: new WebAssembly.Suspending((desc: number): number | Promise<number> => {
         const ctx = this.caller();
         if (ctx === null) return EFFECT_UNAVAILABLE;

@@ -5,7 +5,7 @@
 // (pipelining). Returned buffers are kept for reuse up to CONNECTION_BUFFERS_KEPT_MAX, so
 // steady load allocates none.
 
-import { CONNECTION_BUFFERS_KEPT_MAX, HEADER_BYTES_MAX } from "./limits.ts";
+import { CONNECTION_BUFFERS_KEPT_MAX, HEADER_BYTES_MAX } from "../limits.ts";
 
 /** Size of every pooled buffer: a whole request head fits one. */
 export const CONNECTION_BUFFER_BYTES = HEADER_BYTES_MAX;

@@ -4,7 +4,7 @@
 // control bytes, a port out of range) is FetchError.BadUrl with a message saying which
 // part is wrong, before any connection is made.
 
-import { URI_BYTES_MAX } from "./limits.ts";
+import { URI_BYTES_MAX } from "../../limits.ts";
 
 /** reg-name / IPv4 characters (RFC 3986 unreserved + sub-delims + '%'), lower-cased later. */
 const HOST_CHAR = new Uint8Array(256);

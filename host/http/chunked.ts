@@ -6,7 +6,7 @@
 // the body limit, at least CHUNK_FRAMING_BYTES_MIN; trailers: TRAILER_BYTES_MAX), so a
 // chunked body cannot cost much more to read than the body limit allows.
 
-import { CHUNK_EXT_BYTES_MAX, CHUNK_FRAMING_BYTES_MIN, CHUNK_LINE_BYTES_MAX, TRAILER_BYTES_MAX } from "./limits.ts";
+import { CHUNK_EXT_BYTES_MAX, CHUNK_FRAMING_BYTES_MIN, CHUNK_LINE_BYTES_MAX, TRAILER_BYTES_MAX } from "../limits.ts";
 
 export const CHUNKED_MORE = 0;
 export const CHUNKED_DONE = 1;

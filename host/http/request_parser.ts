@@ -4,8 +4,8 @@
 // enables request smuggling (RFC 9112 §6.3, §11.2): ambiguous framing, whitespace before
 // a colon, obs-fold, bare CR/LF and control characters all fail with 400 and a close.
 
-import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, URI_BYTES_MAX } from "./limits.ts";
-import type { ErrorCode } from "./errors.ts";
+import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, URI_BYTES_MAX } from "../limits.ts";
+import type { ErrorCode } from "../errors.ts";
 
 // Where a scan of an open line stands (RequestHead.scanPhase).
 const SCAN_METHOD = 0;

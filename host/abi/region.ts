@@ -10,7 +10,7 @@
 // The runtime keeps the top at 12 mod 16, so that the next block's payload (4 bytes of
 // block header later) is 16-byte aligned; commits keep that invariant.
 
-import { REGION_END, REGION_PTR } from "./abi.ts";
+import { REGION_END, REGION_PTR } from "./constants.ts";
 
 /** Object payloads are 16-byte aligned; a block header (4 bytes) sits just before. */
 const BLOCK_OVERHEAD = 4;

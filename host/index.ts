@@ -1,0 +1,20 @@
+// The host's entry module: what the CLI, the benchmark and the tests' servers use. The
+// folders behind it are the host's subsystems, each depending only on those listed before
+// it (tests/tidy.test.ts checks the order):
+//
+//   limits, errors, log, assert   cross-cutting leaves: named limits, the error registry
+//   memory/                       the fixed wasm memory plan, the slot pool, connection buffers
+//   abi/                          the app boundary: loading the module, calling it, the
+//                                 request/response descriptors, per-slot contexts
+//   http/                         the HTTP/1.1 server: parser, connections, scheduling slots
+//   effects/                      the `arena.*` imports, with fetch's HTTP client in fetch/
+//   server.ts, config.ts          the composition: one server from a module and options
+//
+// docs/architecture.md draws the memory and walks a request through them.
+
+export { ArenaServer, type ServerOptions, type ServerStats } from "./server.ts";
+export { ENV_NAMES, parseSize, parseWhole, resolveServeConfig, serverOptions, type ServeConfig } from "./config.ts";
+export { ArenaError, ERRORS, type ErrorCode } from "./errors.ts";
+export { consoleLogger, MemoryLogger, type Logger } from "./log.ts";
+export { budgetLine, formatBytes } from "./memory/plan.ts";
+export { ioPath } from "./http/socket_io.ts";
