@@ -1,26 +1,31 @@
-// An Arena server instance: the app, its fixed memory, the slot pool, the wait queue and
-// the listening socket, all held by one object (no module state), so several instances
-// can run in one process or one per worker thread.
+// An Arena server instance, and the one place its parts are put together: the fixed
+// memory and the per-slot contexts first, then the fetch client and the effects (which
+// need no instance), the app's module instantiated with their imports, and the HTTP side
+// (slot scheduler, connections) over the request bridge. All state is held by this object
+// (no module state), so several instances can run in one process or one per worker thread.
 
 import net from "node:net";
 import { App } from "./abi/app.ts";
-import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
-import {
-  Connection, DEADLINE_APP, DEADLINE_BODY, DEADLINE_BODY_TOTAL, DEADLINE_HEADERS, DEADLINE_IDLE, DEADLINE_KINDS, DEADLINE_SEND,
-} from "./http/connection.ts";
+import { Caller } from "./abi/caller.ts";
+import { RequestBridge } from "./abi/request_bridge.ts";
+import { appImports } from "./abi/runtime_imports.ts";
+import { assert } from "./assert.ts";
+import { HttpClient, type FetchOptions } from "./effects/fetch/client.ts";
+import { Effects } from "./effects/imports.ts";
 import { ArenaError, ERRORS } from "./errors.ts";
-import { errorResponse } from "./http/response_head.ts";
-import type { FetchOptions } from "./effects/fetch/client.ts";
+import { Connection, type ConnectionEnv, type Timeouts } from "./http/connection.ts";
 import { HttpDate } from "./http/date.ts";
+import { errorResponse } from "./http/response_head.ts";
+import { SlotScheduler } from "./http/scheduler.ts";
 import {
-  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_SLOTS_SHARE, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS,
-  KEEPALIVE_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, QUEUE_DEPTH_DEFAULT, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
+  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT,
+  HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
   SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
-import { consoleLogger, type Logger } from "./log.ts";
-import { budgetLine } from "./memory/plan.ts";
-import { SlotPool, WaitQueue } from "./memory/slots.ts";
-import { cachedView } from "./http/socket_io.ts";
+import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
+import { AppMemory } from "./memory/app_memory.ts";
+import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
+import { budgetLine, planMemory } from "./memory/plan.ts";
 
 export interface ServerOptions {
   slots?: number;
@@ -68,12 +73,15 @@ export interface ServerStats {
   startupUsedBytes: number;
 }
 
-export class ArenaServer {
+export class ArenaServer implements ConnectionEnv {
   readonly app: App;
+  readonly effects: Effects;
+  readonly bridge: RequestBridge;
+  readonly scheduler: SlotScheduler;
   readonly log: Logger;
-  readonly pool: SlotPool;
   readonly bodyBytesMax: number;
   readonly date = new HttpDate();
+  readonly timeouts: Timeouts;
   /** Wall clock in ms, refreshed by the sweep; deadlines are measured against it. */
   now = Date.now();
   closing = false;
@@ -83,21 +91,8 @@ export class ArenaServer {
   readonly readBuffer = new Uint8Array(CONNECTION_BUFFER_BYTES);
   /** Connection buffers, lent while a connection has bytes in progress. */
   readonly buffers = new BufferPool();
-  /** Per slot, the last head and body views written: a response laid out like the previous
-   *  one in its slot reuses them instead of making new view objects. */
-  private readonly views: Uint8Array[];
-  /** Requests waiting for a slot: ready to run, and (separately, because they may also be
-   *  held back by the body-slot share) requests that will stream a large body into it. */
-  private readonly queue: WaitQueue<Connection>;
-  private readonly bodyQueue: WaitQueue<Connection>;
-  private readonly queueDepth: number;
-  private queueSeq = 0;
-  /** Slots held by requests streaming a body, at most bodySlotsMax. */
-  private bodySlots = 0;
-  private readonly bodySlotsMax: number;
   private readonly connections = new Set<Connection>();
   private readonly net: net.Server;
-  private readonly timeouts: number[];
   private readonly shutdownTimeoutMs: number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private requestCount = 0;
@@ -107,31 +102,32 @@ export class ArenaServer {
   private closed: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
 
-  private constructor(app: App, options: ServerOptions, log: Logger) {
+  private constructor(app: App, effects: Effects, options: ServerOptions, log: Logger) {
+    const plan = app.memory.plan;
     this.app = app;
+    this.effects = effects;
     this.log = log;
-    this.pool = new SlotPool(app.plan.slots);
-    this.queueDepth = options.queueDepth ?? QUEUE_DEPTH_DEFAULT;
-    this.queue = new WaitQueue<Connection>(this.queueDepth);
-    this.bodyQueue = new WaitQueue<Connection>(this.queueDepth);
-    this.bodySlotsMax = Math.max(1, Math.floor(app.plan.slots * BODY_SLOTS_SHARE));
-    this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, Math.floor(app.plan.arenaBytes / 2));
-    this.timeouts = new Array<number>(DEADLINE_KINDS).fill(0);
-    this.timeouts[DEADLINE_IDLE] = options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS;
-    this.timeouts[DEADLINE_HEADERS] = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
-    this.timeouts[DEADLINE_BODY_TOTAL] = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
-    // The pause between reads never exceeds the whole body's time.
-    this.timeouts[DEADLINE_BODY] = Math.min(options.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS, this.timeouts[DEADLINE_BODY_TOTAL]);
-    this.timeouts[DEADLINE_SEND] = options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
-    this.timeouts[DEADLINE_APP] = options.deadlineMs ?? REQUEST_DEADLINE_MS_DEFAULT;
+    this.bridge = new RequestBridge(app, effects.cpuBudgetMs);
+    this.scheduler = new SlotScheduler(plan.slots, options.queueDepth ?? QUEUE_DEPTH_DEFAULT);
+    this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, Math.floor(plan.arenaBytes / 2));
+    const bodyTotal = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+    this.timeouts = {
+      idle: options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
+      headers: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
+      // The pause between reads never exceeds the whole body's time.
+      body: Math.min(options.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS, bodyTotal),
+      bodyTotal,
+      send: options.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+      app: options.deadlineMs ?? REQUEST_DEADLINE_MS_DEFAULT,
+    };
     this.connectionsMax = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
-    this.views = Array.from({ length: app.plan.slots * 2 }, () => new Uint8Array(0));
     // Paused on connect: the connection sets up its read path before any byte is read.
     this.net = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
-  /** Loads the app from wasm bytes and lays out its memory; throws ArenaError on bad input. */
+  /** Loads the app from wasm bytes over a fresh fixed memory; throws ArenaError on bad
+   *  input (the module, the memory layout or an option). */
   static async create(wasm: Uint8Array, file: string, options: ServerOptions = {}): Promise<ArenaServer> {
     const log = options.log ?? consoleLogger;
     const queueDepth = options.queueDepth ?? QUEUE_DEPTH_DEFAULT;
@@ -142,19 +138,33 @@ export class ArenaServer {
     if (!(deadlineMs >= 1)) {
       throw new ArenaError("ARENA_E_CONFIG", `request deadline must be at least 1 ms, got ${deadlineMs}`, "set --deadline-ms");
     }
-    const app = await App.load(wasm, file, options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT,
-      options.startupBytes ?? STARTUP_BYTES_DEFAULT, log, options.fetch, options.logLevel, options.cpuBudgetMs);
-    if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > app.plan.arenaBytes / 2)) {
-      throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${app.plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
+    const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT);
+    if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > plan.arenaBytes / 2)) {
+      throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
     }
-    return new ArenaServer(app, options, log);
+    const module = await App.compile(wasm, file);
+    const logLevel = options.logLevel ?? LOG_LEVELS.indexOf("info");
+    assert(logLevel >= 0 && logLevel < LOG_LEVELS.length, `the log level is one of LOG_LEVELS (got ${logLevel})`);
+    // Everything the imports need exists before the instance: nothing is linked late.
+    const memory = new AppMemory(plan);
+    const caller = new Caller(plan.slots);
+    const client = new HttpClient(memory, caller.contexts, options.fetch);
+    const effects = new Effects(memory, caller, client, log, logLevel, options.cpuBudgetMs ?? CPU_BUDGET_MS_DEFAULT);
+    const imports = appImports(memory, caller, log, effects.imports(), module.mayWait);
+    let app: App;
+    try {
+      app = await App.instantiate(module, memory, caller, imports);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return new ArenaServer(app, effects, options, log);
   }
 
   /** The memory budget line, printed at start; `note` follows the word "fixed". */
   budget(note = ""): string {
-    return budgetLine(this.app.plan, this.connectionsMax, note);
+    return budgetLine(this.app.memory.plan, this.connectionsMax, note);
   }
-
   /** Listens on host:port; resolves with the bound port. Errors come back as ArenaError. */
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -189,10 +199,6 @@ export class ArenaServer {
     for (const conn of this.connections) {
       if (conn.deadline !== 0 && now >= conn.deadline) conn.timedOut();
     }
-  }
-
-  timeoutFor(kind: number): number {
-    return this.timeouts[kind];
   }
 
   private accept(socket: net.Socket): void {
@@ -232,86 +238,17 @@ export class ArenaServer {
     return this.requestCount;
   }
 
-  /**
-   * Gives `conn` a slot now, queues it, or answers 503 when the queue is full. A request
-   * that will stream its body into the slot (`streamsBody`) gets one only while fewer than
-   * bodySlotsMax do, so the other slots stay free for requests that are ready to run.
-   */
-  requestSlot(conn: Connection, streamsBody: boolean): void {
-    const bodyFull = streamsBody && this.bodySlots >= this.bodySlotsMax;
-    const slot = bodyFull ? -1 : this.pool.acquire();
-    if (slot >= 0) {
-      if (streamsBody) this.holdBodySlot(conn);
-      conn.startRequest(slot);
-      return;
-    }
-    if (this.queue.length + this.bodyQueue.length >= this.queueDepth) {
-      conn.overloaded();
-      return;
-    }
-    conn.queuedAt = ++this.queueSeq;
-    (streamsBody ? this.bodyQueue : this.queue).push(conn);
-  }
-
-  private holdBodySlot(conn: Connection): void {
-    this.bodySlots++;
-    conn.holdsBodySlot = true;
-    if (this.bodySlots > this.bodySlotsMax) throw new Error("assert: more slots stream bodies than BODY_SLOTS_SHARE allows");
-  }
-
-  /** A request finished streaming its body (or ended): a body waiter may take a slot. */
-  bodySlotDone(): void {
-    this.bodySlots--;
-    if (this.bodySlots < 0) throw new Error("assert: body slot released twice");
-    while (this.bodyQueue.length > 0 && this.bodySlots < this.bodySlotsMax && this.pool.available > 0) {
-      this.handOff(this.bodyQueue.shift()!, this.pool.acquire(), true);
-    }
-  }
-
-  /** Frees `slot`, or hands it straight to the oldest waiting request that may take it
-   *  (the slot stays busy in between, so a newly arrived request cannot overtake). */
-  releaseSlot(slot: number): void {
-    const ready = this.queue.peek();
-    const body = this.bodySlots < this.bodySlotsMax ? this.bodyQueue.peek() : null;
-    if (ready !== null && (body === null || ready.queuedAt < body.queuedAt)) this.handOff(this.queue.shift()!, slot, false);
-    else if (body !== null) this.handOff(this.bodyQueue.shift()!, slot, true);
-    else this.pool.release(slot);
-  }
-
-  private handOff(next: Connection, slot: number, streamsBody: boolean): void {
-    if (next.holdsBodySlot) throw new Error("assert: a waiter was handed a body slot twice");
-    if (streamsBody) this.holdBodySlot(next);
-    // Let the current call stack unwind first: the waiter's whole request runs next.
-    setImmediate(() => next.resumeWithSlot(slot));
-  }
-
-  dequeue(conn: Connection): void {
-    this.queue.remove(conn);
-    this.bodyQueue.remove(conn);
-  }
-
-  /** A view of wasm memory [ptr, ptr + len) for `slot` (kind 0: head, 1: body), reused when
-   *  it is the same range as last time. */
-  view(slot: number, kind: number, ptr: number, len: number): Uint8Array {
-    return cachedView(this.views, slot * 2 + kind, this.app.memory.buffer, ptr, len);
-  }
-
-  /** Whether [ptr, ptr + len) may be sent as part of `slot`'s response. */
-  validRange(slot: number, ptr: number, len: number): boolean {
-    return this.app.validRange(slot, ptr, len);
-  }
-
   stats(): ServerStats {
     return {
-      slots: this.pool.size,
-      slotsFree: this.pool.available,
-      queued: this.queue.length + this.bodyQueue.length,
-      bodySlots: this.bodySlots,
+      slots: this.scheduler.pool.size,
+      slotsFree: this.scheduler.pool.available,
+      queued: this.scheduler.queued,
+      bodySlots: this.scheduler.bodySlots,
       connections: this.connections.size,
       buffersLent: this.buffers.lent,
       inProgress: this.countInProgress(),
       requests: this.requestCount,
-      memoryBytes: this.app.memory.buffer.byteLength,
+      memoryBytes: this.app.memory.memory.buffer.byteLength,
       startupUsedBytes: this.app.startupUsed(),
     };
   }
@@ -335,7 +272,7 @@ export class ArenaServer {
       this.resolveClosed = () => {
         if (timer !== null) clearTimeout(timer);
         if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-        this.app.close();
+        this.effects.client.close();
         resolve();
       };
       this.net.close();

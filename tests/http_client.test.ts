@@ -165,7 +165,7 @@ describe("connection pools per origin", () => {
    *  reads 127.0.0.001 as 127.0.0.1): a distinct origin to the client for every k. */
   const spelling = (k: number) => `127.0.0.${"0".repeat(k)}1`;
   const urlFor = (k: number, path: string) => up.url.replace("127.0.0.1", spelling(k)) + path;
-  const stats = () => srv.server.app.effects.client.stats();
+  const stats = () => srv.server.effects.client.stats();
 
   before(async () => {
     up = await startTestUpstream();

@@ -17,7 +17,8 @@ import {
   EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_UNAVAILABLE, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
   REGION_ID_STARTUP,
 } from "../abi/constants.ts";
-import type { App } from "../abi/app.ts";
+import type { Caller } from "../abi/caller.ts";
+import type { AppMemory } from "../memory/app_memory.ts";
 import type { HttpClient } from "./fetch/client.ts";
 import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
 import { LOG_LEVELS, type Logger } from "../log.ts";
@@ -53,10 +54,11 @@ class Sleep implements PendingEffect {
 }
 
 export class Effects {
-  private app: App | null = null;
+  private readonly memory: AppMemory;
+  private readonly caller: Caller;
   private readonly log: Logger;
   readonly client: HttpClient;
-  private sleeps: Sleep[] = [];
+  private readonly sleeps: Sleep[];
 
   /** App log lines below this level are dropped (LOG_INFO by default: no debug lines). */
   private readonly logLevel: number;
@@ -64,40 +66,29 @@ export class Effects {
   /** CPU ms a request may use (CPU_BUDGET_MS_DEFAULT). */
   readonly cpuBudgetMs: number;
 
-  constructor(client: HttpClient, log: Logger, logLevel: number = LOG_INFO, cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT) {
+  /** Everything here exists before the app's instance; `caller` finds the request an
+   *  import acts for once the instance is bound to it. */
+  constructor(memory: AppMemory, caller: Caller, client: HttpClient, log: Logger, logLevel: number = LOG_INFO,
+    cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT) {
+    this.memory = memory;
+    this.caller = caller;
     this.client = client;
     this.log = log;
     this.logLevel = logLevel;
     this.cpuBudgetMs = cpuBudgetMs;
-  }
-
-  /** Called once the instance exists (imports are made before it does). */
-  attach(app: App): void {
-    this.app = app;
-    this.sleeps = app.contexts.map((ctx) => new Sleep(ctx));
-    this.client.attach(app);
-  }
-
-  /** The request calling the import right now, or null for start-up code. */
-  private caller(): SlotContext | null {
-    const app = this.app;
-    if (app === null) return null;
-    const ctx = app.current();
-    return ctx.slot === REGION_ID_STARTUP ? null : ctx;
+    this.sleeps = caller.contexts.map((ctx) => new Sleep(ctx));
   }
 
   /** Whether the caller may read or write [ptr, ptr + len). */
   private valid(ptr: number, len: number): boolean {
-    const app = this.app;
-    if (app === null) return false;
-    return app.validRange(app.current().slot, ptr >>> 0, len >>> 0);
+    return this.memory.validRange(this.caller.current().slot, ptr >>> 0, len >>> 0);
   }
 
   imports(): Record<string, unknown> {
     return {
       // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
-        const ctx = this.caller();
+        const ctx = this.caller.request();
         if (ctx === null) return EFFECT_UNAVAILABLE;
         if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
         if (ctx.cancelled) return EFFECT_CANCELLED;
@@ -106,7 +97,7 @@ export class Effects {
       }),
       // fetch(desc) -> status. See FETCH_* in host/abi/constants.ts.
       fetch: new WebAssembly.Suspending((desc: number): number | Promise<number> => {
-        const ctx = this.caller();
+        const ctx = this.caller.request();
         if (ctx === null) return EFFECT_UNAVAILABLE;
         if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
         if (ctx.cancelled) return EFFECT_CANCELLED;
@@ -115,9 +106,7 @@ export class Effects {
       // cpu_check() -> 1 to stop: called by the instrumented code every CPU_CHECK_STEP loop
       // iterations or calls (cli/instrument.ts). Over the budget, the request traps.
       cpu_check: (): number => {
-        const app = this.app;
-        if (app === null) return 0;
-        const ctx = app.current();
+        const ctx = this.caller.current();
         if (ctx.deadlinePassed) return 1; // answered 504 already: stop now
         const used = ctx.cpuMs();
         const budget = ctx.slot === REGION_ID_STARTUP ? STARTUP_CPU_MS_MAX : this.cpuBudgetMs;
@@ -132,42 +121,41 @@ export class Effects {
       // env(namePtr, nameLen, outPtr, outCap) -> value length in bytes, or -1 when unset.
       // When the length is over outCap nothing is written; the SDK asks again with room.
       env: (namePtr: number, nameLen: number, outPtr: number, outCap: number): number => {
-        const app = this.app;
-        if (app === null || !this.valid(namePtr, nameLen) || !this.valid(outPtr, outCap)) return -1;
-        const name = utf8.decode(app.u8.subarray(namePtr >>> 0, (namePtr >>> 0) + (nameLen >>> 0)));
+        const u8 = this.memory.u8;
+        if (!this.valid(namePtr, nameLen) || !this.valid(outPtr, outCap)) return -1;
+        const name = utf8.decode(u8.subarray(namePtr >>> 0, (namePtr >>> 0) + (nameLen >>> 0)));
         const value = process.env[name];
         if (value === undefined) return -1;
         const bytes = encoder.encode(value);
-        if (bytes.length <= outCap >>> 0) app.u8.set(bytes, outPtr >>> 0);
+        if (bytes.length <= outCap >>> 0) u8.set(bytes, outPtr >>> 0);
         return bytes.length;
       },
       // random(ptr, len): fills with cryptographically strong random bytes.
       random: (ptr: number, len: number): number => {
-        const app = this.app;
-        if (app === null || !this.valid(ptr, len)) return EFFECT_BAD_ARGUMENT;
-        crypto.randomFillSync(app.u8, ptr >>> 0, len >>> 0);
+        if (!this.valid(ptr, len)) return EFFECT_BAD_ARGUMENT;
+        crypto.randomFillSync(this.memory.u8, ptr >>> 0, len >>> 0);
         return EFFECT_OK;
       },
       // log(level, msgPtr, msgLen, fieldsPtr, fieldsLen): one structured line, tagged with
       // the request id. Fields are a JSON object the SDK wrote (or len 0).
       log: (level: number, msgPtr: number, msgLen: number, fieldsPtr: number, fieldsLen: number): void => {
-        const app = this.app;
-        if (app === null || level < this.logLevel) return;
+        const u8 = this.memory.u8;
+        if (level < this.logLevel) return;
         msgLen = Math.min(msgLen >>> 0, LOG_LINE_BYTES_MAX);
         fieldsLen = fieldsLen >>> 0;
         if (!this.valid(msgPtr, msgLen)) return;
-        const message = utf8.decode(app.u8.subarray(msgPtr >>> 0, (msgPtr >>> 0) + msgLen));
+        const message = utf8.decode(u8.subarray(msgPtr >>> 0, (msgPtr >>> 0) + msgLen));
         let fields: Record<string, unknown> | null = null;
         if (fieldsLen > 0 && fieldsLen <= LOG_LINE_BYTES_MAX && this.valid(fieldsPtr, fieldsLen)) {
           try {
-            const parsed: unknown = JSON.parse(utf8.decode(app.u8.subarray(fieldsPtr >>> 0, (fieldsPtr >>> 0) + fieldsLen)));
+            const parsed: unknown = JSON.parse(utf8.decode(u8.subarray(fieldsPtr >>> 0, (fieldsPtr >>> 0) + fieldsLen)));
             if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) fields = parsed as Record<string, unknown>;
           } catch {
             fields = { fieldsInvalid: true };
           }
         }
         const lvl = level === LOG_DEBUG || level === LOG_INFO || level === LOG_WARN || level === LOG_ERROR ? LOG_LEVELS[level] : "info";
-        this.log.record(lvl, app.current().id, message, fields);
+        this.log.record(lvl, this.caller.current().id, message, fields);
       },
     };
   }

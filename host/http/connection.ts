@@ -27,25 +27,58 @@
 // stack, PIPELINE_BATCH_MAX at a time before other connections get their turn.
 
 import type { Socket } from "node:net";
-import {
-  BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
-  REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN,
-  REQ_PATH_PTR, REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR,
-  RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS, ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK,
-} from "../abi/constants.ts";
-import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
+import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK } from "../abi/constants.ts";
+import type { RequestBridge } from "../abi/request_bridge.ts";
+import { assert } from "../assert.ts";
 import { ERRORS, type ErrorCode } from "../errors.ts";
+import { PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import { CONNECTION_BUFFER_BYTES, type BufferPool } from "../memory/connection_buffers.ts";
+import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
+import type { HttpDate } from "./date.ts";
 import {
   checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
 } from "./request_parser.ts";
-import { CONNECTION_BUFFER_BYTES } from "../memory/connection_buffers.ts";
-import { PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "../limits.ts";
 import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
-import type { ArenaServer } from "../server.ts";
-import { align16 } from "../abi/region.ts";
+import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
 import { copyBytes, ResponseWriter, startReading } from "./socket_io.ts";
+
+/** The time limits a connection keeps, by name (ms). */
+export interface Timeouts {
+  /** Keep-alive connection with no request in progress (KEEPALIVE_TIMEOUT_MS). */
+  idle: number;
+  /** A whole request head, from its first byte (HEADERS_TIMEOUT_MS). */
+  headers: number;
+  /** A pause between two reads of a body (BODY_IDLE_TIMEOUT_MS). */
+  body: number;
+  /** A whole body (BODY_TIMEOUT_MS). */
+  bodyTotal: number;
+  /** No progress on a response write (SEND_TIMEOUT_MS). */
+  send: number;
+  /** The app's wall-clock time for one request (--deadline-ms). */
+  app: number;
+}
+
+/** What a connection needs from the server it belongs to, and nothing more. */
+export interface ConnectionEnv {
+  /** Wall clock in ms, refreshed by the server's sweep; deadlines are measured against it. */
+  readonly now: number;
+  readonly date: HttpDate;
+  readonly timeouts: Timeouts;
+  /** The server is shutting down: responses say Connection: close. */
+  readonly closing: boolean;
+  readonly bodyBytesMax: number;
+  /** Where every connection's reads land; valid only during the read callback. */
+  readonly readBuffer: Uint8Array;
+  readonly buffers: BufferPool;
+  readonly scheduler: SlotScheduler;
+  readonly bridge: RequestBridge;
+  readonly log: Logger;
+  nextRequestId(): number;
+  connectionClosed(conn: Connection): void;
+}
 
 const S_HEAD = 0;
 const S_QUEUED = 1;
@@ -55,24 +88,30 @@ const S_CLOSED = 4;
 const S_APP = 5;
 const S_PREBODY = 6;
 
-// Deadline kinds; the server's table of timeouts is indexed by them.
-export const DEADLINE_NONE = 0;
-export const DEADLINE_IDLE = 1;
-export const DEADLINE_HEADERS = 2;
-/** Between two reads of a body; the whole body's own limit is DEADLINE_BODY_TOTAL's. */
-export const DEADLINE_BODY = 3;
-export const DEADLINE_SEND = 4;
+// What a connection's deadline is for; each maps to one of the Timeouts by name.
+const DEADLINE_NONE = 0;
+const DEADLINE_IDLE = 1;
+const DEADLINE_HEADERS = 2;
+/** Between two reads of a body, never past the whole body's limit. */
+const DEADLINE_BODY = 3;
+const DEADLINE_SEND = 4;
 /** The app has the request: its wall-clock deadline (504 when it passes). */
-export const DEADLINE_APP = 5;
-/** Not a kind a connection waits in: the index of the whole-body timeout in the table. */
-export const DEADLINE_BODY_TOTAL = 6;
-export const DEADLINE_KINDS = 7;
+const DEADLINE_APP = 5;
 
-const latin1 = new TextDecoder("latin1");
+function timeoutOf(t: Timeouts, kind: number): number {
+  switch (kind) {
+    case DEADLINE_IDLE: return t.idle;
+    case DEADLINE_HEADERS: return t.headers;
+    case DEADLINE_BODY: return t.body;
+    case DEADLINE_SEND: return t.send;
+    case DEADLINE_APP: return t.app;
+    default: return 0;
+  }
+}
 
-export class Connection {
+export class Connection implements SlotWaiter {
   readonly socket: Socket;
-  private readonly server: ArenaServer;
+  private readonly env: ConnectionEnv;
   /** Bytes of the next request head (and what follows it, until consumed); a buffer from
    *  the server's pool while inLen > 0 or a head is being read, else null. */
   private inbuf: Uint8Array | null = null;
@@ -91,7 +130,6 @@ export class Connection {
   private readonly chunked = new ChunkedDecoder();
   private state = S_HEAD;
   private slot = -1;
-  private desc = 0;
   private bodyPtr = 0;
   private bodyLen = 0;
   private bodyMax = 0;
@@ -134,16 +172,16 @@ export class Connection {
     if (this.state !== S_CLOSED) this.drive();
   };
 
-  constructor(socket: Socket, server: ArenaServer) {
+  constructor(socket: Socket, env: ConnectionEnv) {
     this.socket = socket;
-    this.server = server;
+    this.env = env;
     socket.setNoDelay(true);
     this.writer = new ResponseWriter(socket, (err: boolean) => this.afterWrite(err));
     socket.on("end", () => this.onEnd());
     socket.on("error", () => { /* 'close' follows; resets and timeouts are routine */ });
     socket.on("close", () => this.onClose());
     this.setDeadline(DEADLINE_IDLE);
-    startReading(socket, server.readBuffer, (buf, start, end) => this.onRead(buf, start, end));
+    startReading(socket, env.readBuffer, (buf, start, end) => this.onRead(buf, start, end));
   }
 
   /** True when no request is in progress and no request bytes are buffered. */
@@ -153,14 +191,14 @@ export class Connection {
 
   private setDeadline(kind: number): void {
     this.deadlineKind = kind;
-    this.deadline = kind === DEADLINE_NONE ? 0 : this.server.now + this.server.timeoutFor(kind);
+    this.deadline = kind === DEADLINE_NONE ? 0 : this.env.now + timeoutOf(this.env.timeouts, kind);
   }
 
   /** Body deadline: the idle limit from now, but never past the whole-body limit. */
   private setBodyDeadline(): void {
-    const server = this.server;
+    const t = this.env.timeouts;
     this.deadlineKind = DEADLINE_BODY;
-    this.deadline = Math.min(server.now + server.timeoutFor(DEADLINE_BODY), this.bodyStart + server.timeoutFor(DEADLINE_BODY_TOTAL));
+    this.deadline = Math.min(this.env.now + t.body, this.bodyStart + t.bodyTotal);
   }
 
   private onRead(buf: Uint8Array, start: number, end: number): void {
@@ -189,9 +227,9 @@ export class Connection {
     if (stash === null || stash.length < need) {
       // A read is at most the server's read buffer (one connection buffer), so a pooled
       // buffer holds it; only the public I/O path, whose chunks are Node's, may need more.
-      const grown = need <= CONNECTION_BUFFER_BYTES ? this.server.buffers.take() : new Uint8Array(need);
+      const grown = need <= CONNECTION_BUFFER_BYTES ? this.env.buffers.take() : new Uint8Array(need);
       if (have > 0) copyBytes(this.pending!, this.pendingOff, grown, 0, have);
-      if (stash !== null) this.server.buffers.give(stash);
+      if (stash !== null) this.env.buffers.give(stash);
       stash = grown;
       this.stash = grown;
     } else if (have > 0) {
@@ -209,21 +247,21 @@ export class Connection {
     this.pendingOff = 0;
     this.pendingEnd = 0;
     if (this.stash !== null) {
-      this.server.buffers.give(this.stash);
+      this.env.buffers.give(this.stash);
       this.stash = null;
     }
   }
 
   /** The connection buffer, taken from the pool when there is none. */
   private inbufTaken(): Uint8Array {
-    if (this.inbuf === null) this.inbuf = this.server.buffers.take();
+    if (this.inbuf === null) this.inbuf = this.env.buffers.take();
     return this.inbuf;
   }
 
   /** Returns the connection buffer when it holds nothing. */
   private returnEmptyInbuf(): void {
     if (this.inLen === 0 && this.inbuf !== null) {
-      this.server.buffers.give(this.inbuf);
+      this.env.buffers.give(this.inbuf);
       this.inbuf = null;
       this.scanFrom = 0;
     }
@@ -237,19 +275,19 @@ export class Connection {
   }
 
   private onClose(): void {
-    if (this.state === S_QUEUED) this.server.dequeue(this);
+    if (this.state === S_QUEUED) this.env.scheduler.dequeue(this);
     this.state = S_CLOSED;
     if (this.inApp) {
       // The app is running or suspended on an effect: stop its effects; the slot is
       // released when the app returns.
-      this.server.app.cancel(this.slot);
+      this.env.bridge.cancel(this.slot);
     }
     this.releaseSlot();
     this.endBodySlot();
     this.dropPending();
     this.inLen = 0;
     this.returnEmptyInbuf();
-    this.server.connectionClosed(this);
+    this.env.connectionClosed(this);
   }
 
   /** Advances the state machine as far as the buffered bytes allow. Re-entered from a
@@ -349,10 +387,10 @@ export class Connection {
       return false;
     }
     const head = this.head;
-    const r = parseHead(inbuf, end, head, this.server.bodyBytesMax);
+    const r = parseHead(inbuf, end, head, this.env.bodyBytesMax);
     if (r < 0) {
       const reason = r === HEAD_BODY_TOO_LARGE
-        ? `Content-Length ${head.contentLength} is over the body limit of ${this.server.bodyBytesMax} bytes`
+        ? `Content-Length ${head.contentLength} is over the body limit of ${this.env.bodyBytesMax} bytes`
         : head.reason;
       this.protocolError(headErrorCode(r), reason, r === HEAD_BODY_TOO_LARGE);
       return false;
@@ -362,7 +400,7 @@ export class Connection {
     if (head.hasBody() && !this.streamsBody) {
       // The body fits behind the head: read it here, before taking a slot.
       this.state = S_PREBODY;
-      this.bodyStart = this.server.now;
+      this.bodyStart = this.env.now;
       this.setBodyDeadline();
       if (head.expectContinue && this.inLen < head.headEnd + head.contentLength) this.socket.write(CONTINUE_BYTES);
       return true;
@@ -393,60 +431,22 @@ export class Connection {
    *  when it got one. */
   private queueForSlot(): boolean {
     this.state = S_QUEUED;
-    this.server.requestSlot(this, this.streamsBody);
+    this.env.scheduler.request(this, this.streamsBody);
     return this.state !== S_QUEUED;
   }
 
   /** The server grants a slot: copy the head into its arena and start reading the body. */
   startRequest(slot: number): void {
-    const app = this.server.app;
-    const u8 = app.u8;
-    const dv = app.dv;
+    assert(this.state === S_QUEUED && this.slot < 0, "a slot is granted to a request that waits for one");
+    const bridge = this.env.bridge;
     const head = this.head;
-    const base = app.slotBase(slot);
-    const desc = base + REGION_HEADER_BYTES;
-    this.slot = slot;
-    this.desc = desc;
-    const table = desc + REQ_DESC_BYTES;
-    const copy = table + head.headerCount * HEADER_ENTRY_BYTES;
     const inbuf = this.inbuf!;
-    copyBytes(inbuf, 0, u8, copy, head.headEnd);
-    // Zero the descriptor so a field the app does not write reads as 0, never as stale data.
-    u8.fill(0, desc, desc + REQ_DESC_BYTES);
-    dv.setUint32(desc + REQ_METHOD_PTR, copy, true);
-    dv.setUint32(desc + REQ_METHOD_LEN, head.methodEnd, true);
-    let pathPtr = copy + head.pathStart;
-    let pathLen = head.pathEnd - head.pathStart;
-    if (pathLen === 0) {
-      // Absolute-form without a path ("http://host"): the path is "/". The byte before
-      // the path is the last byte of the authority, which nothing reads any more.
-      pathPtr -= 1;
-      u8[pathPtr] = 0x2f;
-      pathLen = 1;
-    }
-    dv.setUint32(desc + REQ_PATH_PTR, pathPtr, true);
-    dv.setUint32(desc + REQ_PATH_LEN, pathLen, true);
-    const queryStart = head.pathEnd < head.targetEnd ? head.pathEnd + 1 : head.targetEnd;
-    dv.setUint32(desc + REQ_QUERY_PTR, copy + queryStart, true);
-    dv.setUint32(desc + REQ_QUERY_LEN, head.targetEnd - queryStart, true);
-    dv.setUint32(desc + REQ_HEADERS_PTR, table, true);
-    dv.setUint32(desc + REQ_HEADER_COUNT, head.headerCount, true);
-    dv.setUint32(desc + REQ_VERSION_MINOR, head.versionMinor, true);
-    dv.setUint32(desc + REQ_SLOT, slot, true);
-    const f = head.fields;
-    for (let k = 0; k < head.headerCount; k++) {
-      const e = table + k * HEADER_ENTRY_BYTES;
-      dv.setUint32(e, copy + f[k * 4], true);
-      dv.setUint32(e + 4, f[k * 4 + 1] - f[k * 4], true);
-      dv.setUint32(e + 8, copy + f[k * 4 + 2], true);
-      dv.setUint32(e + 12, f[k * 4 + 3] - f[k * 4 + 2], true);
-    }
-    this.bodyPtr = align16(copy + head.headEnd + BODY_HEADROOM_BYTES);
+    this.slot = slot;
+    this.bodyPtr = bridge.openRequest(slot, head, inbuf);
     this.bodyLen = 0;
     // The body may use the server's limit, but never more than half of what is left of the
     // arena: the handler needs room too.
-    const arenaEnd = base + app.plan.arenaBytes;
-    this.bodyMax = Math.min(this.server.bodyBytesMax, Math.floor((arenaEnd - this.bodyPtr) / 2));
+    this.bodyMax = Math.min(this.env.bodyBytesMax, bridge.bodyRoom(slot, this.bodyPtr));
     // The head has been copied: drop it from the buffer, keep what follows (body, next request).
     inbuf.copyWithin(0, head.headEnd, this.inLen);
     this.inLen -= head.headEnd;
@@ -465,7 +465,7 @@ export class Connection {
     if (this.streamsBody) {
       // Read before the slot, a small body's 100 Continue went out then.
       if (head.expectContinue) this.socket.write(CONTINUE_BYTES);
-      this.bodyStart = this.server.now;
+      this.bodyStart = this.env.now;
       this.setBodyDeadline();
     }
   }
@@ -475,7 +475,7 @@ export class Connection {
     if (this.state !== S_QUEUED) {
       // The client went away meanwhile.
       this.endBodySlot();
-      this.server.releaseSlot(slot);
+      this.env.scheduler.release(slot);
       return;
     }
     this.startRequest(slot);
@@ -485,13 +485,12 @@ export class Connection {
   /** The body is read (or the request ended): its slot no longer counts as streaming. */
   private endBodySlot(): void {
     if (!this.holdsBodySlot) return;
-    this.holdsBodySlot = false;
-    this.server.bodySlotDone();
+    this.env.scheduler.bodySlotDone(this);
   }
 
   /** Reads body bytes into the arena. True when the state advanced. */
   private readBody(): boolean {
-    const u8 = this.server.app.u8;
+    const u8 = this.env.bridge.u8;
     const before = this.bodyLen;
     if (this.head.chunked) {
       const dec = this.chunked;
@@ -544,26 +543,18 @@ export class Connection {
 
   /** The request is complete in the arena: call the app and write its response. */
   private dispatch(): void {
-    const server = this.server;
-    const app = server.app;
-    const dv = app.dv;
-    const desc = this.desc;
+    const bridge = this.env.bridge;
     this.endBodySlot();
     this.batch++;
     this.setDeadline(DEADLINE_APP);
-    dv.setUint32(desc + REQ_BODY_PTR, this.bodyPtr, true);
-    dv.setUint32(desc + REQ_BODY_LEN, this.bodyLen, true);
-    const id = server.nextRequestId();
-    dv.setUint32(desc + REQ_ID, id, true);
+    const id = this.env.nextRequestId();
     this.requestId = id;
-    const dataEnd = align16(this.bodyPtr + this.bodyLen);
-    app.begin(this.slot, dataEnd);
     this.state = S_APP;
     this.inApp = true;
     // First as a plain call (no promise, no JSPI stack: most handlers never wait).
     let status: number;
     try {
-      status = app.callSync(this.slot, desc, id);
+      status = bridge.callPlain(this.slot, this.bodyPtr, this.bodyLen, id);
     } catch (err) {
       this.appThrew(err);
       return;
@@ -572,18 +563,18 @@ export class Connection {
       this.appReturned(status);
       return;
     }
-    // The handler waits on effects: run it through JSPI from a clean arena. It runs now up
-    // to its first suspension; the promise settles when it returns. The callbacks are
-    // bound once per connection.
-    app.begin(this.slot, dataEnd);
-    app.callAsync(this.slot, desc).then(this.onAppDone, this.onAppError);
+    // The handler may wait on effects (the build says so; none of its code ran): run it
+    // through JSPI. It runs now up to its first suspension; the promise settles when it
+    // returns. The callbacks are bound once per connection.
+    bridge.callWaiting(this.slot, this.bodyPtr, this.bodyLen).then(this.onAppDone, this.onAppError);
   }
 
   /** The app is done with the request (returned or trapped). False when the client went
    *  away meanwhile: the slot is released and there is nothing to answer. */
   private appDone(): boolean {
+    assert(this.inApp, "the app finishes a request it has");
     this.inApp = false;
-    this.server.app.context(this.slot).end();
+    this.env.bridge.ended(this.slot);
     if (this.deadlineKind === DEADLINE_APP) this.setDeadline(DEADLINE_NONE);
     if (this.state !== S_CLOSED && !this.abandoned) return true;
     this.releaseSlot();
@@ -594,12 +585,10 @@ export class Connection {
    *  close; its effects are cancelled and its next CPU check traps, and the slot is
    *  released when the app has returned. */
   private deadlinePassed(): void {
-    const ctx = this.server.app.context(this.slot);
-    ctx.deadlinePassed = true;
-    ctx.cancel();
+    this.env.bridge.deadlinePassed(this.slot);
     this.abandoned = true;
     this.keepAlive = false;
-    this.failResponse("ARENA_E_DEADLINE", `no response after ${this.server.timeoutFor(DEADLINE_APP)} ms (--deadline-ms)`, this.requestId);
+    this.failResponse("ARENA_E_DEADLINE", `no response after ${this.env.timeouts.app} ms (--deadline-ms)`, this.requestId);
   }
 
   private appReturned(status: number): void {
@@ -613,95 +602,71 @@ export class Connection {
 
   private appThrew(err: unknown): void {
     if (!this.appDone()) return;
-    this.appFailed(err as Error, this.requestId);
+    this.appFailed(err, this.requestId);
   }
 
   private sendResponse(id: number): void {
-    const app = this.server.app;
-    const u8 = app.u8;
-    const dv = app.dv;
-    const desc = this.desc;
-    const status = dv.getUint32(desc + RES_STATUS, true);
-    const hdrPtr = dv.getUint32(desc + RES_HEADERS_PTR, true);
-    const hdrLen = dv.getUint32(desc + RES_HEADERS_LEN, true);
-    const bodyPtr = dv.getUint32(desc + RES_BODY_PTR, true);
-    const bodyLen = dv.getUint32(desc + RES_BODY_LEN, true);
-    if (status < 200 || status > 599) {
-      this.failResponse("ARENA_E_RESPONSE", `status ${status} is not 200-599`, id);
-      return;
-    }
-    if (!this.server.validRange(this.slot, hdrPtr, hdrLen) || !this.server.validRange(this.slot, bodyPtr, bodyLen)) {
-      this.failResponse("ARENA_E_RESPONSE", `response bytes outside the request's arena and the startup region`, id);
-      return;
-    }
-    if (hdrLen + HOST_HEAD_BYTES_MAX > RESPONSE_HEAD_BYTES_MAX) {
-      this.failResponse("ARENA_E_RESPONSE", `response headers are ${hdrLen} bytes, over RESPONSE_HEAD_BYTES_MAX`, id);
-      return;
-    }
-    const bad = checkAppHeaders(u8, hdrPtr, hdrLen);
+    const bridge = this.env.bridge;
+    const slot = this.slot;
+    const bad = bridge.readResponse(slot);
     if (bad !== null) {
       this.failResponse("ARENA_E_RESPONSE", bad, id);
       return;
     }
-    const keepAlive = this.keepAlive && !this.server.closing;
+    const r = bridge.response;
+    const u8 = bridge.u8;
+    const bodyPtr = r.bodyPtr;
+    const bodyLen = r.bodyLen;
+    if (r.headersLen + HOST_HEAD_BYTES_MAX > RESPONSE_HEAD_BYTES_MAX) {
+      this.failResponse("ARENA_E_RESPONSE", `response headers are ${r.headersLen} bytes, over RESPONSE_HEAD_BYTES_MAX`, id);
+      return;
+    }
+    const badHeader = checkAppHeaders(u8, r.headersPtr, r.headersLen);
+    if (badHeader !== null) {
+      this.failResponse("ARENA_E_RESPONSE", badHeader, id);
+      return;
+    }
+    const keepAlive = this.keepAlive && !this.env.closing;
     this.keepAlive = keepAlive;
-    const noBody = statusHasNoBody(status);
-    const headStart = app.slotBase(this.slot) + app.plan.arenaBytes;
-    const headEnd = writeHead(u8, headStart, status, hdrPtr, hdrLen, noBody ? 0 : bodyLen, this.server.date,
+    const noBody = statusHasNoBody(r.status);
+    const headStart = bridge.headReserve(slot);
+    const headEnd = writeHead(u8, headStart, r.status, r.headersPtr, r.headersLen, noBody ? 0 : bodyLen, this.env.date,
       keepAlive, this.head.versionMinor === 0);
     this.state = S_WRITING;
     // Head and body go out in one write, as views over wasm memory; the views are cached
     // per slot, so a response laid out as the last one allocates nothing. A small body is
     // copied after the head in the slot's head reserve: one contiguous write() is cheaper
     // for the kernel than a two-part writev().
-    const server = this.server;
     this.writing = true;
     const sendBody = !(noBody || this.head.isHead || bodyLen === 0);
-    const reserveEnd = app.slotBase(this.slot) + app.plan.slotBytes;
     if (!sendBody) {
-      this.writer.write(server.view(this.slot, 0, headStart, headEnd - headStart), null);
-    } else if (bodyLen <= SMALL_BODY_COPY_BYTES_MAX && headEnd + bodyLen <= reserveEnd) {
+      this.writer.write(bridge.view(slot, 0, headStart, headEnd - headStart), null);
+    } else if (bodyLen <= SMALL_BODY_COPY_BYTES_MAX && headEnd + bodyLen <= bridge.slotEnd(slot)) {
       u8.copyWithin(headEnd, bodyPtr, bodyPtr + bodyLen);
-      this.writer.write(server.view(this.slot, 0, headStart, headEnd - headStart + bodyLen), null);
+      this.writer.write(bridge.view(slot, 0, headStart, headEnd - headStart + bodyLen), null);
     } else {
-      this.writer.write(server.view(this.slot, 0, headStart, headEnd - headStart), server.view(this.slot, 1, bodyPtr, bodyLen));
+      this.writer.write(bridge.view(slot, 0, headStart, headEnd - headStart), bridge.view(slot, 1, bodyPtr, bodyLen));
     }
     this.watchSend();
   }
 
   /** The app trapped: answer 500 with the code, keep the connection if the request allows. */
-  private appFailed(err: Error, id: number): void {
-    const trap = this.server.app.context(this.slot).trap;
-    if (trap.cpuMs >= 0) {
-      this.failResponse("ARENA_E_CPU", `stopped after ${trap.cpuMs.toFixed(1)} ms of CPU, budget ${this.server.app.effects.cpuBudgetMs} ms`, id);
-    } else if (trap.overflowSize >= 0) {
-      this.failResponse("ARENA_E_MEMORY", `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes`, id);
-    } else if (trap.violationKind !== 0) {
-      this.failResponse("ARENA_E_CHECK", trap.abortMessage ?? "violation", id);
-    } else {
-      this.failResponse("ARENA_E_TRAP", trap.abortMessage ?? `${err.name}: ${err.message}`, id);
-    }
+  private appFailed(err: unknown, id: number): void {
+    const e = this.env.bridge.trapError(this.slot, err);
+    this.failResponse(e.code, e.detail, id);
   }
 
   /** Logs a request error with method, path and route, then answers with its code. */
   private failResponse(code: ErrorCode, detail: string, id: number): void {
-    const app = this.server.app;
-    const dv = app.dv;
-    const desc = this.desc;
-    const methodPtr = dv.getUint32(desc + REQ_METHOD_PTR, true);
-    const method = latin1.decode(app.u8.subarray(methodPtr, methodPtr + dv.getUint32(desc + REQ_METHOD_LEN, true)));
-    const pathPtr = dv.getUint32(desc + REQ_PATH_PTR, true);
-    const path = latin1.decode(app.u8.subarray(pathPtr, pathPtr + Math.min(dv.getUint32(desc + REQ_PATH_LEN, true), 256)));
-    const route = app.route(this.slot);
-    const where = `${method} ${path}${route ? ` (route ${route})` : ""}`;
-    this.server.log.error(code, `req=${id} slot=${this.slot} ${where}: ${detail}`);
+    const where = this.env.bridge.describe(this.slot);
+    this.env.log.error(code, `req=${id} slot=${this.slot} ${where}: ${detail}`);
     this.releaseSlot();
-    this.sendError(code, `${where}: ${detail}`, this.keepAlive && !this.server.closing);
+    this.sendError(code, `${where}: ${detail}`, this.keepAlive && !this.env.closing);
   }
 
   /** A request the host refuses before the app sees it: answer and close. */
   private protocolError(code: ErrorCode, reason: string, logIt = false): void {
-    if (logIt || ERRORS[code].status >= 500) this.server.log.error(code, `from ${this.socket.remoteAddress ?? "?"}: ${reason}`);
+    if (logIt || ERRORS[code].status >= 500) this.env.log.error(code, `from ${this.socket.remoteAddress ?? "?"}: ${reason}`);
     this.releaseSlot();
     this.sendError(code, reason, false);
   }
@@ -724,14 +689,14 @@ export class Connection {
         this.sendLeft = left; // the client is reading, slowly: wait on
         this.setDeadline(DEADLINE_SEND);
       } else if (this.writing) {
-        this.server.log.info(`closing a connection from ${this.socket.remoteAddress ?? "?"}: its response made no progress for ${this.server.timeoutFor(DEADLINE_SEND)} ms (${left} bytes unsent)`);
+        this.env.log.info(`closing a connection from ${this.socket.remoteAddress ?? "?"}: its response made no progress for ${this.env.timeouts.send} ms (${left} bytes unsent)`);
         this.socket.destroy(); // 'close' frees the slot
       }
     } else if (kind === DEADLINE_APP) {
       if (this.inApp && this.state === S_APP) this.deadlinePassed();
     } else if (this.state === S_HEAD || this.state === S_BODY || this.state === S_PREBODY) {
       this.protocolError("ARENA_E_HTTP_TIMEOUT", kind === DEADLINE_HEADERS ? "request head not received in time"
-        : `request body not received in time (a pause of ${this.server.timeoutFor(DEADLINE_BODY)} ms, or ${this.server.timeoutFor(DEADLINE_BODY_TOTAL)} ms in all)`);
+        : `request body not received in time (a pause of ${this.env.timeouts.body} ms, or ${this.env.timeouts.bodyTotal} ms in all)`);
     }
   }
 
@@ -751,7 +716,7 @@ export class Connection {
     this.state = S_WRITING;
     this.setDeadline(DEADLINE_NONE);
     this.writing = true;
-    this.writer.write(errorResponse(code, detail, this.server.date, keepAlive, this.head.isHead, extra), null);
+    this.writer.write(errorResponse(code, detail, this.env.date, keepAlive, this.head.isHead, extra), null);
     this.watchSend();
   }
 
@@ -780,7 +745,7 @@ export class Connection {
     this.state = S_HEAD;
     this.head.isHead = false;
     this.setDeadline(this.inLen > 0 || this.pending !== null ? DEADLINE_HEADERS : DEADLINE_IDLE);
-    if (this.server.closing && this.isIdle()) {
+    if (this.env.closing && this.isIdle()) {
       this.state = S_CLOSED;
       this.lingeringClose();
       return;
@@ -814,7 +779,7 @@ export class Connection {
     if (this.slot >= 0 && !this.inApp) {
       const slot = this.slot;
       this.slot = -1;
-      this.server.releaseSlot(slot);
+      this.env.scheduler.release(slot);
     }
   }
 }

@@ -174,16 +174,6 @@ export class ResponseWriter {
   }
 }
 
-/** A view of `buffer` [ptr, ptr + len), taken from views[i] when it is that same range
- *  (responses laid out like the previous one reuse their views), else made and kept. */
-export function cachedView(views: Uint8Array[], i: number, buffer: ArrayBufferLike, ptr: number, len: number): Uint8Array {
-  const v = views[i];
-  if (v.byteOffset === ptr && v.length === len && v.buffer === buffer) return v;
-  const nv = new Uint8Array(buffer, ptr, len);
-  views[i] = nv;
-  return nv;
-}
-
 /** Copies n bytes between arrays; small copies by hand, because `set(subarray())` makes a
  *  view object per call and heads and small bodies are the common case. */
 export function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {

@@ -28,7 +28,7 @@ import {
   FETCH_RES_BODY_LEN, FETCH_RES_BODY_PTR, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, FETCH_TIMEOUT_MS, FETCH_URL_LEN, FETCH_URL_PTR, HEADER_ENTRY_BYTES,
 } from "../../abi/constants.ts";
-import type { App } from "../../abi/app.ts";
+import { cachedView, type AppMemory } from "../../memory/app_memory.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "../../http/chunked.ts";
 import { TCHAR } from "../../http/request_parser.ts";
 import {
@@ -36,11 +36,12 @@ import {
   FETCH_SOCKETS_PER_ORIGIN_MAX, FETCH_TIMEOUT_MS_DEFAULT, URI_BYTES_MAX,
 } from "../../limits.ts";
 import { align16, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
+import { writeHeaderTable } from "../../abi/header_table.ts";
 import { checkAppHeaders } from "../../http/response_head.ts";
 import { findResponseHeadEnd, HEAD_INVALID, parseResponseHead, ResponseHead } from "./response_parser.ts";
 import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
 import { WaitQueue } from "../../memory/slots.ts";
-import { cachedView, copyBytes, READ_BUFFER_BYTES, ResponseWriter } from "../../http/socket_io.ts";
+import { copyBytes, READ_BUFFER_BYTES, ResponseWriter } from "../../http/socket_io.ts";
 import { parseUpstreamUrl, UpstreamUrl } from "./upstream_url.ts";
 
 export interface FetchOptions {
@@ -231,8 +232,8 @@ class FetchOp implements PendingEffect {
     this.client = client;
   }
 
-  private get app(): App {
-    return this.client.app!;
+  private get app(): AppMemory {
+    return this.client.memory;
   }
 
   /** Starts the fetch described at `desc`; a number when it fails at once, else a promise. */
@@ -588,14 +589,7 @@ class FetchOp implements PendingEffect {
     const head = this.head;
     const desc = this.desc;
     const table = (this.bodyStart + this.bodyLen + 3) & ~3;
-    const f = head.fields;
-    for (let k = 0; k < head.headerCount; k++) {
-      const e = table + k * HEADER_ENTRY_BYTES;
-      dv.setUint32(e, f[k * 4], true);
-      dv.setUint32(e + 4, f[k * 4 + 1] - f[k * 4], true);
-      dv.setUint32(e + 8, f[k * 4 + 2], true);
-      dv.setUint32(e + 12, f[k * 4 + 3] - f[k * 4 + 2], true);
-    }
+    writeHeaderTable(dv, table, 0, head.fields, head.headerCount);
     regionCommit(dv, this.base, table + head.headerCount * HEADER_ENTRY_BYTES);
     dv.setUint32(desc + FETCH_RES_STATUS, head.status, true);
     dv.setUint32(desc + FETCH_RES_HEADERS_PTR, table, true);
@@ -699,7 +693,8 @@ class FetchOp implements PendingEffect {
 }
 
 export class HttpClient {
-  app: App | null = null;
+  /** The app's memory: requests' descriptors are read and responses written there. */
+  readonly memory: AppMemory;
   readonly socketsPerOrigin: number;
   readonly originsMax: number;
   readonly timeoutMs: number;
@@ -710,7 +705,8 @@ export class HttpClient {
   /** Counts fetches that chose a pool; OriginPool.lastUsed holds it (a number, not a time:
    *  stamping it costs no clock read and no allocation). */
   uses = 0;
-  private ops: FetchOp[] = [];
+  /** One fetch operation per slot, reused. */
+  private readonly ops: FetchOp[];
   private closing = false;
   /** Where every upstream socket's reads land; consumed before the read callback returns. */
   readonly readBuffer = new Uint8Array(READ_BUFFER_BYTES);
@@ -718,7 +714,11 @@ export class HttpClient {
   readonly scratch = new Uint8Array(FETCH_HEAD_BYTES_MAX);
   private sweepTimer: NodeJS.Timeout | null = null;
 
-  constructor(options: FetchOptions = {}) {
+  /** Needs no app instance: the memory and the per-slot contexts exist before it, so the
+   *  client can be built (and tested) with no wasm module at all. */
+  constructor(memory: AppMemory, contexts: readonly SlotContext[], options: FetchOptions = {}) {
+    this.memory = memory;
+    this.ops = contexts.map((ctx) => new FetchOp(ctx, this));
     this.socketsPerOrigin = options.socketsPerOrigin ?? FETCH_SOCKETS_PER_ORIGIN_MAX;
     this.originsMax = options.originsMax ?? FETCH_ORIGINS_MAX;
     if (!(this.originsMax >= 1)) throw new Error("assert: the HTTP client needs room for at least one origin");
@@ -726,11 +726,6 @@ export class HttpClient {
     this.connectTimeoutMs = options.connectTimeoutMs ?? FETCH_CONNECT_TIMEOUT_MS;
     this.bodyBytesMax = options.bodyBytesMax ?? FETCH_BODY_BYTES_MAX_DEFAULT;
     this.idleTimeoutMs = options.idleTimeoutMs ?? FETCH_IDLE_TIMEOUT_MS;
-  }
-
-  attach(app: App): void {
-    this.app = app;
-    this.ops = app.contexts.map((ctx) => new FetchOp(ctx, this));
   }
 
   /** Starts the fetch of the request in `ctx`, described at `desc` in its arena. */

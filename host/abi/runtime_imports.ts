@@ -1,0 +1,97 @@
+// The imports the runtime and AssemblyScript's standard library need (`env.*`) and the
+// runtime's own reports to the host (`arena.overflow`, `violation`, `route`, `may_wait`).
+// The effects (effects/imports.ts) are the other half of the `arena` module; `appImports`
+// puts the two together. Every report is recorded on the calling request's context, so a
+// trap that follows it becomes a precise error (abi/request_bridge.ts).
+
+import type { AppMemory } from "../memory/app_memory.ts";
+import type { Logger } from "../log.ts";
+import { assert } from "../assert.ts";
+import type { Caller } from "./caller.ts";
+import { VIOLATION_LINK, WAITING_IMPORTS } from "./constants.ts";
+
+const utf16 = new TextDecoder("utf-16le");
+
+/** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4), bounds-checked. */
+export function readAsString(memory: AppMemory, ptr: number): string {
+  const u8 = memory.u8;
+  if (ptr < 4 || ptr > u8.length) return "";
+  const len = memory.dv.getUint32(ptr - 4, true);
+  if (ptr + len > u8.length) return "";
+  return utf16.decode(u8.subarray(ptr, ptr + (len & ~1)));
+}
+
+/**
+ * The whole import object of an app: `env` for the runtime and the standard library, and
+ * `arena` with the runtime's reports plus `effects` (the effect imports). `mayWait` is the
+ * set of table indices the build says may wait, or null (every handler may).
+ */
+export function appImports(memory: AppMemory, caller: Caller, log: Logger, effects: Record<string, unknown>,
+  mayWait: Set<number> | null): WebAssembly.Imports {
+  // The build's analysis knows which imports wait only from WAITING_IMPORTS: a suspending
+  // import missing from it would let a handler that waits run as a plain call.
+  const suspending = Object.keys(effects).filter((name) => effects[name] instanceof WebAssembly.Suspending).sort();
+  assert(suspending.join() === [...WAITING_IMPORTS].sort().join(),
+    `the host's suspending imports (${suspending.join(", ")}) are WAITING_IMPORTS (${WAITING_IMPORTS.join(", ")}) in host/abi/constants.ts`);
+  const tag = () => {
+    const id = caller.current().id;
+    return id !== 0 ? `app req=${id}` : "app";
+  };
+  const consoleLine = (level: "info" | "warn" | "error") => (ptr: number) => log.app(level, tag(), readAsString(memory, ptr));
+  return {
+    env: {
+      memory: memory.memory,
+      abort(msg: number, file: number, line: number, column: number) {
+        const where = file !== 0 ? ` at ${readAsString(memory, file)}:${line}:${column}` : "";
+        caller.current().trap.abortMessage = `${readAsString(memory, msg)}${where}`;
+        throw new WebAssembly.RuntimeError("abort");
+      },
+      trace(msg: number, n: number, ...args: number[]) {
+        log.app("info", tag(), `trace: ${readAsString(memory, msg)} ${args.slice(0, n).join(", ")}`);
+      },
+      seed() {
+        // Seeds Math.random in the app; from the CSPRNG so two processes never share a sequence.
+        return crypto.getRandomValues(new Uint32Array(2)).reduce((a, b) => a * 4294967296 + b, 0);
+      },
+      "Date.now"() {
+        return Date.now();
+      },
+      "console.log": consoleLine("info"),
+      "console.info": consoleLine("info"),
+      "console.debug": consoleLine("info"),
+      "console.warn": consoleLine("warn"),
+      "console.error": consoleLine("error"),
+    },
+    arena: {
+      ...effects,
+      // may_wait(tableIndex) -> 1 when the function at that table index may wait: asked
+      // by the SDK once per route at start, so waiting routes skip the plain call.
+      may_wait(index: number): number {
+        return mayWait === null || mayWait.has(index >>> 0) ? 1 : 0;
+      },
+      overflow(id: number, size: number, limit: number) {
+        const trap = caller.current().trap;
+        trap.overflowSize = size >>> 0;
+        trap.overflowLimit = limit >>> 0;
+        void id;
+      },
+      violation(kind: number, parent: number, child: number) {
+        const trap = caller.current().trap;
+        trap.violationKind = kind;
+        trap.abortMessage = kind === VIOLATION_LINK
+          ? `object at 0x${(child >>> 0).toString(16)} made during the request was stored into startup object at 0x${(parent >>> 0).toString(16)}`
+          : `startup object at 0x${(parent >>> 0).toString(16)} was reallocated during a request`;
+      },
+      route(ptr: number, len: number) {
+        ptr >>>= 0;
+        len >>>= 0;
+        // Route patterns live in static data or the startup region; anything else is ignored.
+        if (len <= 1024 && ptr + len <= memory.plan.startupBytes) {
+          const ctx = caller.current();
+          ctx.routePtr = ptr;
+          ctx.routeLen = len;
+        }
+      },
+    },
+  };
+}
