@@ -62,9 +62,18 @@ describe("Html: escaping", () => {
   });
 
   it("aborts on an attribute without an open tag and on a tag name that is not plain", async () => {
-    for (const n of ["5", "6"]) {
+    // The message says which check stopped the handler; any other 500 would not prove it.
+    const cases: [string, string][] = [
+      ["5", "Html.attr: no open tag for attribute 'a'"],
+      ["6", "Html.open: invalid tag name 'a onclick'"],
+    ];
+    for (const [n, message] of cases) {
       const r = await exchange(t.port, get(`/misuse/${n}`), { expect: 1 });
       assert.equal(r.responses[0].status, 500, r.responses[0].body.toString());
+      assert.deepEqual(JSON.parse(r.responses[0].body.toString()), {
+        statusCode: 500, code: "ARENA_E_TRAP", error: "Internal Server Error",
+        message: `GET /misuse/${n} (route /misuse/:n): ${message}`,
+      });
     }
   });
 });

@@ -4,8 +4,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { exchange, get, startTestServer, waitFor, type Running } from "./helpers.ts";
-import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, URI_BYTES_MAX } from "../host/limits.ts";
+import { exchange, get, parseResponses, startTestServer, waitFor, type Running } from "./helpers.ts";
+import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, PIPELINE_BATCH_MAX, URI_BYTES_MAX } from "../host/limits.ts";
 import { TLS_CLIENT_HELLO } from "./smuggling_corpus.ts";
 
 let t: Running;
@@ -111,9 +111,33 @@ describe("connections", () => {
     assert.equal(b.closed, true);
   });
 
-  it("answers every request a client sent before half-closing", async () => {
-    const r = await exchange(t.port, [get("/ident?x=1") + get("/ident?x=2")]);
-    assert.equal(r.responses.length, 2);
+  it("answers every request a client sent before half-closing, then closes", async () => {
+    // The client sends its requests and its FIN at once and keeps its own reading side
+    // open (allowHalfOpen). More requests than one turn serves (PIPELINE_BATCH_MAX), so the
+    // FIN is seen while some are still unanswered: every response must still arrive, in
+    // order, and the server must then end the connection itself, well before the idle
+    // timeout (keepAliveTimeoutMs, 400 ms here) would.
+    const count = PIPELINE_BATCH_MAX * 2 + 1;
+    const sock = net.connect({ port: t.port, host: "127.0.0.1", allowHalfOpen: true });
+    try {
+      let got = "";
+      sock.on("data", (d: Buffer) => { got += d.toString("latin1"); });
+      const ended = new Promise<void>((resolve) => sock.on("end", () => resolve()));
+      await new Promise<void>((resolve) => sock.on("connect", () => resolve()));
+      sock.end(Array.from({ length: count }, (_, i) => get(`/ident?x=${i}`)).join(""));
+      const t0 = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no FIN from the server after ${got.length} bytes`)), 3000);
+      })]).finally(() => clearTimeout(timer));
+      const ms = performance.now() - t0;
+      assert.ok(ms < 300, `the server took ${ms.toFixed(0)} ms to close`);
+      const { responses, rest } = parseResponses(Buffer.from(got, "latin1"));
+      assert.deepEqual(responses.map((res) => res.body.toString()), Array.from({ length: count }, (_, i) => `GET /ident x=${i} tag=- body=\n`));
+      assert.equal(rest.length, 0);
+    } finally {
+      sock.destroy();
+    }
   });
 
   it("closes an idle keep-alive connection quietly after the idle timeout", async () => {
@@ -253,31 +277,36 @@ describe("limits and malformed requests", () => {
 });
 
 describe("request smuggling defences (RFC 9112)", () => {
-  const cases: [string, string][] = [
-    ["Content-Length with Transfer-Encoding (CL.TE)", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"],
-    ["Transfer-Encoding with Content-Length (TE.CL)", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n"],
-    ["conflicting Content-Length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"],
-    ["Content-Length list", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4, 5\r\n\r\nabcde"],
-    ["signed Content-Length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: +4\r\n\r\nabcd"],
-    ["hex Content-Length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0x4\r\n\r\nabcd"],
-    ["chunked not last", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"],
-    ["chunked twice", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"],
-    ["obfuscated chunked", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n"],
-    ["Transfer-Encoding on HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"],
-    ["whitespace before colon", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"],
-    ["obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n folded\r\n\r\n"],
-    ["bare LF in a field", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\nX-B: 2\r\n\r\n"],
-    ["bare CR in a field", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\rX-B: 2\r\n\r\n"],
-    ["NUL in a field value", "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\u0000b\r\n\r\n"],
-    ["control character in the target", "GET /a\u0001b HTTP/1.1\r\nHost: t\r\n\r\n"],
-    ["bare LF after chunk data", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\n0\r\n\r\n"],
-    ["chunk size overflow", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n"],
+  // Each case has one right answer: a framing or syntax error is 400 with the code that
+  // names it, and only a chunk size past the body limit is 413.
+  const cases: [string, string, number, string, string][] = [
+    ["Content-Length with Transfer-Encoding (CL.TE)", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "ARENA_E_HTTP_FRAMING", "both Content-Length and Transfer-Encoding"],
+    ["Transfer-Encoding with Content-Length (TE.CL)", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400, "ARENA_E_HTTP_FRAMING", "both Content-Length and Transfer-Encoding"],
+    ["conflicting Content-Length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400, "ARENA_E_HTTP_FRAMING", "conflicting Content-Length fields"],
+    ["Content-Length list", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4, 5\r\n\r\nabcde", 400, "ARENA_E_HTTP_FRAMING", "malformed Content-Length"],
+    ["signed Content-Length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: +4\r\n\r\nabcd", 400, "ARENA_E_HTTP_FRAMING", "malformed Content-Length"],
+    ["hex Content-Length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0x4\r\n\r\nabcd", 400, "ARENA_E_HTTP_FRAMING", "malformed Content-Length"],
+    ["chunked not last", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, "ARENA_E_HTTP_FRAMING", "chunked is not the final transfer coding"],
+    ["chunked twice", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "ARENA_E_HTTP_FRAMING", "chunked applied more than once"],
+    ["obfuscated chunked", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n", 400, "ARENA_E_HTTP_FRAMING", "chunked is not the final transfer coding"],
+    ["Transfer-Encoding on HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "ARENA_E_HTTP_FRAMING", "Transfer-Encoding in an HTTP/1.0 request"],
+    ["whitespace before colon", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "whitespace before colon"],
+    ["obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n folded\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "obsolete line folding"],
+    ["bare LF in a field", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\nX-B: 2\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "bare LF"],
+    ["bare CR in a field", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\rX-B: 2\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "bare CR"],
+    ["NUL in a field value", "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\u0000b\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "control character in field value"],
+    ["control character in the target", "GET /a\u0001b HTTP/1.1\r\nHost: t\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "malformed request target"],
+    ["bare LF after chunk data", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\n0\r\n\r\n", 400, "ARENA_E_HTTP_MALFORMED", "chunk data longer than its size"],
+    ["chunk size overflow", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n", 413, "ARENA_E_HTTP_BODY_TOO_LARGE", "chunked body over the body limit"],
   ];
-  for (const [name, bytes] of cases) {
-    it(`${name} → 4xx and close, nothing reaches the app`, async () => {
+  for (const [name, bytes, status, code, message] of cases) {
+    it(`${name} → ${status} ${code} and close, nothing reaches the app`, async () => {
       const r = await exchange(t.port, bytes + get("/ident?x=smuggled"));
       assert.equal(r.responses.length, 1, r.bytes.toString().slice(0, 300));
-      assert.ok(r.responses[0].status === 400 || r.responses[0].status === 413 || r.responses[0].status === 501, `status ${r.responses[0].status}`);
+      assert.equal(r.responses[0].status, status);
+      const body = JSON.parse(r.responses[0].body.toString());
+      assert.equal(body.code, code);
+      assert.equal(body.message, message);
       assert.equal(r.closed, true);
       assert.ok(!r.bytes.toString().includes("smuggled"));
     });
