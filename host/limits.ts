@@ -1,6 +1,9 @@
 // Every limit of the platform, in one place. Each constant says why it has its value;
 // qualifiers come last (ARENA_BYTES_DEFAULT, HEADER_BYTES_MAX). Values derived from them
-// are computed in memory.ts / config.ts and asserted there, never typed in twice.
+// are computed in memory/plan.ts / config.ts, never typed in twice; the relations between
+// them are asserted at the end of this file, when it loads.
+
+import { assert } from "./assert.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -196,3 +199,29 @@ export const SMALL_BODY_COPY_BYTES_MAX = 2 * KiB;
 /** Default listen address: loopback, so a fresh `npm start` is not exposed. */
 export const HOST_DEFAULT = "127.0.0.1";
 export const PORT_DEFAULT = 3000;
+
+/** Longest route pattern the host records for error lines (`arena.route`); a longer one is
+ *  ignored rather than read, since it comes from the app. */
+export const ROUTE_PATTERN_BYTES_MAX = 1 * KiB;
+
+/** Byte copies up to this size are done by a plain loop: `set(subarray())` makes a view
+ *  object per call, and heads and small bodies are the common case (W1 heap per request). */
+export const COPY_BY_HAND_BYTES_MAX = 512;
+
+/** A connection refused past --connections is given this long to read its 503 before it
+ *  is closed. */
+export const REFUSED_LINGER_MS = 1_000;
+
+// Relations between the limits, checked when this module loads: a change that breaks one
+// fails at start, not in production.
+assert(URI_BYTES_MAX < HEADER_BYTES_MAX, "a request target fits in a request head");
+assert(RESPONSE_HEAD_BYTES_MAX <= ARENA_BYTES_MIN / 2, "the response head reserve is at most half the smallest slot");
+assert(HEADER_BYTES_MAX + HEADER_COUNT_MAX * 16 + 256 < (ARENA_BYTES_MIN - RESPONSE_HEAD_BYTES_MAX) / 2,
+  "the largest head, its header table and descriptor fit in the first half of the smallest arena");
+assert(BODY_IDLE_TIMEOUT_MS <= BODY_TIMEOUT_MS, "a pause in a body is shorter than the whole body's time");
+assert(REQUEST_DEADLINE_MS_DEFAULT > FETCH_TIMEOUT_MS_DEFAULT, "a slow upstream is reported by the app's fetch before the request's deadline cuts it off");
+assert(FETCH_IDLE_TIMEOUT_MS < KEEPALIVE_TIMEOUT_MS, "upstream sockets close before the usual 5 s keep-alive of the server at the other end");
+assert(BODY_SLOTS_SHARE > 0 && BODY_SLOTS_SHARE < 1, "bodies that stream into slots leave some slots to requests that are ready");
+assert(SMALL_BODY_COPY_BYTES_MAX < RESPONSE_HEAD_BYTES_MAX, "a small body copied after the head fits the head reserve with it");
+assert(CHUNK_LINE_BYTES_MAX <= HEADER_BYTES_MAX && TRAILER_BYTES_MAX <= HEADER_BYTES_MAX, "chunk lines and trailers are bounded like a head");
+assert(CPU_BUDGET_MS_DEFAULT < REQUEST_DEADLINE_MS_DEFAULT, "the CPU budget is spent well within the deadline");

@@ -19,7 +19,7 @@ import { errorResponse } from "./http/response_head.ts";
 import { SlotScheduler } from "./http/scheduler.ts";
 import {
   ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT,
-  HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
+  HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
   SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
@@ -225,7 +225,7 @@ export class ArenaServer implements ConnectionEnv {
     socket.resume();
     const code = "ARENA_E_CONNECTIONS";
     socket.end(errorResponse(code, ERRORS[code].message, this.date, false, false, `Retry-After: ${RETRY_AFTER_SECONDS}\r\n`));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   }
 
   connectionClosed(conn: Connection): void {

@@ -2,14 +2,9 @@
 // (`asc --runtime runtime/arena.ts`). It replaces asc's TLSF allocator and garbage
 // collector with bump allocation inside *regions* whose bounds the host sets.
 //
-// Memory layout (fixed at start: the host creates the memory with initial == maximum,
-// so memory.grow can never succeed and views over it never go stale):
-//
-//   0                 __heap_base          startup_end = slots_base
-//   ├── static data ───┼── startup region ──┼── slot 0 ──┬── slot 1 ──┬ … ┬── slot N-1 ──┤ end
-//   │ (data segments)  │ permanent: routes, │  arena S   │  arena S   │   │  arena S     │
-//   │                  │ config, caches     │            │            │   │              │
-//
+// The memory is fixed at start (the host creates it with initial == maximum, so
+// memory.grow can never succeed and views over it never go stale); docs/architecture.md
+// draws its layout: static data, the startup region from __heap_base, then the slots.
 // Every slot begins with a region header, then what the host wrote for the request,
 // then the app's allocations:
 //

@@ -2,7 +2,7 @@
 //
 // Why: asc treats any custom runtime as a GC runtime and instruments a shadow stack. A
 // request that traps or throws then leaks its shadow-stack frame, and after ~2,000 such
-// requests even good requests fail (measured, see shared/DESIGN.md). The arena runtime
+// requests even good requests fail (measured while designing Arena). The arena runtime
 // never scans the stack, so the shadow stack is pure cost: this transform turns it off
 // right after parsing, before any code is generated.
 import { Transform } from "assemblyscript/transform";

@@ -1,4 +1,4 @@
-// Host side of the host/app ABI (docs/abi.md). The same numbers appear in sdk/abi.ts and
+// Host side of the host/app ABI (docs/abi.md). The same numbers appear in sdk/lib/arena/abi.ts and
 // runtime/arena.ts for the app side; tests/abi_constants.test.ts keeps them equal.
 //
 // Slot layout as the host writes it before calling `arena_handle`:

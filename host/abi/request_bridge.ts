@@ -2,10 +2,8 @@
 // ABI terms (docs/abi.md), so the connection (http/connection.ts) stays pure HTTP. It
 // writes the request descriptor and header table into the request's slot, calls the app
 // (as a plain call or through JSPI), reads and bounds-checks the response descriptor, and
-// turns a trap into an error code with the reason the runtime reported before it.
-//
-//   slot: region header │ request descriptor │ header table │ head bytes │ pad │ body … │ response head reserve
-//         (runtime)      written here          written here   copied here         arena    host writes the head
+// turns a trap into an error code with the reason the runtime reported before it. The
+// slot's layout is in host/abi/constants.ts, the whole memory's in docs/architecture.md.
 
 import {
   BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
@@ -14,6 +12,7 @@ import {
   RES_HEADERS_PTR, RES_STATUS,
 } from "./constants.ts";
 import type { ErrorCode } from "../errors.ts";
+import { COPY_BY_HAND_BYTES_MAX } from "../limits.ts";
 import { cachedView, type AppMemory } from "../memory/app_memory.ts";
 import type { App } from "./app.ts";
 import { assert } from "../assert.ts";
@@ -89,7 +88,7 @@ export class RequestBridge {
     const desc = this.descriptor(slot);
     const table = desc + REQ_DESC_BYTES;
     const copy = table + head.headerCount * HEADER_ENTRY_BYTES;
-    if (head.headEnd <= 512) {
+    if (head.headEnd <= COPY_BY_HAND_BYTES_MAX) {
       for (let i = 0; i < head.headEnd; i++) u8[copy + i] = src[i];
     } else {
       u8.set(src.subarray(0, head.headEnd), copy);

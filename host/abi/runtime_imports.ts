@@ -7,6 +7,7 @@
 import type { AppMemory } from "../memory/app_memory.ts";
 import type { Logger } from "../log.ts";
 import { assert } from "../assert.ts";
+import { ROUTE_PATTERN_BYTES_MAX } from "../limits.ts";
 import type { Caller } from "./caller.ts";
 import { VIOLATION_LINK, WAITING_IMPORTS } from "./constants.ts";
 
@@ -86,7 +87,7 @@ export function appImports(memory: AppMemory, caller: Caller, log: Logger, effec
         ptr >>>= 0;
         len >>>= 0;
         // Route patterns live in static data or the startup region; anything else is ignored.
-        if (len <= 1024 && ptr + len <= memory.plan.startupBytes) {
+        if (len <= ROUTE_PATTERN_BYTES_MAX && ptr + len <= memory.plan.startupBytes) {
           const ctx = caller.current();
           ctx.routePtr = ptr;
           ctx.routeLen = len;

@@ -5,7 +5,7 @@
 // Effects that wait (fetch, sleep) are JSPI imports (`WebAssembly.Suspending`): the host
 // returns a promise, the request's wasm stack is suspended, other requests run, and when
 // the promise settles the wasm continues. The SDK re-enters the request's own arena as
-// the first thing it does after the import returns (see sdk/lib/arena/suspend.ts). An
+// the first thing it does after the import returns (sdk/lib/arena/fetch.ts and time.ts, next to their imports). An
 // effect that can answer at once (a bad argument, a cancelled request, a call from
 // start-up code that cannot suspend) returns a plain number and nothing is suspended.
 //

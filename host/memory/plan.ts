@@ -1,12 +1,9 @@
 // The memory plan: where the startup region and every slot sit in the one wasm memory,
 // computed and checked before the memory exists. The memory is created with
-// initial == maximum, so its size is this plan's total for the life of the process.
-//
-//   0 ─ static data ─ __heap_base ─ startup region ─┬─ slot 0 ─┬─ slot 1 ─┬ … ┬─ slot N-1 ─┐ end
-//                                                    │  arena S │  arena S │   │  arena S   │
-//
-// Each slot of S bytes is the request's arena followed by RESPONSE_HEAD_BYTES_MAX the host
-// keeps for the response head (see host/abi/constants.ts for the inside of a slot).
+// initial == maximum, so its size is this plan's total for the life of the process. The
+// layout is drawn once, in docs/architecture.md: static data and the startup region, then
+// N slots of S bytes, each the request's arena followed by RESPONSE_HEAD_BYTES_MAX the host
+// keeps for the response head (host/abi/constants.ts has the inside of a slot).
 
 import { ArenaError } from "../errors.ts";
 import {
