@@ -11,6 +11,7 @@
 // block header later) is 16-byte aligned; commits keep that invariant.
 
 import { REGION_END, REGION_PTR } from "./constants.ts";
+import { assert } from "../assert.ts";
 
 /** Object payloads are 16-byte aligned; a block header (4 bytes) sits just before. */
 const BLOCK_OVERHEAD = 4;
@@ -33,7 +34,7 @@ export function regionEnd(dv: DataView, base: number): number {
 export function regionCommit(dv: DataView, base: number, end: number): void {
   const top = regionTop(dv, base);
   const limit = regionEnd(dv, base);
-  if (end < top || end > limit) throw new Error(`assert: region commit ${end} outside [${top}, ${limit}]`);
+  assert(end >= top && end <= limit, `a region commit (${end}) lies inside the free part [${top}, ${limit}]`);
   const next = Math.min(align16(end + BLOCK_OVERHEAD) - BLOCK_OVERHEAD, limit);
   dv.setUint32(base + REGION_PTR, next, true);
 }

@@ -6,6 +6,7 @@
 // steady load allocates none.
 
 import { CONNECTION_BUFFERS_KEPT_MAX, HEADER_BYTES_MAX } from "../limits.ts";
+import { assert } from "../assert.ts";
 
 /** Size of every pooled buffer: a whole request head fits one. */
 export const CONNECTION_BUFFER_BYTES = HEADER_BYTES_MAX;
@@ -25,7 +26,7 @@ export class BufferPool {
   give(buf: Uint8Array): void {
     if (buf.length !== CONNECTION_BUFFER_BYTES) return;
     this.lent--;
-    if (this.lent < 0) throw new Error("assert: a connection buffer was returned twice");
+    assert(this.lent >= 0, "a connection buffer is returned once");
     if (this.free.length < CONNECTION_BUFFERS_KEPT_MAX) this.free.push(buf);
   }
 

@@ -9,6 +9,7 @@ import { ArenaError } from "../errors.ts";
 import {
   ARENA_BYTES_MIN, CONNECTION_IDLE_BYTES, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES,
 } from "../limits.ts";
+import { assert } from "../assert.ts";
 
 export interface MemoryPlan {
   slots: number;
@@ -64,8 +65,8 @@ export function planMemory(slots: number, slotBytes: number, startupBytes: numbe
     pages: Math.ceil(totalBytes / WASM_PAGE_BYTES),
   };
   // Derived values, asserted: the arena keeps most of the slot, the memory covers the plan.
-  if (plan.arenaBytes < slotBytes / 2) throw new Error("assert: response head reserve is more than half a slot");
-  if (plan.pages * WASM_PAGE_BYTES < totalBytes) throw new Error("assert: pages do not cover the plan");
+  assert(plan.arenaBytes >= slotBytes / 2, "the response head reserve is at most half a slot");
+  assert(plan.pages * WASM_PAGE_BYTES >= totalBytes, "the memory's pages cover the plan");
   return plan;
 }
 

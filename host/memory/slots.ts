@@ -3,6 +3,8 @@
 // and past QUEUE depth it gets 503. Both structures are fixed-size arrays allocated at
 // start: acquiring, releasing, queueing and dequeueing allocate nothing.
 
+import { assert } from "../assert.ts";
+
 const FREE = 0;
 const BUSY = 1;
 
@@ -25,15 +27,13 @@ export class SlotPool {
   acquire(): number {
     if (this.top === 0) return -1;
     const slot = this.free[--this.top];
-    if (this.state[slot] !== FREE) throw new Error(`assert: slot ${slot} handed out twice`);
+    assert(this.state[slot] === FREE, `slot ${slot} is handed out once`);
     this.state[slot] = BUSY;
     return slot;
   }
 
   release(slot: number): void {
-    if (slot < 0 || slot >= this.size || this.state[slot] !== BUSY) {
-      throw new Error(`assert: release of slot ${slot} which is not busy`);
-    }
+    assert(slot >= 0 && slot < this.size && this.state[slot] === BUSY, `only a busy slot is released (slot ${slot} is not busy)`);
     this.state[slot] = FREE;
     this.free[this.top++] = slot;
   }
