@@ -24,6 +24,8 @@ function hashTree(hash: crypto.Hash, dir: string): void {
 export async function buildApp(source: string, check = false): Promise<Uint8Array> {
   const abs = path.join(ROOT, source);
   const hash = crypto.createHash("sha256").update(fs.readFileSync(abs)).update(String(check));
+  // The app may import its neighbours (tests/fixtures/misbehaving.ts): they are part of it.
+  hashTree(hash, path.dirname(abs));
   hashTree(hash, path.join(ROOT, "runtime"));
   hashTree(hash, path.join(ROOT, "sdk"));
   // The build reads the waiting imports' names from host/abi/constants.ts: a change there changes the wasm.
