@@ -1,6 +1,6 @@
 // Configuration from the server's environment.
 
-import { utf8 } from "./bytes";
+import { utf8 } from "./text/utf8";
 
 // @ts-ignore: decorator
 @external("arena", "env")

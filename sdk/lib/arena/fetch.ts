@@ -10,7 +10,8 @@ import {
   FETCH_RES_ERROR_LEN, EFFECT_UNAVAILABLE,
 } from "./abi";
 import { mayWait } from "./wait";
-import { ByteWriter, utf8, bytesInPlace } from "./bytes";
+import { ByteWriter, bytesInPlace } from "./bytes";
+import { utf8 } from "./text/utf8";
 import { tableLookup, tableName, tableValue } from "./headers";
 
 // @ts-ignore: decorator

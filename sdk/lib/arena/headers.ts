@@ -4,7 +4,8 @@
 // decoder: bytes such as C0 8A must not become a line feed in the app's hands.
 
 import { HEADER_ENTRY_BYTES } from "./abi";
-import { utf8, asciiEqualsIgnoreCase } from "./bytes";
+import { asciiEqualsIgnoreCase } from "./bytes";
+import { utf8 } from "./text/utf8";
 
 /** The value of field `name` (case-insensitive) in the table, or null. Repeated fields are
  *  joined with ", " as RFC 9110 allows. */

@@ -4,140 +4,50 @@
 // their input bytes to escaped HTML in one pass, with no UTF-16 string in between.
 
 import { ByteWriter } from "./bytes";
-import { JsonValue, decodeEscape, escapeLength, utf8Encode, utf8SequenceLength } from "./json";
-import { writeF64 } from "./json_writer";
+import { writeEscaped, writeEscapedUtf8 } from "./text/escape";
+import { writeF64 } from "./text/number";
+import { writeJsonStringEscaped } from "./json/strings";
+import { JsonValue } from "./json/value";
 
-// Escaped text is staged here and copied to the ByteWriter once per ~1 KiB (see
-// json_writer.ts for why). One buffer serves every request: it is filled and flushed
-// within one call that never suspends, so no other request can run in between.
-// @ts-ignore: decorator
-@inline const STAGE_BYTES: i32 = 1024;
-// @ts-ignore: decorator
-@lazy const STAGE: usize = memory.data(STAGE_BYTES + 16);
-
-/** Whether ASCII `c` is one of & < > " '. */
-// @ts-ignore: decorator
-@inline function isHtmlSpecial(c: u32): bool {
-  return c == 0x26 || c == 0x3c || c == 0x3e || c == 0x22 || c == 0x27;
-}
-
-/** Writes the entity for one of & < > " ' at `dst`; returns its length. */
-function writeEntity(dst: usize, c: u32): i32 {
-  store<u8>(dst, 0x26); // &
-  switch (c) {
-    case 0x26: // &amp;
-      store<u32>(dst, 0x3b706d61, 1);
-      return 5;
-    case 0x3c: // &lt;
-      store<u8>(dst, 0x6c, 1);
-      store<u8>(dst, 0x74, 2);
-      store<u8>(dst, 0x3b, 3);
-      return 4;
-    case 0x3e: // &gt;
-      store<u8>(dst, 0x67, 1);
-      store<u8>(dst, 0x74, 2);
-      store<u8>(dst, 0x3b, 3);
-      return 4;
-    case 0x22: // &quot;
-      store<u32>(dst, 0x746f7571, 1);
-      store<u8>(dst, 0x3b, 5);
-      return 6;
+/**
+ * HTML's escape rule for text/escape.ts: & < > " ', one rule safe both in text and in a
+ * quoted attribute value. `writeEscaped<HtmlEscape>(w, "<b>")` appends `&lt;b&gt;`.
+ */
+@final
+export class HtmlEscape {
+  /** Whether `c` is one of & < > " '. */
+  // @ts-ignore: decorator
+  @inline special(c: u32): bool {
+    return c == 0x26 || c == 0x3c || c == 0x3e || c == 0x22 || c == 0x27;
   }
-  // &#39; (&apos; is not HTML 4)
-  store<u32>(dst, 0x3b393323, 1);
-  return 5;
-}
 
-/** Appends `s` as UTF-8 with & < > " ' escaped; lone surrogates become U+FFFD. */
-function writeHtmlEscaped(w: ByteWriter, s: string): void {
-  let sp = changetype<usize>(s);
-  let n = s.length;
-  let o = 0;
-  for (let k = 0; k < n; k++) {
-    if (o > STAGE_BYTES - 8) {
-      w.raw(STAGE, o);
-      o = 0;
+  /** Writes the entity of special `c` at `dst`; returns its length. */
+  // @ts-ignore: decorator
+  @inline write(dst: usize, c: u32): i32 {
+    store<u8>(dst, 0x26); // &
+    switch (c) {
+      case 0x26: // &amp;
+        store<u32>(dst, 0x3b706d61, 1);
+        return 5;
+      case 0x3c: // &lt;
+        store<u8>(dst, 0x6c, 1);
+        store<u8>(dst, 0x74, 2);
+        store<u8>(dst, 0x3b, 3);
+        return 4;
+      case 0x3e: // &gt;
+        store<u8>(dst, 0x67, 1);
+        store<u8>(dst, 0x74, 2);
+        store<u8>(dst, 0x3b, 3);
+        return 4;
+      case 0x22: // &quot;
+        store<u32>(dst, 0x746f7571, 1);
+        store<u8>(dst, 0x3b, 5);
+        return 6;
     }
-    let c = <u32>load<u16>(sp + (<usize>k << 1));
-    let dst = STAGE + <usize>o;
-    if (c < 0x80) {
-      if (isHtmlSpecial(c)) {
-        o += writeEntity(dst, c);
-      } else {
-        store<u8>(dst, <u8>c);
-        o++;
-      }
-    } else if ((c & 0xf800) == 0xd800) {
-      let cp: u32 = 0xfffd;
-      if (c < 0xdc00 && k + 1 < n) {
-        let d = <u32>load<u16>(sp + (<usize>(k + 1) << 1));
-        if ((d & 0xfc00) == 0xdc00) {
-          cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          k++;
-        }
-      }
-      o += utf8Encode(dst, cp);
-    } else {
-      o += utf8Encode(dst, c);
-    }
+    // &#39; (&apos; is not HTML 4)
+    store<u32>(dst, 0x3b393323, 1);
+    return 5;
   }
-  if (o > 0) w.raw(STAGE, o);
-}
-
-/** Appends `len` UTF-8 bytes at `p` with & < > " ' escaped and malformed UTF-8 replaced
- *  by U+FFFD; runs that need neither are copied in one piece. */
-function writeHtmlEscapedUtf8(w: ByteWriter, p: usize, len: i32): void {
-  let end = p + <usize>len;
-  let run = p;
-  while (p < end) {
-    let c = <u32>load<u8>(p);
-    if (c < 0x80) {
-      if (!isHtmlSpecial(c)) {
-        p++;
-        continue;
-      }
-      if (p > run) w.raw(run, <i32>(p - run));
-      w.raw(STAGE, writeEntity(STAGE, c));
-      p++;
-    } else {
-      let k = utf8SequenceLength(p, end - p);
-      if (k != 0) {
-        p += <usize>k;
-        continue;
-      }
-      if (p > run) w.raw(run, <i32>(p - run));
-      w.raw(STAGE, utf8Encode(STAGE, 0xfffd));
-      p++;
-    }
-    run = p;
-  }
-  if (p > run) w.raw(run, <i32>(p - run));
-}
-
-/** Appends the decoded value of raw JSON string content (`len` validated bytes at `p`),
- *  HTML-escaped: unescaped runs are copied whole, escapes are decoded and then escaped for
- *  HTML (so "\u003c" becomes "&lt;"). */
-function writeHtmlFromJsonString(w: ByteWriter, p: usize, len: i32): void {
-  let end = p + <usize>len;
-  let run = p;
-  while (p < end) {
-    let c = <u32>load<u8>(p);
-    if (c != 0x5c && !isHtmlSpecial(c)) {
-      p++; // the parser validated the UTF-8, so multi-byte sequences copy as they are
-      continue;
-    }
-    if (p > run) w.raw(run, <i32>(p - run));
-    let cp = c;
-    if (c == 0x5c) {
-      cp = decodeEscape(p, end - p);
-      p += <usize>escapeLength;
-    } else {
-      p++;
-    }
-    run = p;
-    w.raw(STAGE, cp < 0x80 && isHtmlSpecial(cp) ? writeEntity(STAGE, cp) : utf8Encode(STAGE, cp));
-  }
-  if (p > run) w.raw(run, <i32>(p - run));
 }
 
 function isNameChar(c: u32, first: bool): bool {
@@ -239,7 +149,7 @@ export class Html {
   /** Adds ` name="value"` to the open tag, the value escaped. `h.open("a").attr("href", url)` */
   attr(name: string, value: string): Html {
     let w = this.attrStart(name);
-    writeHtmlEscaped(w, value);
+    writeEscaped<HtmlEscape>(w, value);
     w.byte(0x22);
     return this;
   }
@@ -263,13 +173,13 @@ export class Html {
 
   /** Text, escaped. `h.text("Tom & Jerry")` writes `Tom &amp; Jerry`. */
   text(s: string): Html {
-    writeHtmlEscaped(this.content(), s);
+    writeEscaped<HtmlEscape>(this.content(), s);
     return this;
   }
 
   /** Text from UTF-8 bytes, escaped; malformed UTF-8 becomes U+FFFD. `h.textBytes(req.body)` */
   textBytes(b: Uint8Array): Html {
-    writeHtmlEscapedUtf8(this.content(), b.dataStart, b.length);
+    writeEscapedUtf8<HtmlEscape>(this.content(), b.dataStart, b.length);
     return this;
   }
 
@@ -315,6 +225,6 @@ export class Html {
 function writeJsonValueEscaped(w: ByteWriter, v: JsonValue): void {
   if (!v.exists) return;
   // Strings are decoded; other values are their JSON text, where a backslash is literal.
-  if (v.isString) writeHtmlFromJsonString(w, v.rawPtr, v.rawLength);
-  else writeHtmlEscapedUtf8(w, v.rawPtr, v.rawLength);
+  if (v.isString) writeJsonStringEscaped<HtmlEscape>(w, v.rawPtr, v.rawLength);
+  else writeEscapedUtf8<HtmlEscape>(w, v.rawPtr, v.rawLength);
 }

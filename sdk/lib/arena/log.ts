@@ -3,7 +3,7 @@
 // the app's key/values; the host adds time, level and id, the app cannot forge them.
 
 import { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } from "./abi";
-import { JsonWriter } from "./json_writer";
+import { JsonWriter } from "./json/writer";
 
 // @ts-ignore: decorator
 @external("arena", "log")

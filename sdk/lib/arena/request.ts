@@ -6,7 +6,8 @@ import {
   REQ_METHOD_PTR, REQ_METHOD_LEN, REQ_PATH_PTR, REQ_PATH_LEN, REQ_QUERY_PTR, REQ_QUERY_LEN,
   REQ_HEADERS_PTR, REQ_HEADER_COUNT, REQ_BODY_PTR, REQ_BODY_LEN, REQ_ID,
 } from "./abi";
-import { utf8, percentDecode, bytesInPlace } from "./bytes";
+import { percentDecode, bytesInPlace } from "./bytes";
+import { utf8 } from "./text/utf8";
 import { tableLookup, tableName, tableValue } from "./headers";
 
 /**

@@ -3,158 +3,53 @@
 // without a key, a mismatched end — aborts the request with a clear message instead of
 // sending invalid JSON.
 
-import { ByteWriter } from "./bytes";
-import { JsonValue, utf8SequenceLength } from "./json";
-import { JSON_DEPTH_MAX } from "./limits";
-import { dtoa_buffered } from "util/number";
-
-// Text is escaped into this static staging buffer and copied to the ByteWriter once per
-// ~1 KiB: one memory.copy instead of a bounds check and length update per byte. One buffer
-// serves every writer and request: it is filled and flushed within one call that never
-// suspends (no effect runs inside it), so no other request can run in between.
-// @ts-ignore: decorator
-@inline const STAGE_BYTES: i32 = 1024;
-// @ts-ignore: decorator
-@lazy const STAGE: usize = memory.data(STAGE_BYTES + 16);
-// @ts-ignore: decorator
-@lazy const DTOA_BUF: usize = memory.data(64);
+import { ByteWriter } from "../bytes";
+import { JSON_DEPTH_MAX } from "../limits";
+import { writeEscaped, writeEscapedUtf8 } from "../text/escape";
+import { writeF64 } from "../text/number";
+import { JsonValue } from "./value";
 
 // @ts-ignore: decorator
 @inline const IN_ARRAY: u8 = 1;
 // @ts-ignore: decorator
 @inline const IN_OBJECT: u8 = 2;
 
-/** Writes the JSON escape for ASCII `c` at `dst` when it needs one; returns its length or 0. */
-// @ts-ignore: decorator
-@inline function jsonEscape(dst: usize, c: u32): i32 {
-  if (c >= 0x20 && c != 0x22 && c != 0x5c) return 0;
-  store<u8>(dst, 0x5c);
-  switch (c) {
-    case 0x22: store<u8>(dst, 0x22, 1); return 2;
-    case 0x5c: store<u8>(dst, 0x5c, 1); return 2;
-    case 0x08: store<u8>(dst, 0x62, 1); return 2;
-    case 0x0c: store<u8>(dst, 0x66, 1); return 2;
-    case 0x0a: store<u8>(dst, 0x6e, 1); return 2;
-    case 0x0d: store<u8>(dst, 0x72, 1); return 2;
-    case 0x09: store<u8>(dst, 0x74, 1); return 2;
-  }
-  // \u00XX for the other control characters.
-  store<u8>(dst, 0x75, 1);
-  store<u8>(dst, 0x30, 2);
-  store<u8>(dst, 0x30, 3);
-  store<u8>(dst, <u8>(0x30 + (c >> 4)), 4);
-  let lo = c & 15;
-  store<u8>(dst, <u8>(lo < 10 ? 0x30 + lo : 0x61 + lo - 10), 5);
-  return 6;
-}
-
-/** Appends `s` as UTF-8 with JSON escapes (no quotes); lone surrogates become U+FFFD. */
-export function writeJsonEscaped(w: ByteWriter, s: string): void {
-  let sp = changetype<usize>(s);
-  let n = s.length;
-  let o = 0;
-  for (let k = 0; k < n; k++) {
-    if (o > STAGE_BYTES - 8) {
-      w.raw(STAGE, o);
-      o = 0;
-    }
-    let c = <u32>load<u16>(sp + (<usize>k << 1));
-    let dst = STAGE + <usize>o;
-    if (c < 0x80) {
-      let e = jsonEscape(dst, c);
-      if (e == 0) {
-        store<u8>(dst, <u8>c);
-        o++;
-      } else {
-        o += e;
-      }
-    } else if (c < 0x800) {
-      store<u8>(dst, <u8>(0xc0 | (c >> 6)));
-      store<u8>(dst, <u8>(0x80 | (c & 0x3f)), 1);
-      o += 2;
-    } else if ((c & 0xf800) == 0xd800) {
-      let cp: u32 = 0xfffd;
-      if (c < 0xdc00 && k + 1 < n) {
-        let d = <u32>load<u16>(sp + (<usize>(k + 1) << 1));
-        if ((d & 0xfc00) == 0xdc00) {
-          cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          k++;
-        }
-      }
-      if (cp == 0xfffd) {
-        store<u8>(dst, 0xef);
-        store<u8>(dst, 0xbf, 1);
-        store<u8>(dst, 0xbd, 2);
-        o += 3;
-      } else {
-        store<u8>(dst, <u8>(0xf0 | (cp >> 18)));
-        store<u8>(dst, <u8>(0x80 | ((cp >> 12) & 0x3f)), 1);
-        store<u8>(dst, <u8>(0x80 | ((cp >> 6) & 0x3f)), 2);
-        store<u8>(dst, <u8>(0x80 | (cp & 0x3f)), 3);
-        o += 4;
-      }
-    } else {
-      store<u8>(dst, <u8>(0xe0 | (c >> 12)));
-      store<u8>(dst, <u8>(0x80 | ((c >> 6) & 0x3f)), 1);
-      store<u8>(dst, <u8>(0x80 | (c & 0x3f)), 2);
-      o += 3;
-    }
-  }
-  if (o > 0) w.raw(STAGE, o);
-}
-
-/** Appends `len` UTF-8 bytes at `p` with JSON escapes (no quotes). Runs that need no
- *  escape are copied in one piece; malformed UTF-8 becomes U+FFFD. */
-export function writeJsonEscapedUtf8(w: ByteWriter, p: usize, len: i32): void {
-  let end = p + <usize>len;
-  let run = p;
-  while (p < end) {
-    let c = <u32>load<u8>(p);
-    if (c >= 0x20 && c != 0x22 && c != 0x5c && c < 0x80) {
-      p++;
-      continue;
-    }
-    if (c >= 0x80) {
-      let k = utf8SequenceLength(p, end - p);
-      if (k != 0) {
-        p += <usize>k;
-        continue;
-      }
-    }
-    if (p > run) w.raw(run, <i32>(p - run));
-    if (c >= 0x80) {
-      store<u8>(STAGE, 0xef);
-      store<u8>(STAGE, 0xbf, 1);
-      store<u8>(STAGE, 0xbd, 2);
-      w.raw(STAGE, 3);
-    } else {
-      w.raw(STAGE, jsonEscape(STAGE, c));
-    }
-    p++;
-    run = p;
-  }
-  if (p > run) w.raw(run, <i32>(p - run));
-}
-
 /**
- * Appends finite `v` in the shortest-form decimal that reads back as the same f64:
- * integers below 2^53 as integers ("3", not "3.0"), -0 as "-0", others like "0.1",
- * "1e+21", "5e-324". Callers handle NaN and infinities. `writeF64(w, 0.1)`
+ * JSON's escape rule for the loops of sdk/lib/arena/text/escape.ts: `"`, `\\` and the
+ * control characters, which RFC 8259 forbids unescaped in a string.
+ * `writeEscaped<JsonEscape>(w, "say \"hi\"")`
  */
-export function writeF64(w: ByteWriter, v: f64): void {
-  if (v == 0) {
-    if ((reinterpret<u64>(v) >> 63) != 0) w.byte(0x2d);
-    w.byte(0x30);
-    return;
+@final
+export class JsonEscape {
+  /** Whether `c` must be escaped inside a JSON string. */
+  // @ts-ignore: decorator
+  @inline special(c: u32): bool {
+    return c < 0x20 || c == 0x22 || c == 0x5c;
   }
-  if (v == Math.trunc(v) && Math.abs(v) < 9007199254740992.0) {
-    w.int(<i64>v);
-    return;
+
+  /** Writes the escape of special `c` at `dst`: the short form where JSON has one, else
+   *  `\u00XX`; returns its length. */
+  // @ts-ignore: decorator
+  @inline write(dst: usize, c: u32): i32 {
+    store<u8>(dst, 0x5c);
+    switch (c) {
+      case 0x22: store<u8>(dst, 0x22, 1); return 2;
+      case 0x5c: store<u8>(dst, 0x5c, 1); return 2;
+      case 0x08: store<u8>(dst, 0x62, 1); return 2;
+      case 0x0c: store<u8>(dst, 0x66, 1); return 2;
+      case 0x0a: store<u8>(dst, 0x6e, 1); return 2;
+      case 0x0d: store<u8>(dst, 0x72, 1); return 2;
+      case 0x09: store<u8>(dst, 0x74, 1); return 2;
+    }
+    // \u00XX for the other control characters.
+    store<u8>(dst, 0x75, 1);
+    store<u8>(dst, 0x30, 2);
+    store<u8>(dst, 0x30, 3);
+    store<u8>(dst, <u8>(0x30 + (c >> 4)), 4);
+    let lo = c & 15;
+    store<u8>(dst, <u8>(lo < 10 ? 0x30 + lo : 0x61 + lo - 10), 5);
+    return 6;
   }
-  // asc's dtoa (Grisu2) writes UTF-16 digits; narrow them to bytes in place.
-  let n = <i32>dtoa_buffered<f64>(DTOA_BUF, v);
-  for (let i = 0; i < n; i++) store<u8>(DTOA_BUF + <usize>i, load<u16>(DTOA_BUF + (<usize>i << 1)));
-  w.raw(DTOA_BUF, n);
 }
 
 /**
@@ -267,7 +162,7 @@ export class JsonWriter {
   /** The next member's key, escaped. `j.key("name").str("Ada")` */
   key(k: string): JsonWriter {
     this.keyStart();
-    writeJsonEscaped(this.w, k);
+    writeEscaped<JsonEscape>(this.w, k);
     this.w.byte(0x22).byte(0x3a);
     this.afterKey = true;
     return this;
@@ -295,7 +190,7 @@ export class JsonWriter {
   str(s: string): JsonWriter {
     this.before();
     this.w.byte(0x22);
-    writeJsonEscaped(this.w, s);
+    writeEscaped<JsonEscape>(this.w, s);
     this.w.byte(0x22);
     this.after();
     return this;
@@ -311,7 +206,7 @@ export class JsonWriter {
   strUtf8(ptr: usize, len: i32): JsonWriter {
     this.before();
     this.w.byte(0x22);
-    writeJsonEscapedUtf8(this.w, ptr, len);
+    writeEscapedUtf8<JsonEscape>(this.w, ptr, len);
     this.w.byte(0x22);
     this.after();
     return this;
