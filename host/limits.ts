@@ -188,6 +188,11 @@ export const LOG_LINE_BYTES_MAX = 16 * KiB;
  *  Checked every CPU_CHECK_STEP loop iterations or calls (cli/instrument.ts). */
 export const CPU_BUDGET_MS_DEFAULT = 100;
 
+/** How far the thread CPU clock Node reads (getrusage) may lag: it advances in scheduler
+ *  ticks (4 ms at the usual HZ=250), so a request's stretch is charged at most its thread
+ *  CPU time plus this, and never more than its wall time (host/abi/slot_context.ts). */
+export const THREAD_CPU_CLOCK_SLACK_MS = 4;
+
 /** CPU time the app's start-up code may use before the server refuses to start. */
 export const STARTUP_CPU_MS_MAX = 10_000;
 

@@ -184,6 +184,7 @@ export class App {
     ctx.trap.clear();
     ctx.routePtr = 0;
     ctx.routeLen = 0;
+    ctx.startStretch();
     this.memory.dv.setUint32(desc + REQ_FLAGS, REQ_FLAG_MAY_WAIT, true);
     assert(!this.calling, "no call into the app starts while another runs (an import re-entered the app)");
     // Runs synchronously up to the first suspension (or the end), then hands back the promise.

@@ -4,6 +4,8 @@
 // costs no allocation here. Requests interleave (one is suspended on a fetch while another
 // runs), which is why none of this can be a single per-app field.
 
+import { THREAD_CPU_CLOCK_SLACK_MS } from "../limits.ts";
+
 /** CPU time (user + system) of this thread in µs. */
 function threadCpuMicros(): number {
   const u = process.threadCpuUsage();
@@ -51,17 +53,22 @@ export class SlotContext {
   pending: PendingEffect | null = null;
   /** CPU ms used by the stretches that ended (the request was suspended since). */
   cpuUsedMs = 0;
-  /** The thread's CPU time (µs) at the first CPU check of the current stretch, or -1.
-   *  Read at the first check, not at the start: reading the thread's CPU time is a system
-   *  call that allocates, and most stretches are too short to reach a check. */
+  /**
+   * Where the current stretch began to be measured: the thread's CPU time (µs) and the
+   * wall clock (ms), or -1. A request that can wait is measured from the start of every
+   * stretch: when its JSPI call starts (`startStretch`), at every waiting effect, and when
+   * it resumes, so all the CPU it uses between waits is counted (a loop that waited right
+   * after each CPU check used to run unbounded). A plain call is one stretch that never
+   * waits; it is measured from its first CPU check, because reading the thread's CPU time
+   * is a system call that allocates, and most plain calls never reach a check.
+   *
+   * A stretch is charged the smaller of its wall time and its thread CPU time plus
+   * THREAD_CPU_CLOCK_SLACK_MS: the thread clock Node reads advances in scheduler ticks, so
+   * alone it misses short stretches, and wall time alone would charge a request for the
+   * time the machine ran other processes.
+   */
   cpuBase = -1;
-  /** Wall-clock ms (performance.now) when the current stretch started, or -1 (start-up
-   *  code). From there to the first check (or to a suspension without one) the request
-   *  is charged wall time: only its own code ran meanwhile, so that is its CPU time, and
-   *  reading the clock costs no allocation. Without it, the work between a resume and the
-   *  next check was never counted, and a loop that waits right after each check ran
-   *  unbounded. */
-  stretchStart = -1;
+  wallBase = -1;
 
   constructor(slot: number) {
     this.slot = slot;
@@ -77,47 +84,56 @@ export class SlotContext {
     this.cpuUsedMs = 0;
     this.cpuBase = -1;
     this.deadlinePassed = false;
-    this.stretchStart = performance.now();
   }
 
-  /** The request suspends on an effect: its running stretch ends. */
-  private suspended(): void {
-    if (this.cpuBase >= 0) this.cpuUsedMs += (threadCpuMicros() - this.cpuBase) / 1000;
-    else if (this.stretchStart >= 0) this.cpuUsedMs += performance.now() - this.stretchStart;
-    this.cpuBase = -1;
+  /** The request starts running through JSPI (it may wait): measure from now. */
+  startStretch(): void {
+    this.cpuBase = threadCpuMicros();
+    this.wallBase = performance.now();
+  }
+
+  /** The CPU ms of the stretch measured since cpuBase/wallBase, up to (cpu, wall). */
+  private stretchMs(cpu: number, wall: number): number {
+    return Math.min(wall - this.wallBase, (cpu - this.cpuBase) / 1000 + THREAD_CPU_CLOCK_SLACK_MS);
   }
 
   /**
-   * At the call of a waiting effect: charges the stretch so far and starts a new one.
-   * False when the request is over `budgetMs` (trap.cpuMs is set; the import then throws,
-   * which traps the request). Every wait is a check, so a loop that waits between CPU
-   * checks cannot run unbounded however it is timed.
+   * At the call of a waiting effect: charges the stretch so far and goes on measuring from
+   * now. False when the request is over `budgetMs` (trap.cpuMs is set; the import then
+   * throws, which traps the request). Every wait is a check, so a loop that waits between
+   * CPU checks cannot run unbounded however it is timed.
    */
   chargeAtEffect(budgetMs: number): boolean {
-    this.suspended();
-    this.stretchStart = performance.now();
+    const cpu = threadCpuMicros();
+    const wall = performance.now();
+    if (this.cpuBase >= 0) this.cpuUsedMs += this.stretchMs(cpu, wall);
+    this.cpuBase = cpu;
+    this.wallBase = wall;
     if (this.cpuUsedMs <= budgetMs) return true;
     this.trap.cpuMs = this.cpuUsedMs;
     return false;
   }
 
-  /** Its effect settled: the request runs again right after (JSPI resumes it next). */
-  private resumed(): void {
+  /** The request suspends on an effect right after `chargeAtEffect` charged it: the host's
+   *  few steps in between are not charged, so no second clock read is needed. */
+  private suspended(): void {
     this.cpuBase = -1;
-    this.stretchStart = performance.now();
   }
 
-  /** At a CPU check: the CPU ms used so far, the whole current stretch included (thread
-   *  CPU time from its first check, so a busy machine does not count against the
-   *  request; wall time before that, see stretchStart). */
+  /** Its effect settled: the request runs again right after (JSPI resumes it next). */
+  private resumed(): void {
+    this.startStretch();
+  }
+
+  /** At a CPU check: the CPU ms used so far, the current stretch included. */
   cpuMs(): number {
-    const now = threadCpuMicros();
+    const cpu = threadCpuMicros();
+    const wall = performance.now();
     if (this.cpuBase < 0) {
-      this.cpuBase = now;
-      if (this.stretchStart >= 0) this.cpuUsedMs += performance.now() - this.stretchStart;
-      return this.cpuUsedMs;
+      this.cpuBase = cpu;
+      this.wallBase = wall;
     }
-    return this.cpuUsedMs + (now - this.cpuBase) / 1000;
+    return this.cpuUsedMs + this.stretchMs(cpu, wall);
   }
 
   /** Cancels the effect in flight (its wait settles at once) and every later one. */
