@@ -1,4 +1,4 @@
-// The JSON reader and writer (sdk/lib/arena/json.ts, json_writer.ts), checked against
+// The JSON reader and writer (sdk/lib/arena/json/: parser.ts, value.ts, writer.ts), checked against
 // JavaScript's JSON.parse over real requests to tests/fixtures/jsonapp.ts: a corpus of
 // valid and invalid texts, a seeded random generator, hard number cases bit for bit, and
 // the writer's escaping and misuse checks.

@@ -1,4 +1,4 @@
-// The SDK's UTF-8 decoding (sdk/lib/arena/bytes.ts utf8, used by every bytes → string
+// The SDK's UTF-8 decoding (sdk/lib/arena/text/utf8.ts, used by every bytes → string
 // path) checked differentially against Node's TextDecoder, which implements the WHATWG
 // UTF-8 decoder: U+FFFD per maximal subpart, no overlongs, no surrogates, nothing past
 // U+10FFFF. Each byte sequence goes through every route of tests/fixtures/utf8app.ts (path
