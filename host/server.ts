@@ -10,7 +10,7 @@ import { Caller } from "./abi/caller.ts";
 import { RequestBridge } from "./abi/request_bridge.ts";
 import { appImports } from "./abi/runtime_imports.ts";
 import { assert } from "./assert.ts";
-import { HttpClient, type FetchOptions } from "./effects/fetch/client.ts";
+import { HttpClient, type FetchClientOptions } from "./effects/fetch/client.ts";
 import { Effects } from "./effects/imports.ts";
 import { ArenaError, ERRORS } from "./errors.ts";
 import { Connection, type ConnectionEnv, type Timeouts } from "./http/connection.ts";
@@ -48,7 +48,7 @@ export interface ServerOptions {
   /** Open connections at most (CONNECTIONS_MAX_DEFAULT). */
   connectionsMax?: number;
   /** The HTTP client behind the app's fetch effect. */
-  fetch?: FetchOptions;
+  fetch?: FetchClientOptions;
   /** Lowest app log level printed (LOG_DEBUG … LOG_ERROR); LOG_INFO by default. */
   logLevel?: number;
   /** CPU ms one request may use (CPU_BUDGET_MS_DEFAULT). */

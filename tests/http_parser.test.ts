@@ -3,9 +3,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  checkIncomplete, findHeadEnd, HEAD_CODING, HEAD_FRAMING, HEAD_INCOMPLETE, HEAD_MALFORMED, HEAD_VERSION, HEAD_BODY_TOO_LARGE,
+  checkIncomplete, HEAD_CODING, HEAD_FRAMING, HEAD_INCOMPLETE, HEAD_MALFORMED, HEAD_VERSION, HEAD_BODY_TOO_LARGE,
   parseHead, RequestHead,
 } from "../host/http/request_parser.ts";
+import { findHeadEnd } from "../host/http/syntax.ts";
 import { ChunkedDecoder, CHUNKED_DONE, CHUNKED_MALFORMED, CHUNKED_MORE, CHUNKED_TOO_LARGE } from "../host/http/chunked.ts";
 import { CHUNK_EXT_BYTES_MAX, CHUNK_FRAMING_BYTES_MIN, CHUNK_LINE_BYTES_MAX } from "../host/limits.ts";
 import { statusHasNoBody, writeHead } from "../host/http/response_head.ts";

@@ -11,8 +11,9 @@ import http from "node:http";
 import net from "node:net";
 import fc from "fast-check";
 import {
-  checkIncomplete, findHeadEnd, HEAD_TOO_LARGE, parseHead, RequestHead,
+  checkIncomplete, HEAD_TOO_LARGE, parseHead, RequestHead,
 } from "../host/http/request_parser.ts";
+import { findHeadEnd } from "../host/http/syntax.ts";
 import { CHUNKED_DONE, CHUNKED_MALFORMED, CHUNKED_MORE, CHUNKED_TOO_LARGE } from "../host/http/chunked.ts";
 import { CHUNK_LINE_BYTES_MAX, HEADER_BYTES_MAX, TRAILER_BYTES_MAX, URI_BYTES_MAX } from "../host/limits.ts";
 import { startTestServer, type Running } from "./helpers.ts";

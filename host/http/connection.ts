@@ -37,13 +37,14 @@ import { CONNECTION_BUFFER_BYTES, type BufferPool } from "../memory/connection_b
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import type { HttpDate } from "./date.ts";
 import {
-  checkIncomplete, findHeadEnd, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
+  checkIncomplete, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
 } from "./request_parser.ts";
 import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
 import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
-import { copyBytes, ResponseWriter, startReading } from "./socket_io.ts";
+import { copyBytes, SocketWriter, startReading } from "./socket_io.ts";
+import { findHeadEnd } from "./syntax.ts";
 
 /** The time limits a connection keeps, by name (ms). */
 export interface Timeouts {
@@ -125,7 +126,7 @@ export class Connection implements SlotWaiter {
   /** Where unconsumed bytes wait once the read callback returns: a pooled buffer, held
    *  exactly while it is `pending` (stash !== null ⇔ pending === stash). */
   private stash: Uint8Array | null = null;
-  private readonly writer: ResponseWriter;
+  private readonly writer: SocketWriter;
   private readonly head = new RequestHead();
   private readonly chunked = new ChunkedDecoder();
   private state = S_HEAD;
@@ -176,7 +177,7 @@ export class Connection implements SlotWaiter {
     this.socket = socket;
     this.env = env;
     socket.setNoDelay(true);
-    this.writer = new ResponseWriter(socket, (err: boolean) => this.afterWrite(err));
+    this.writer = new SocketWriter(socket, (err: boolean) => this.afterWrite(err));
     socket.on("end", () => this.onEnd());
     socket.on("error", () => { /* 'close' follows; resets and timeouts are routine */ });
     socket.on("close", () => this.onClose());

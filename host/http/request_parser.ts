@@ -6,6 +6,10 @@
 
 import { HEADER_BYTES_MAX, HEADER_COUNT_MAX, URI_BYTES_MAX } from "../limits.ts";
 import type { ErrorCode } from "../errors.ts";
+import {
+  COLON, CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, connectionOptions, CR, FIELD_VCHAR, fieldError, fieldFail, HTAB, item, LF,
+  listItem, MessageHead, nameIs, parseContentLength, scanField, SP, tokenEnd,
+} from "./syntax.ts";
 
 // Where a scan of an open line stands (RequestHead.scanPhase).
 const SCAN_METHOD = 0;
@@ -38,43 +42,15 @@ export function headErrorCode(result: number): ErrorCode {
   }
 }
 
-const CR = 0x0d;
-const LF = 0x0a;
-const SP = 0x20;
-const HTAB = 0x09;
-const COLON = 0x3a;
-
-/** RFC 9110 tchar, as a 256-entry table so the hot loops do one load per byte. */
-export const TCHAR = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const ch = String.fromCharCode(c);
-  TCHAR[c] = /[A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(ch) ? 1 : 0;
-}
-/** Bytes allowed in a field value: HTAB, SP, VCHAR, obs-text. */
-const FIELD_VCHAR = new Uint8Array(256);
-for (let c = 0; c < 256; c++) FIELD_VCHAR[c] = c === HTAB || (c >= 0x20 && c !== 0x7f) ? 1 : 0;
 /** Bytes allowed in a request target: VCHAR (RFC 3986 plus what browsers send unescaped). */
 const TARGET_CHAR = new Uint8Array(256);
 for (let c = 0x21; c < 0x7f; c++) TARGET_CHAR[c] = 1;
-
-export function lower(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
-
-/** Whether buf[start, end) equals the lower-case ASCII `name`, ignoring case. */
-export function nameIs(buf: Uint8Array, start: number, end: number, name: string): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    if (lower(buf[start + i]) !== name.charCodeAt(i)) return false;
-  }
-  return true;
-}
 
 /**
  * One parsed request head. A connection owns one and reuses it for every request, so
  * parsing allocates nothing; `reason` points at a constant string when parsing failed.
  */
-export class RequestHead {
+export class RequestHead extends MessageHead {
   methodEnd = 0;
   targetStart = 0;
   targetEnd = 0;
@@ -82,19 +58,9 @@ export class RequestHead {
   pathStart = 0;
   /** Index of '?' in the target, or targetEnd. */
   pathEnd = 0;
-  versionMinor = 1;
   headEnd = 0;
-  headerCount = 0;
-  /** [nameStart, nameEnd, valueStart, valueEnd] per field. */
-  readonly fields = new Int32Array(HEADER_COUNT_MAX * 4);
-  /** -1 when there is no Content-Length. */
-  contentLength = -1;
-  chunked = false;
-  keepAlive = true;
   expectContinue = false;
   isHead = false;
-  /** Why parsing failed, for the error body and log; a constant string. */
-  reason = "";
   /** What the field lines seen so far said, for the checks made once the head is complete. */
   hosts = 0;
   transferEncoding = false;
@@ -127,15 +93,6 @@ export function skipEmptyLines(buf: Uint8Array, len: number): number {
   if (k === 0) return len;
   buf.copyWithin(0, k, len);
   return len - k;
-}
-
-/** Finds the end of the head (index after CRLFCRLF) in buf[0, len), or -1. Scanning
- *  starts at `from` so a head arriving in pieces is not rescanned from the start. */
-export function findHeadEnd(buf: Uint8Array, from: number, len: number): number {
-  for (let i = Math.max(from, 3); i < len; i++) {
-    if (buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
-  }
-  return -1;
 }
 
 /**
@@ -281,7 +238,7 @@ const VERSION_SHAPE = [0x48, 0x54, 0x54, 0x50, 0x2f, 0, 0x2e, 0, CR, LF];
 function requestLine(buf: Uint8Array, len: number, head: RequestHead): number {
   let i = head.scanAt;
   if (head.scanPhase === SCAN_METHOD) {
-    while (i < len && TCHAR[buf[i]] === 1) i++;
+    i = tokenEnd(buf, i, len);
     if (i === len) return openLine(head, i, SCAN_METHOD);
     if (i === 0 || buf[i] !== SP) return fail(head, HEAD_MALFORMED, "malformed method");
     head.methodEnd = i;
@@ -364,12 +321,9 @@ function takeField(buf: Uint8Array, i: number, head: RequestHead): number {
       }
     }
   } else if (nameLen === 10 && nameIs(buf, nameStart, nameEnd, "connection")) {
-    let p = valueStart;
-    while (p <= valueEnd) {
-      p = listItem(buf, p, valueEnd);
-      if (nameIs(buf, item[0], item[1], "close")) head.connectionClose = true;
-      else if (nameIs(buf, item[0], item[1], "keep-alive")) head.connectionKeepAlive = true;
-    }
+    const options = connectionOptions(buf, valueStart, valueEnd);
+    if ((options & CONNECTION_CLOSE) !== 0) head.connectionClose = true;
+    if ((options & CONNECTION_KEEP_ALIVE) !== 0) head.connectionKeepAlive = true;
   } else if (nameLen === 6 && nameIs(buf, nameStart, nameEnd, "expect")) {
     if (!nameIs(buf, valueStart, valueEnd, "100-continue")) return fail(head, HEAD_EXPECT, "unsupported expectation");
     head.expectContinue = head.versionMinor === 1;
@@ -381,38 +335,6 @@ function takeField(buf: Uint8Array, i: number, head: RequestHead): number {
     if (bad !== HOST_OK) return fail(head, HEAD_MALFORMED, HOST_FIELD_REASONS[bad]);
   }
   return i;
-}
-
-/** Why scanField() failed; a constant string. */
-export let fieldError = "";
-
-/**
- * Scans one header field line starting at `i` (field-name ":" OWS field-value OWS CRLF),
- * records [nameStart, nameEnd, valueStart, valueEnd] at out[at..at+3] and returns the
- * index after its CRLF, or -1 with `fieldError` set. The caller has checked that the line
- * is not the empty line ending the head. Shared by the request and response parsers.
- */
-export function scanField(buf: Uint8Array, i: number, out: Int32Array, at: number): number {
-  if (buf[i] === SP || buf[i] === HTAB) return fieldFail("obsolete line folding");
-  const nameStart = i;
-  while (TCHAR[buf[i]] === 1) i++;
-  if (i === nameStart) return fieldFail("malformed field name");
-  if (buf[i] !== COLON) return fieldFail(buf[i] === SP || buf[i] === HTAB ? "whitespace before colon" : "malformed field name");
-  const nameEnd = i;
-  i++;
-  while (buf[i] === SP || buf[i] === HTAB) i++;
-  const valueStart = i;
-  while (FIELD_VCHAR[buf[i]] === 1) i++;
-  if (buf[i] !== CR || buf[i + 1] !== LF) {
-    return fieldFail(buf[i] === LF ? "bare LF" : buf[i] === CR ? "bare CR" : "control character in field value");
-  }
-  let valueEnd = i;
-  while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
-  out[at] = nameStart;
-  out[at + 1] = nameEnd;
-  out[at + 2] = valueStart;
-  out[at + 3] = valueEnd;
-  return i + 2;
 }
 
 /** Records where the scan of a line that has not arrived whole stopped; returns 0. */
@@ -438,7 +360,7 @@ function fieldLineEnd(buf: Uint8Array, lineStart: number, len: number, head: Req
     return fieldFail("obsolete line folding");
   }
   if (phase === SCAN_NAME) {
-    while (i < len && TCHAR[buf[i]] === 1) i++;
+    i = tokenEnd(buf, i, len);
     if (i === len) return openLine(head, i, SCAN_NAME);
     if (i === lineStart) return fieldFail("malformed field name");
     if (buf[i] !== COLON) return fieldFail(buf[i] === SP || buf[i] === HTAB ? "whitespace before colon" : "malformed field name");
@@ -453,45 +375,10 @@ function fieldLineEnd(buf: Uint8Array, lineStart: number, len: number, head: Req
   return fieldFail(buf[i] === LF ? "bare LF" : buf[i] === CR ? "bare CR" : "control character in field value");
 }
 
-function fieldFail(reason: string): number {
-  fieldError = reason;
-  return -1;
-}
-
-/** Bounds of the list element found by listItem(); a scratch pair, parsing is synchronous. */
-export const item = new Int32Array(2);
-
-/** Finds the comma-separated list element starting at `p` in buf[p, end), trims its
- *  whitespace into `item`, and returns where the next element starts. */
-export function listItem(buf: Uint8Array, p: number, end: number): number {
-  let q = p;
-  while (q < end && buf[q] !== 0x2c) q++;
-  let a = p;
-  let b = q;
-  while (a < b && (buf[a] === SP || buf[a] === HTAB)) a++;
-  while (b > a && (buf[b - 1] === SP || buf[b - 1] === HTAB)) b--;
-  item[0] = a;
-  item[1] = b;
-  return q + 1;
-}
-
 function fail(head: RequestHead, result: number, reason: string): number {
   head.reason = reason;
   head.keepAlive = false;
   return result;
-}
-
-/** 1*DIGIT; -1 when malformed. Values past 2^53 are clamped: they are over any limit. */
-export function parseContentLength(buf: Uint8Array, start: number, end: number): number {
-  if (start === end) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-    if (v > Number.MAX_SAFE_INTEGER) v = Number.MAX_SAFE_INTEGER;
-  }
-  return v;
 }
 
 /** Sets pathStart/pathEnd for origin-form ("/p?q"), absolute-form ("http://h/p?q") and

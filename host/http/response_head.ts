@@ -6,7 +6,7 @@
 import { reasonPhrase, errorBody, type ErrorCode, ERRORS } from "../errors.ts";
 import type { HttpDate } from "./date.ts";
 import { HTTP_DATE_BYTES } from "./date.ts";
-import { nameIs, TCHAR } from "./request_parser.ts";
+import { FIELD_VCHAR, nameIs, tokenEnd, writeContentLength } from "./syntax.ts";
 
 const encoder = new TextEncoder();
 const statusLines: (Uint8Array | undefined)[] = new Array(600);
@@ -20,7 +20,6 @@ function statusLine(status: number): Uint8Array {
   return line;
 }
 
-const CONTENT_LENGTH = encoder.encode("Content-Length: ");
 const DATE = encoder.encode("Date: ");
 const CONNECTION_CLOSE = encoder.encode("Connection: close\r\n");
 const CONNECTION_KEEP_ALIVE = encoder.encode("Connection: keep-alive\r\n");
@@ -33,13 +32,15 @@ export const HOST_HEAD_BYTES_MAX = 64 + 16 + 20 + 6 + HTTP_DATE_BYTES + 2 + 24 +
 /** The interim response sent before reading a body announced with Expect: 100-continue. */
 export const CONTINUE_BYTES = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
+/** Fields the host writes itself in a response; the app may not set them. */
+export const RESPONSE_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "date"] as const;
+
 /**
  * Checks the app's header block u8[ptr, ptr + len): a sequence of `token ":" value CRLF`
  * lines whose values hold no CR, LF, NUL or other control bytes, and none of the `reserved`
  * fields the host owns (framing: smuggling defence). Returns null when valid, else why not.
+ * The fetch client checks an app's request headers with it too, with its own `reserved`.
  */
-/** Fields the host writes itself in a response; the app may not set them. */
-export const RESPONSE_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "date"] as const;
 
 export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number,
   reserved: readonly string[] = RESPONSE_RESERVED_FIELDS): string | null {
@@ -47,11 +48,11 @@ export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number,
   let i = ptr;
   while (i < end) {
     const nameStart = i;
-    while (i < end && TCHAR[u8[i]] === 1) i++;
+    i = tokenEnd(u8, i, end);
     if (i === nameStart || i >= end || u8[i] !== 0x3a) return "malformed header name";
     const nameEnd = i;
     i++;
-    while (i < end && (u8[i] === 0x09 || (u8[i] >= 0x20 && u8[i] !== 0x7f))) i++;
+    while (i < end && FIELD_VCHAR[u8[i]] === 1) i++;
     if (i + 1 >= end || u8[i] !== 0x0d || u8[i + 1] !== 0x0a) return "header value with CR, LF or a control byte";
     i += 2;
     for (const name of reserved) {
@@ -59,18 +60,6 @@ export function checkAppHeaders(u8: Uint8Array, ptr: number, len: number,
     }
   }
   return null;
-}
-
-function writeDecimal(u8: Uint8Array, pos: number, n: number): number {
-  if (n === 0) {
-    u8[pos] = 0x30;
-    return pos + 1;
-  }
-  let digits = 0;
-  for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
-  let p = pos + digits;
-  for (let t = n; t >= 1; t = Math.floor(t / 10)) u8[--p] = 0x30 + (t % 10);
-  return pos + digits;
 }
 
 /**
@@ -98,12 +87,7 @@ export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: n
     u8.copyWithin(pos, hdrPtr, hdrPtr + hdrLen);
     pos += hdrLen;
   }
-  if (!statusHasNoBody(status)) {
-    u8.set(CONTENT_LENGTH, pos);
-    pos = writeDecimal(u8, pos + CONTENT_LENGTH.length, bodyLen);
-    u8[pos++] = 0x0d;
-    u8[pos++] = 0x0a;
-  }
+  if (!statusHasNoBody(status)) pos = writeContentLength(u8, pos, bodyLen);
   u8.set(DATE, pos);
   pos += DATE.length;
   u8.set(date.bytes, pos);

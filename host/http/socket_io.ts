@@ -104,9 +104,9 @@ export function startReading(socket: Socket, shared: Uint8Array, onRead: (buf: U
 /**
  * Writes one or two byte ranges (views over wasm memory) as one write, and calls `done`
  * once the kernel has them (synchronously when it took them at once). One write at a time
- * per connection.
+ * per socket: a server connection's responses, or the fetch client's requests upstream.
  */
-export class ResponseWriter {
+export class SocketWriter {
   private readonly socket: Socket;
   private readonly done: (err: boolean) => void;
   private readonly req: WriteReq | null;

@@ -2,7 +2,8 @@
 // with the invariants every result must satisfy. Shared by the property tests
 // (tests/http_parser_properties.test.ts) and the mutation fuzzer (tests/fuzz/http_fuzz.ts).
 
-import { checkIncomplete, findHeadEnd, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines } from "../../host/http/request_parser.ts";
+import { checkIncomplete, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines } from "../../host/http/request_parser.ts";
+import { findHeadEnd } from "../../host/http/syntax.ts";
 import { CHUNKED_MORE, ChunkedDecoder } from "../../host/http/chunked.ts";
 import { HEADER_BYTES_MAX, HEADER_COUNT_MAX } from "../../host/limits.ts";
 

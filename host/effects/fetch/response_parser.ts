@@ -6,24 +6,13 @@
 // the same connection).
 
 import { HEADER_COUNT_MAX } from "../../limits.ts";
-import { fieldError, item, listItem, nameIs, parseContentLength, scanField, TCHAR } from "../../http/request_parser.ts";
+import {
+  CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, connectionOptions, CR, fieldError, item, LF, listItem, MessageHead, nameIs,
+  parseContentLength, scanField, tokenEnd,
+} from "../../http/syntax.ts";
 
-const CR = 0x0d;
-const LF = 0x0a;
-
-export class ResponseHead {
+export class ResponseHead extends MessageHead {
   status = 0;
-  versionMinor = 1;
-  headerCount = 0;
-  /** [nameStart, nameEnd, valueStart, valueEnd] per field, absolute offsets. */
-  readonly fields = new Int32Array(HEADER_COUNT_MAX * 4);
-  /** -1 when absent. */
-  contentLength = -1;
-  chunked = false;
-  /** The connection may carry another request after this response. */
-  keepAlive = true;
-  /** Why parsing failed; a constant or short string. */
-  reason = "";
   /** findResponseHeadEnd's place, relative to the head's start: bytes already checked, and
    *  where the line being received starts. resetScan() before each head. */
   scanned = 0;
@@ -83,8 +72,7 @@ export function findResponseHeadEnd(buf: Uint8Array, start: number, end: number,
         // A field line: field-name ":" (the value's bytes were checked one by one).
         const c0 = buf[lineStart];
         if (c0 === 0x20 || c0 === 0x09) return invalid(head, "the upstream's head is malformed: obsolete line folding");
-        let p = lineStart;
-        while (p < lineEnd && TCHAR[buf[p]] === 1) p++;
+        const p = tokenEnd(buf, lineStart, lineEnd);
         if (p === lineStart || p === lineEnd || buf[p] !== 0x3a) {
           return invalid(head, `the upstream's head is malformed: ${buf[p] === 0x20 || buf[p] === 0x09 ? "whitespace before colon" : "malformed field name"}`);
         }
@@ -165,12 +153,9 @@ export function parseResponseHead(buf: Uint8Array, start: number, end: number, h
         teChunkedLast = nameIs(buf, item[0], item[1], "chunked");
       }
     } else if (b - a === 10 && nameIs(buf, a, b, "connection")) {
-      let p = va;
-      while (p <= vb) {
-        p = listItem(buf, p, vb);
-        if (nameIs(buf, item[0], item[1], "close")) close = true;
-        else if (nameIs(buf, item[0], item[1], "keep-alive")) keepAlive = true;
-      }
+      const options = connectionOptions(buf, va, vb);
+      if ((options & CONNECTION_CLOSE) !== 0) close = true;
+      if ((options & CONNECTION_KEEP_ALIVE) !== 0) keepAlive = true;
     }
   }
   if (i !== end) return fail(head, "the upstream's head is malformed");
