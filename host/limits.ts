@@ -190,7 +190,8 @@ export const CPU_BUDGET_MS_DEFAULT = 100;
 
 /** How far the thread CPU clock Node reads (getrusage) may lag: it advances in scheduler
  *  ticks (4 ms at the usual HZ=250), so a request's stretch is charged at most its thread
- *  CPU time plus this, and never more than its wall time (host/abi/slot_context.ts). */
+ *  CPU time plus this, and never more than its wall time (host/abi/slot_context.ts). The
+ *  charge can be off by about two ticks either way: budgets under ~20 ms are approximate. */
 export const THREAD_CPU_CLOCK_SLACK_MS = 4;
 
 /** CPU time the app's start-up code may use before the server refuses to start. */

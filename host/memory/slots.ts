@@ -27,13 +27,14 @@ export class SlotPool {
   acquire(): number {
     if (this.top === 0) return -1;
     const slot = this.free[--this.top];
-    assert(this.state[slot] === FREE, `slot ${slot} is handed out once`);
+    // Constant messages: this runs for every request, and a template would allocate.
+    assert(this.state[slot] === FREE, "a slot is handed out once");
     this.state[slot] = BUSY;
     return slot;
   }
 
   release(slot: number): void {
-    assert(slot >= 0 && slot < this.size && this.state[slot] === BUSY, `only a busy slot is released (slot ${slot} is not busy)`);
+    if (!(slot >= 0 && slot < this.size && this.state[slot] === BUSY)) assert(false, `only a busy slot is released (slot ${slot} is not busy)`);
     this.state[slot] = FREE;
     this.free[this.top++] = slot;
   }

@@ -115,7 +115,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     // The request head goes into the arena, committed: it must outlive the write.
     const url = this.origin.url;
     const top = regionTop(dv, this.base);
-    if (top + requestHeadBytes(req, url.targetStart, url.targetEnd, pool.authority) > regionEnd(dv, this.base)) {
+    if (top + requestHeadBytes(u8, req, url.targetStart, url.targetEnd, pool.authority) > regionEnd(dv, this.base)) {
       return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
     }
     const headEnd = writeRequestHead(u8, top, req, url.targetStart, url.targetEnd, pool.authority);

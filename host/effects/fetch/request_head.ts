@@ -13,9 +13,10 @@ export const REQUEST_RESERVED_FIELDS = ["content-length", "transfer-encoding", "
 
 const HTTP11_HOST = new TextEncoder().encode(" HTTP/1.1\r\nHost: ");
 
-/** Bytes the head of `req` takes, for the target u8[targetStart, targetEnd) (empty: "/"). */
-export function requestHeadBytes(req: FetchDescriptor, targetStart: number, targetEnd: number, authority: Uint8Array): number {
-  const targetLen = targetEnd > targetStart ? targetEnd - targetStart : 1;
+/** Bytes the head of `req` takes, for the target u8[targetStart, targetEnd) (empty: "/";
+ *  a query with no path gets a "/" before it). */
+export function requestHeadBytes(u8: Uint8Array, req: FetchDescriptor, targetStart: number, targetEnd: number, authority: Uint8Array): number {
+  const targetLen = targetEnd <= targetStart ? 1 : targetEnd - targetStart + (u8[targetStart] === 0x3f ? 1 : 0);
   return req.methodLen + 1 + targetLen + 1 + HTTP11_HOST.length + authority.length + 2 + req.hdrLen +
     (req.withBody ? CONTENT_LENGTH_LINE_BYTES_MAX + 2 : 2);
 }
