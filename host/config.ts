@@ -13,7 +13,9 @@ export interface ServeConfig {
   port: number;
   host: string;
   slots: number;
-  arenaBytes: number;
+  /** Memory per request (--arena-bytes): the whole slot, its arena and the response head
+   *  reserve (MemoryPlan.arenaBytes is the arena alone). */
+  slotBytes: number;
   startupBytes: number;
   queueDepth: number;
   bodyBytes: number | undefined;
@@ -73,7 +75,7 @@ export function parseWhole(what: string, text: string, min: number, max: number)
 export function serverOptions(config: ServeConfig): ServerOptions {
   return {
     slots: config.slots,
-    arenaBytes: config.arenaBytes,
+    slotBytes: config.slotBytes,
     startupBytes: config.startupBytes,
     queueDepth: config.queueDepth,
     bodyBytesMax: config.bodyBytes,
@@ -111,7 +113,7 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     port: whole("port", PORT_DEFAULT, 0, 65535),
     host: host === null ? HOST_DEFAULT : host[1],
     slots: whole("slots", SLOTS_DEFAULT, 0, 1_000_000),
-    arenaBytes: size("arena-bytes", ARENA_BYTES_DEFAULT)!,
+    slotBytes: size("arena-bytes", ARENA_BYTES_DEFAULT)!,
     startupBytes: size("startup-bytes", STARTUP_BYTES_DEFAULT)!,
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),

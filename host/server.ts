@@ -29,8 +29,9 @@ import { budgetLine, planMemory } from "./memory/plan.ts";
 
 export interface ServerOptions {
   slots?: number;
-  /** Bytes per slot (the request's whole arena, response head included). */
-  arenaBytes?: number;
+  /** Bytes per slot, what --arena-bytes sets: the request's arena and the response head
+   *  reserve after it (MemoryPlan.arenaBytes is the arena alone). */
+  slotBytes?: number;
   startupBytes?: number;
   queueDepth?: number;
   bodyBytesMax?: number;
@@ -138,7 +139,7 @@ export class ArenaServer implements ConnectionEnv {
     if (!(deadlineMs >= 1)) {
       throw new ArenaError("ARENA_E_CONFIG", `request deadline must be at least 1 ms, got ${deadlineMs}`, "set --deadline-ms");
     }
-    const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.arenaBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT);
+    const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.slotBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT);
     if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > plan.arenaBytes / 2)) {
       throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
     }

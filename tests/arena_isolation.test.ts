@@ -11,7 +11,7 @@ import { ArenaError } from "../host/errors.ts";
 let t: Running;
 
 before(async () => {
-  t = await startTestServer({ slots: 8, arenaBytes: 256 * 1024, queueDepth: 64 });
+  t = await startTestServer({ slots: 8, slotBytes: 256 * 1024, queueDepth: 64 });
 });
 after(async () => {
   await t.server.close();

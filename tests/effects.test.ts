@@ -27,7 +27,7 @@ function q(url: string): string {
 before(async () => {
   process.env.ARENA_TEST_GREETING = "hi from env";
   up = await startTestUpstream();
-  srv = await startTestServer({ slots: 64, arenaBytes: 256 * 1024, queueDepth: 1024, fetch: { timeoutMs: 2000 } }, true, APP);
+  srv = await startTestServer({ slots: 64, slotBytes: 256 * 1024, queueDepth: 1024, fetch: { timeoutMs: 2000 } }, true, APP);
   base = `http://127.0.0.1:${srv.port}`;
 });
 

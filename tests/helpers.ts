@@ -51,7 +51,7 @@ export interface Running {
 export async function startTestServer(options: ServerOptions = {}, check = true, source = "tests/fixtures/testapp.ts"): Promise<Running> {
   const wasm = await buildApp(source, check);
   const log = new MemoryLogger();
-  const server = await ArenaServer.create(wasm, source, { slots: 16, arenaBytes: 256 * 1024, log, ...options });
+  const server = await ArenaServer.create(wasm, source, { slots: 16, slotBytes: 256 * 1024, log, ...options });
   const port = await server.listen(0, "127.0.0.1");
   return { server, port, log };
 }
@@ -62,7 +62,7 @@ export async function startCatalog(env: Record<string, string>, slots = 32): Pro
   const saved = { ...process.env };
   Object.assign(process.env, env);
   try {
-    return await startTestServer({ slots, arenaBytes: 1024 * 1024 }, false, "examples/catalog/app.ts");
+    return await startTestServer({ slots, slotBytes: 1024 * 1024 }, false, "examples/catalog/app.ts");
   } finally {
     for (const k of Object.keys(env)) {
       if (saved[k] === undefined) delete process.env[k];

@@ -107,7 +107,7 @@ describe("invalid upstream answers", () => {
 
   before(async () => {
     raw = await startRawUpstream(behaviours);
-    srv = await startTestServer({ slots: 16, arenaBytes: 256 * 1024 }, true, APP);
+    srv = await startTestServer({ slots: 16, slotBytes: 256 * 1024 }, true, APP);
   });
   after(async () => {
     await srv?.server.close();
@@ -169,7 +169,7 @@ describe("connection pools per origin", () => {
 
   before(async () => {
     up = await startTestUpstream();
-    srv = await startTestServer({ slots: 16, arenaBytes: 256 * 1024, fetch: { originsMax: ORIGINS, idleTimeoutMs: 1500 } }, true, APP);
+    srv = await startTestServer({ slots: 16, slotBytes: 256 * 1024, fetch: { originsMax: ORIGINS, idleTimeoutMs: 1500 } }, true, APP);
   });
   after(async () => {
     await srv?.server.close();

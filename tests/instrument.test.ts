@@ -136,7 +136,7 @@ describe("the host and the section", () => {
 
   async function serve(bytes: Uint8Array): Promise<Running> {
     const log = new MemoryLogger();
-    const server = await ArenaServer.create(bytes, "effectsapp.wasm", { slots: 4, arenaBytes: 256 * 1024, log });
+    const server = await ArenaServer.create(bytes, "effectsapp.wasm", { slots: 4, slotBytes: 256 * 1024, log });
     const port = await server.listen(0, "127.0.0.1");
     const running = { server, port, log };
     servers.push(running);
