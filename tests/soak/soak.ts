@@ -422,7 +422,7 @@ export function formatReport(r: SoakReport, seed: number, workers: number): stri
     "",
     `| figure | value |`,
     `|---|---|`,
-    `| good requests (good, echo, fetch) | ${r.goodRequests.toLocaleString("en-US")} |`,
+    `| good requests (checked byte for byte) | ${r.goodRequests.toLocaleString("en-US")} |`,
     `| good requests failed | ${r.goodFailed} |`,
     `| bytes lost | ${r.bytesLost} |`,
     `| slots free after | ${r.slotsFree} of ${r.slots} |`,
