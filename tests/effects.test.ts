@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { exchange, get, startTestServer, waitFor, type Running } from "./helpers.ts";
+import { countJspiCalls, exchange, get, startTestServer, waitFor, type Running } from "./helpers.ts";
 import { startTestUpstream, type TestUpstream } from "./upstream_fixture.ts";
 
 const APP = "tests/fixtures/effectsapp.ts";
@@ -195,22 +195,7 @@ describe("CPU budget", () => {
 });
 
 describe("plain calls first", () => {
-  /** Counts the app's JSPI calls while `run` runs. */
-  async function jspiCalls(run: () => Promise<void>): Promise<number> {
-    const app = srv.server.app;
-    const callAsync = app.callAsync;
-    let calls = 0;
-    app.callAsync = (slot: number, desc: number) => {
-      calls++;
-      return callAsync.call(app, slot, desc);
-    };
-    try {
-      await run();
-    } finally {
-      app.callAsync = callAsync;
-    }
-    return calls;
-  }
+  const jspiCalls = (run: () => Promise<void>) => countJspiCalls(srv.server, run);
 
   it("a handler's code before its first wait runs once, on the first request and after", async () => {
     // The route's handler may wait (the build says so), so even its first request goes

@@ -176,6 +176,23 @@ export async function stopChild(child: import("node:child_process").ChildProcess
   clearTimeout(timer);
 }
 
+/** Counts the calls `server` makes into its app through JSPI while `run` runs. */
+export async function countJspiCalls(server: ArenaServer, run: () => Promise<void>): Promise<number> {
+  const app = server.app;
+  const callAsync = app.callAsync;
+  let calls = 0;
+  app.callAsync = (slot: number, desc: number) => {
+    calls++;
+    return callAsync.call(app, slot, desc);
+  };
+  try {
+    await run();
+  } finally {
+    app.callAsync = callAsync;
+  }
+  return calls;
+}
+
 /** Waits until `cond` holds or `ms` passes. */
 export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const until = Date.now() + ms;
