@@ -175,6 +175,10 @@ export const FETCH_BODY_BYTES_MAX_DEFAULT = 8 * MiB;
  *  than an app talks to, and as many as the default slots: each busy pool holds a slot. */
 export const FETCH_ORIGINS_MAX = 256;
 
+/** Longest failure message a fetch writes into the app's arena; messages are one sentence,
+ *  and a long URL quoted in one is cut here rather than taking the arena. */
+export const FETCH_ERROR_MESSAGE_BYTES_MAX = 1 * KiB;
+
 /** Longest single sleep an app may ask for; a longer one is clamped, so a typo cannot
  *  park a slot for days. */
 export const SLEEP_MS_MAX = 60_000;

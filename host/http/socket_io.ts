@@ -15,6 +15,7 @@
 // errors, close, end, destroy): only the hot byte paths go around it.
 
 import type { Socket } from "node:net";
+import { COPY_BY_HAND_BYTES_MAX } from "../limits.ts";
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
@@ -177,7 +178,7 @@ export class SocketWriter {
 /** Copies n bytes between arrays; small copies by hand, because `set(subarray())` makes a
  *  view object per call and heads and small bodies are the common case. */
 export function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
-  if (n > 512) {
+  if (n > COPY_BY_HAND_BYTES_MAX) {
     dst.set(src.subarray(from, from + n), to);
     return;
   }

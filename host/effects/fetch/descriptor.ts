@@ -9,6 +9,7 @@ import {
 import { regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
 import { tokenEnd } from "../../http/syntax.ts";
 import type { AppMemory } from "../../memory/app_memory.ts";
+import { FETCH_ERROR_MESSAGE_BYTES_MAX } from "../../limits.ts";
 
 const encoder = new TextEncoder();
 
@@ -100,7 +101,7 @@ export class FetchDescriptor {
     const dv = app.dv;
     const top = regionTop(dv, base);
     const room = regionEnd(dv, base) - top;
-    const { written } = encoder.encodeInto(message, app.u8.subarray(top, top + Math.min(room, 1024)));
+    const { written } = encoder.encodeInto(message, app.u8.subarray(top, top + Math.min(room, FETCH_ERROR_MESSAGE_BYTES_MAX)));
     regionCommit(dv, base, top + written);
     dv.setUint32(this.desc + FETCH_RES_ERROR_PTR, top, true);
     dv.setUint32(this.desc + FETCH_RES_ERROR_LEN, written, true);

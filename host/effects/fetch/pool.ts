@@ -16,7 +16,7 @@
 
 import net from "node:net";
 import { assert } from "../../assert.ts";
-import { FETCH_CONNECT_TIMEOUT_MS, FETCH_IDLE_TIMEOUT_MS, FETCH_ORIGINS_MAX, FETCH_SOCKETS_PER_ORIGIN_MAX } from "../../limits.ts";
+import { FETCH_CONNECT_TIMEOUT_MS, FETCH_IDLE_TIMEOUT_MS, FETCH_ORIGINS_MAX, FETCH_SOCKETS_PER_ORIGIN_MAX, TIMER_SWEEP_MS } from "../../limits.ts";
 import { WaitQueue } from "../../memory/slots.ts";
 import { READ_BUFFER_BYTES, SocketWriter } from "../../http/socket_io.ts";
 
@@ -251,7 +251,7 @@ export class UpstreamPools {
     if (this.sweepTimer !== null || this.closing) return;
     // One timer for every idle socket of every origin, not one per socket; it runs while
     // any pool exists (a pool exists before its first socket is pooled).
-    this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(250, this.idleTimeoutMs / 4));
+    this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(TIMER_SWEEP_MS, this.idleTimeoutMs / 4));
     this.sweepTimer.unref();
   }
 
