@@ -146,6 +146,56 @@ describe("bodies that never come", () => {
   });
 });
 
+describe("found by review", () => {
+  it("a large body refused (413) gives its share of the slots back at once, not when the client closes", async () => {
+    const s = await startTestServer({ slots: 4, keepAliveTimeoutMs: 60_000 }, false, APP);
+    const socket = net.connect({ port: s.port, host: "127.0.0.1", allowHalfOpen: true });
+    try {
+      socket.on("error", () => {});
+      let got = "";
+      socket.on("data", (d: Buffer) => { got += d.toString("latin1"); });
+      await new Promise((r) => socket.on("connect", r));
+      // A chunk size over the body limit: refused as soon as it is read, from a body slot.
+      socket.write("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFF\r\n");
+      await waitFor(() => got.startsWith("HTTP/1.1 413"));
+      // The client keeps its side open (lingering close): the share must be back already.
+      await waitFor(() => s.server.stats().slotsFree === 4);
+      assert.equal(s.server.stats().bodySlots, 0);
+    } finally {
+      socket.destroy();
+      await s.server.close();
+    }
+  });
+
+  it("deadlines are measured from when they start, not from the sweep's last tick (never early)", async () => {
+    const s = await startTestServer({ slots: 8, deadlineMs: 500 }, false, APP);
+    try {
+      // Each waits 350 ms: before, a deadline counted from the sweep's clock (up to 250 ms
+      // old) fired 250-500 ms after the request; now it cannot fire before 500 ms. The
+      // requests start at spread-out moments relative to the 250 ms sweep.
+      const results = [];
+      for (let i = 0; i < 8; i++) {
+        results.push(exchange(s.port, get("/sleep?ms=350"), { expect: 1, timeoutMs: 5000 }));
+        await new Promise((r) => setTimeout(r, 37));
+      }
+      for (const r of await Promise.all(results)) assert.equal(r.responses[0]?.status, 200, r.bytes.toString().slice(0, 200));
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  it("an empty line after a request leaves the connection idle: no 408 while no request comes", async () => {
+    const s = await startTestServer({ headersTimeoutMs: 200, keepAliveTimeoutMs: 5000 }, false, APP);
+    try {
+      const r = await exchange(s.port, get("/") + "\r\n", { timeoutMs: 800 });
+      assert.deepEqual(r.responses.map((x) => x.status), [200]);
+      assert.equal(r.closed, false, "the server kept the idle connection open");
+    } finally {
+      await s.server.close();
+    }
+  });
+});
+
 describe("requests that never finish", () => {
   let t: Running;
   before(async () => {

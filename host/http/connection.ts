@@ -64,8 +64,6 @@ export interface Timeouts {
 
 /** What a connection needs from the server it belongs to, and nothing more. */
 export interface ConnectionEnv {
-  /** Wall clock in ms, refreshed by the server's sweep; deadlines are measured against it. */
-  readonly now: number;
   readonly date: HttpDate;
   readonly timeouts: Timeouts;
   /** The server is shutting down: responses say Connection: close. */
@@ -192,14 +190,16 @@ export class Connection implements SlotWaiter {
 
   private setDeadline(kind: number): void {
     this.deadlineKind = kind;
-    this.deadline = kind === DEADLINE_NONE ? 0 : this.env.now + timeoutOf(this.env.timeouts, kind);
+    // From the real clock, not the sweep's: a deadline measured from a clock up to
+    // TIMER_SWEEP_MS old would fire that much early.
+    this.deadline = kind === DEADLINE_NONE ? 0 : Date.now() + timeoutOf(this.env.timeouts, kind);
   }
 
   /** Body deadline: the idle limit from now, but never past the whole-body limit. */
   private setBodyDeadline(): void {
     const t = this.env.timeouts;
     this.deadlineKind = DEADLINE_BODY;
-    this.deadline = Math.min(this.env.now + t.body, this.bodyStart + t.bodyTotal);
+    this.deadline = Math.min(Date.now() + t.body, this.bodyStart + t.bodyTotal);
   }
 
   private onRead(buf: Uint8Array, start: number, end: number): void {
@@ -352,7 +352,7 @@ export class Connection implements SlotWaiter {
     }
     const wasEmpty = this.inLen === 0;
     if (this.pending === null && this.inLen === 0) {
-      if (this.peerEnded) this.finish();
+      this.nothingBuffered();
       return false;
     }
     const inbuf = this.inbufTaken();
@@ -372,7 +372,7 @@ export class Connection implements SlotWaiter {
       if (this.pending !== null) return true;
     }
     if (this.inLen === 0) {
-      if (this.peerEnded) this.finish();
+      this.nothingBuffered();
       return false;
     }
     if (wasEmpty) this.setDeadline(DEADLINE_HEADERS);
@@ -401,12 +401,20 @@ export class Connection implements SlotWaiter {
     if (head.hasBody() && !this.streamsBody) {
       // The body fits behind the head: read it here, before taking a slot.
       this.state = S_PREBODY;
-      this.bodyStart = this.env.now;
+      this.bodyStart = Date.now();
       this.setBodyDeadline();
       if (head.expectContinue && this.inLen < head.headEnd + head.contentLength) this.socket.write(CONTINUE_BYTES);
       return true;
     }
     return this.queueForSlot();
+  }
+
+  /** Between requests with nothing buffered (empty lines before a request are skipped):
+   *  the connection is idle, not waiting for a head, so it gets the quiet idle close and
+   *  never a 408. */
+  private nothingBuffered(): void {
+    if (this.peerEnded) this.finish();
+    else if (this.deadlineKind === DEADLINE_HEADERS) this.setDeadline(DEADLINE_IDLE);
   }
 
   /** Reads a small body into the connection buffer, behind its head. True when the state
@@ -466,7 +474,7 @@ export class Connection implements SlotWaiter {
     if (this.streamsBody) {
       // Read before the slot, a small body's 100 Continue went out then.
       if (head.expectContinue) this.socket.write(CONTINUE_BYTES);
-      this.bodyStart = this.env.now;
+      this.bodyStart = Date.now();
       this.setBodyDeadline();
     }
   }
@@ -668,6 +676,9 @@ export class Connection implements SlotWaiter {
   /** A request the host refuses before the app sees it: answer and close. */
   private protocolError(code: ErrorCode, reason: string, logIt = false): void {
     if (logIt || ERRORS[code].status >= 500) this.env.log.error(code, `from ${this.socket.remoteAddress ?? "?"}: ${reason}`);
+    // The body will not be read: its share of the slots comes back with the slot, not
+    // when the client finally closes.
+    this.endBodySlot();
     this.releaseSlot();
     this.sendError(code, reason, false);
   }
