@@ -132,7 +132,8 @@ export const CONNECTION_IDLE_BYTES = 10 * KiB;
 export const CONNECTION_BUFFERS_KEPT_MAX = 1024;
 
 /** Granularity of the timeout sweep. One timer for all connections instead of one per
- *  connection: no allocation per request, and timeouts fire within this much late. */
+ *  connection: no allocation per request. Deadlines are counted from the sweep's clock
+ *  plus this, so they fire up to twice this late and never early. */
 export const TIMER_SWEEP_MS = 250;
 
 /** Graceful shutdown waits this long for in-flight requests, then closes what is left. */

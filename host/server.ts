@@ -83,6 +83,8 @@ export class ArenaServer implements ConnectionEnv {
   readonly bodyBytesMax: number;
   readonly date = new HttpDate();
   readonly timeouts: Timeouts;
+  /** Wall clock in ms, refreshed by the sweep; deadlines are measured against it. */
+  now = Date.now();
   closing = false;
   /** Where every connection's reads land (the fast I/O path); bytes are consumed or moved
    *  before the read callback returns, so one buffer serves all connections. One connection
@@ -193,6 +195,7 @@ export class ArenaServer implements ConnectionEnv {
   /** One timer for all connections: refresh the clock and Date, fire passed deadlines. */
   private sweep(): void {
     const now = Date.now();
+    this.now = now;
     this.date.update(now);
     for (const conn of this.connections) {
       if (conn.deadline !== 0 && now >= conn.deadline) conn.timedOut();

@@ -31,7 +31,9 @@ import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK } from "../abi/constants.
 import type { RequestBridge } from "../abi/request_bridge.ts";
 import { assert } from "../assert.ts";
 import { ERRORS, type ErrorCode } from "../errors.ts";
-import { PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX } from "../limits.ts";
+import {
+  PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX, TIMER_SWEEP_MS,
+} from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { CONNECTION_BUFFER_BYTES, type BufferPool } from "../memory/connection_buffers.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
@@ -64,6 +66,8 @@ export interface Timeouts {
 
 /** What a connection needs from the server it belongs to, and nothing more. */
 export interface ConnectionEnv {
+  /** Wall clock in ms, refreshed by the server's sweep every TIMER_SWEEP_MS. */
+  readonly now: number;
   readonly date: HttpDate;
   readonly timeouts: Timeouts;
   /** The server is shutting down: responses say Connection: close. */
@@ -190,16 +194,17 @@ export class Connection implements SlotWaiter {
 
   private setDeadline(kind: number): void {
     this.deadlineKind = kind;
-    // From the real clock, not the sweep's: a deadline measured from a clock up to
-    // TIMER_SWEEP_MS old would fire that much early.
-    this.deadline = kind === DEADLINE_NONE ? 0 : Date.now() + timeoutOf(this.env.timeouts, kind);
+    // The sweep's clock is up to TIMER_SWEEP_MS old, so a deadline counted from it would
+    // fire that much early: add it, and a deadline fires late, never early. (Date.now()
+    // here would cost a heap number per request.)
+    this.deadline = kind === DEADLINE_NONE ? 0 : this.env.now + TIMER_SWEEP_MS + timeoutOf(this.env.timeouts, kind);
   }
 
   /** Body deadline: the idle limit from now, but never past the whole-body limit. */
   private setBodyDeadline(): void {
     const t = this.env.timeouts;
     this.deadlineKind = DEADLINE_BODY;
-    this.deadline = Math.min(Date.now() + t.body, this.bodyStart + t.bodyTotal);
+    this.deadline = Math.min(this.env.now + TIMER_SWEEP_MS + t.body, this.bodyStart + TIMER_SWEEP_MS + t.bodyTotal);
   }
 
   private onRead(buf: Uint8Array, start: number, end: number): void {
@@ -401,7 +406,7 @@ export class Connection implements SlotWaiter {
     if (head.hasBody() && !this.streamsBody) {
       // The body fits behind the head: read it here, before taking a slot.
       this.state = S_PREBODY;
-      this.bodyStart = Date.now();
+      this.bodyStart = this.env.now;
       this.setBodyDeadline();
       if (head.expectContinue && this.inLen < head.headEnd + head.contentLength) this.socket.write(CONTINUE_BYTES);
       return true;
@@ -474,7 +479,7 @@ export class Connection implements SlotWaiter {
     if (this.streamsBody) {
       // Read before the slot, a small body's 100 Continue went out then.
       if (head.expectContinue) this.socket.write(CONTINUE_BYTES);
-      this.bodyStart = Date.now();
+      this.bodyStart = this.env.now;
       this.setBodyDeadline();
     }
   }
