@@ -12,8 +12,8 @@ import {
   RES_HEADERS_PTR, RES_STATUS,
 } from "./constants.ts";
 import type { ErrorCode } from "../errors.ts";
-import { COPY_BY_HAND_BYTES_MAX } from "../limits.ts";
 import { cachedView, type AppMemory } from "../memory/app_memory.ts";
+import { copyBytes } from "../memory/copy.ts";
 import type { App } from "./app.ts";
 import { assert } from "../assert.ts";
 import { writeHeaderTable, type FieldOffsets } from "./header_table.ts";
@@ -88,11 +88,7 @@ export class RequestBridge {
     const desc = this.descriptor(slot);
     const table = desc + REQ_DESC_BYTES;
     const copy = table + head.headerCount * HEADER_ENTRY_BYTES;
-    if (head.headEnd <= COPY_BY_HAND_BYTES_MAX) {
-      for (let i = 0; i < head.headEnd; i++) u8[copy + i] = src[i];
-    } else {
-      u8.set(src.subarray(0, head.headEnd), copy);
-    }
+    copyBytes(src, 0, u8, copy, head.headEnd);
     // Zero the descriptor so a field the app does not write reads as 0, never as stale data.
     u8.fill(0, desc, desc + REQ_DESC_BYTES);
     dv.setUint32(desc + REQ_METHOD_PTR, copy, true);

@@ -84,23 +84,33 @@ export class Effects {
     return this.memory.validRange(this.caller.current().slot, ptr >>> 0, len >>> 0);
   }
 
+  /**
+   * The gate every waiting effect passes first: the calling request, or the status to
+   * answer at once (Unavailable in start-up code, Cancelled for a request whose client left
+   * or whose deadline passed). Charges the request's CPU so far and traps it (throws) when
+   * it is over its budget: every wait is a budget check.
+   */
+  private waitingRequest(): SlotContext | number {
+    const ctx = this.caller.request();
+    if (ctx === null) return EFFECT_UNAVAILABLE;
+    if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
+    if (ctx.cancelled) return EFFECT_CANCELLED;
+    return ctx;
+  }
+
   imports(): Record<string, unknown> {
     return {
       // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
-        const ctx = this.caller.request();
-        if (ctx === null) return EFFECT_UNAVAILABLE;
-        if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
-        if (ctx.cancelled) return EFFECT_CANCELLED;
+        const ctx = this.waitingRequest();
+        if (typeof ctx === "number") return ctx;
         if (!(ms >= 0)) return EFFECT_BAD_ARGUMENT;
         return this.sleeps[ctx.slot].start(Math.min(ms, SLEEP_MS_MAX));
       }),
       // fetch(desc) -> status. See FETCH_* in host/abi/constants.ts.
       fetch: new WebAssembly.Suspending((desc: number): number | Promise<number> => {
-        const ctx = this.caller.request();
-        if (ctx === null) return EFFECT_UNAVAILABLE;
-        if (!ctx.chargeAtEffect(this.cpuBudgetMs)) throw new WebAssembly.RuntimeError("CPU budget exceeded");
-        if (ctx.cancelled) return EFFECT_CANCELLED;
+        const ctx = this.waitingRequest();
+        if (typeof ctx === "number") return ctx;
         return this.client.fetch(ctx, desc >>> 0);
       }),
       // cpu_check() -> 1 to stop: called by the instrumented code every CPU_CHECK_STEP loop

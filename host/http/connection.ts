@@ -45,7 +45,8 @@ import {
   checkAppHeaders, CONTINUE_BYTES, errorResponse, HOST_HEAD_BYTES_MAX, statusHasNoBody, writeHead,
 } from "./response_head.ts";
 import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
-import { copyBytes, SocketWriter, startReading } from "./socket_io.ts";
+import { copyBytes } from "../memory/copy.ts";
+import { SocketWriter, startReading } from "./socket_io.ts";
 import { findHeadEnd } from "./syntax.ts";
 
 /** The time limits a connection keeps, by name (ms). */

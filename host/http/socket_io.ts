@@ -15,7 +15,6 @@
 // errors, close, end, destroy): only the hot byte paths go around it.
 
 import type { Socket } from "node:net";
-import { COPY_BY_HAND_BYTES_MAX } from "../limits.ts";
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
@@ -173,14 +172,4 @@ export class SocketWriter {
     }
     // Otherwise the kernel's buffer was full: oncomplete runs when the write finishes.
   }
-}
-
-/** Copies n bytes between arrays; small copies by hand, because `set(subarray())` makes a
- *  view object per call and heads and small bodies are the common case. */
-export function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
-  if (n > COPY_BY_HAND_BYTES_MAX) {
-    dst.set(src.subarray(from, from + n), to);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
 }

@@ -3,7 +3,7 @@
 // until the upstream closes the connection.
 
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "../../http/chunked.ts";
-import { copyBytes } from "../../http/socket_io.ts";
+import { copyBytes } from "../../memory/copy.ts";
 import type { ResponseHead } from "./response_parser.ts";
 
 const BODY_NONE = 0;

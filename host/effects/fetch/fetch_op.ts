@@ -22,7 +22,7 @@ import { align16, regionCommit, regionEnd, regionTop } from "../../abi/region.ts
 import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
 import { assert } from "../../assert.ts";
 import { checkAppHeaders } from "../../http/response_head.ts";
-import { copyBytes } from "../../http/socket_io.ts";
+import { copyBytes } from "../../memory/copy.ts";
 import { FETCH_HEAD_BYTES_MAX } from "../../limits.ts";
 import { cachedView, type AppMemory } from "../../memory/app_memory.ts";
 import { BODY_DONE, BODY_MALFORMED, BODY_MORE, BODY_TOO_LARGE, BodyReader } from "./body_reader.ts";
