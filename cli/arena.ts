@@ -19,6 +19,7 @@ Usage:
       --slots N           requests in flight, one arena each (env ARENA_SLOTS, default 256)
       --arena-bytes SIZE  memory per request (env ARENA_BYTES, default 1MiB)
       --startup-bytes SIZE  region for what the app builds at start (env ARENA_STARTUP_BYTES, default 4MiB)
+      --heap-bytes SIZE     heap region for state kept between requests (env ARENA_HEAP_BYTES, default 16MiB)
       --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
       --body-bytes SIZE   request body limit (env ARENA_BODY_BYTES, default min(512KiB, arena/2))
       --connections N     open connections at most; past it 503 and close
@@ -32,11 +33,11 @@ Usage:
   arena --help
 
 SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:
-slots × arena-bytes + startup-bytes, printed as the first line with what open
+slots × arena-bytes + startup-bytes + heap-bytes, printed as the first line with what open
 connections can add at most.
 Docs: README.md, docs/abi.md, docs/errors.md`;
 
-const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms"]);
+const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms"]);
 
 interface Parsed {
   positional: string[];

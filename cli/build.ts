@@ -5,9 +5,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import asc from "assemblyscript/asc";
+import asc, { libraryFiles } from "assemblyscript/asc";
 import { ArenaError } from "../host/index.ts";
 import { instrumentCpuBudget, markMayWait } from "./instrument.ts";
+import { patchStdlib } from "./stdlib_patch.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -50,6 +51,8 @@ export async function build(source: string, options: BuildOptions = {}): Promise
   }
   const out = options.out ?? source.replace(/\.ts$/, options.check ? ".check.wasm" : ".wasm");
   const stderr = options.stderr ?? process.stderr;
+  // Maps and Sets that outlive a request must grow in the heap (cli/stdlib_patch.ts).
+  patchStdlib(libraryFiles as Record<string, string>);
   const { error } = await asc.main(ascArgs(source, out, options.check ?? false), {
     stdout: process.stdout,
     stderr,

@@ -6,7 +6,7 @@ import type { ServerOptions } from "./server.ts";
 import { ArenaError } from "./errors.ts";
 import {
   ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,
-  REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT,
+  REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT,
 } from "./limits.ts";
 
 export interface ServeConfig {
@@ -17,6 +17,7 @@ export interface ServeConfig {
    *  reserve (MemoryPlan.arenaBytes is the arena alone). */
   slotBytes: number;
   startupBytes: number;
+  heapBytes: number;
   queueDepth: number;
   bodyBytes: number | undefined;
   /** Lowest level of the app's log lines that is printed (LOG_DEBUG … LOG_ERROR). */
@@ -36,6 +37,7 @@ export const ENV_NAMES: Record<string, string> = {
   slots: "ARENA_SLOTS",
   "arena-bytes": "ARENA_BYTES",
   "startup-bytes": "ARENA_STARTUP_BYTES",
+  "heap-bytes": "ARENA_HEAP_BYTES",
   queue: "ARENA_QUEUE",
   "body-bytes": "ARENA_BODY_BYTES",
   "log-level": "ARENA_LOG_LEVEL",
@@ -77,6 +79,7 @@ export function serverOptions(config: ServeConfig): ServerOptions {
     slots: config.slots,
     slotBytes: config.slotBytes,
     startupBytes: config.startupBytes,
+    heapBytes: config.heapBytes,
     queueDepth: config.queueDepth,
     bodyBytesMax: config.bodyBytes,
     logLevel: config.logLevel,
@@ -115,6 +118,7 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     slots: whole("slots", SLOTS_DEFAULT, 0, 1_000_000),
     slotBytes: size("arena-bytes", ARENA_BYTES_DEFAULT)!,
     startupBytes: size("startup-bytes", STARTUP_BYTES_DEFAULT)!,
+    heapBytes: size("heap-bytes", HEAP_BYTES_DEFAULT)!,
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),
     logLevel,

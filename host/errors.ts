@@ -11,7 +11,7 @@ export interface ErrorDef {
 
 export const ERRORS = {
   // Request errors: the app was called (or was about to be) and this request failed alone.
-  ARENA_E_MEMORY: { status: 500, message: "The request allocated past its arena." },
+  ARENA_E_MEMORY: { status: 500, message: "The request allocated past its arena, or a long-lived object could not grow because the heap region is full." },
   ARENA_E_TRAP: { status: 500, message: "The app trapped or aborted while handling the request." },
   ARENA_E_CPU: { status: 500, message: "The request used more CPU time than its budget (an endless loop?) and was stopped." },
   ARENA_E_CHECK: { status: 500, message: "Check build: a request object was stored into a startup object, or a startup object was reallocated during a request." },

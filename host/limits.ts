@@ -28,6 +28,11 @@ export const ARENA_BYTES_MIN = 64 * KiB;
 /** Startup region, static data included: routes, config and caches built at start. */
 export const STARTUP_BYTES_DEFAULT = 4 * MiB;
 
+/** Heap region: state an app keeps between requests (notes, sessions, caches), with
+ *  individual frees. 16 MiB holds tens of thousands of small records; an app that keeps
+ *  more raises it, and a full heap is a value the app sees (e.g. 507), never a trap. */
+export const HEAP_BYTES_DEFAULT = 16 * MiB;
+
 /** Requests waiting for a slot when all are busy. Bounded so overload cannot grow memory:
  *  past it the server answers 503 with Retry-After. Waiting requests hold only their
  *  connection's head buffer, never a slot. */

@@ -20,7 +20,7 @@ import { SlotScheduler } from "./http/scheduler.ts";
 import {
   ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT,
   HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
-  SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, TIMER_SWEEP_MS,
+  SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
 import { AppMemory } from "./memory/app_memory.ts";
@@ -33,6 +33,8 @@ export interface ServerOptions {
    *  reserve after it (MemoryPlan.arenaBytes is the arena alone). */
   slotBytes?: number;
   startupBytes?: number;
+  /** Heap region bytes (--heap-bytes); a whole number of 64 KiB pages, 0 for none. */
+  heapBytes?: number;
   queueDepth?: number;
   bodyBytesMax?: number;
   headersTimeoutMs?: number;
@@ -72,6 +74,7 @@ export interface ServerStats {
   requests: number;
   memoryBytes: number;
   startupUsedBytes: number;
+  heapUsedBytes: number;
 }
 
 export class ArenaServer implements ConnectionEnv {
@@ -139,7 +142,8 @@ export class ArenaServer implements ConnectionEnv {
     if (!(deadlineMs >= 1)) {
       throw new ArenaError("ARENA_E_CONFIG", `request deadline must be at least 1 ms, got ${deadlineMs}`, "set --deadline-ms");
     }
-    const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.slotBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT);
+    const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.slotBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT,
+      options.heapBytes ?? HEAP_BYTES_DEFAULT);
     if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > plan.arenaBytes / 2)) {
       throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
     }
@@ -251,6 +255,7 @@ export class ArenaServer implements ConnectionEnv {
       requests: this.requestCount,
       memoryBytes: this.app.memory.memory.buffer.byteLength,
       startupUsedBytes: this.app.startupUsed(),
+      heapUsedBytes: this.app.heapUsed(),
     };
   }
 

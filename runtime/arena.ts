@@ -1,35 +1,49 @@
 // Arena runtime: the AssemblyScript memory manager every Arena app is built with
 // (`asc --runtime runtime/arena.ts`). It replaces asc's TLSF allocator and garbage
-// collector with bump allocation inside *regions* whose bounds the host sets.
+// collector with *regions* whose bounds the host sets: bump allocation for the startup
+// region and the request arenas, and a TLSF heap (runtime/heap.ts) for state that outlives
+// a request.
 //
 // The memory is fixed at start (the host creates it with initial == maximum, so
 // memory.grow can never succeed and views over it never go stale); docs/architecture.md
-// draws its layout: static data, the startup region from __heap_base, then the slots.
-// Every slot begins with a region header, then what the host wrote for the request,
-// then the app's allocations:
+// draws its layout: static data, the startup region from __heap_base, the heap region,
+// then the slots. Every slot begins with a region header, then what the host wrote for
+// the request, then the app's allocations:
 //
 //   slot base
 //   ├─ region header (32 B) ─┬─ request descriptor, head bytes, body ─┬─ app heap → … ┤ base + S
 //   │ ptr end start id kind  │  written by the host before the call   │ bump pointer   │
 //   │ parent (reserved)      │                                        │                │
 //
-// A region header is the whole state of an allocator, so regions can nest later without a
-// rewrite: a scoped sub-arena is a header carved out of its parent (`parent` links back),
-// a long-lived region with frees is another `kind` with its own alloc/free, and a region
-// shared between threads bumps `ptr` atomically. The allocator only ever follows the
-// `current` pointer to a header; entering a region is one global store, O(1), and
-// resetting one is one store of `start` into `ptr`, also O(1).
+// A region header is the whole state of a bump allocator (a scoped sub-arena can later be
+// a header carved out of its parent, `parent` links back). The allocator follows the
+// `current` pointer to a header: entering a region is one store, and so is resetting one.
+// The heap has a header too (kind REGION_KIND_HEAP), its allocator state is the TLSF root.
+//
+// Where an allocation goes:
+// - `current` decides for new objects (__new, __alloc): the request's arena while a handler
+//   runs, the startup region while the module initialises.
+// - A long-lived object that grows keeps living long: __realloc of a block in static data,
+//   the startup region or the heap, while a request runs, moves it into the heap and frees
+//   the old heap block. That is what makes `Array#push` on a top-level array work. Maps and
+//   Sets allocate new tables with `new ArrayBuffer`, not __realloc, so `arena build`
+//   patches their rehash to allocate in the region that owns the map (`__arena_owner_enter`)
+//   and to free the old tables (`__arena_release`), see cli/stdlib_patch.ts.
+// - Anything else the app wants to keep it copies into the heap explicitly (runtime/keep.ts).
 //
 // Objects keep asc's standard header (BLOCK.mmInfo + OBJECT gcInfo/gcInfo2/rtId/rtSize,
 // 20 bytes before the 16-byte aligned payload), so the standard library works unchanged.
-// Nothing is freed individually: __free only gives back the most recent block.
+// In bump regions __free only gives back the most recent block; in the heap, any block.
 //
-// Check build (`--use ARENA_CHECK=1`, made by `arena build --check`): __link traps when an
-// object allocated in a request slot is stored into a startup-region object, and __renew
-// traps when a startup object is reallocated while a request runs. Both would leave the
-// startup object pointing into an arena that is reset when the request ends.
+// Check build (`--use ARENA_CHECK=1`, made by `arena build --check`): runtime/check.ts is
+// asked on every reference store (__link) and traps when a request object would become
+// reachable from a long-lived one.
 
-import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "~lib/rt/common";
+import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD, OBJECT_MAXSIZE, TOTAL_OVERHEAD } from "~lib/rt/common";
+import { heapAlloc, heapCapacity, heapContains, heapFree, heapInit, heapIsUsedBlock, heapRealloc, heapUsed } from "./heap";
+import { checkLink } from "./check";
+import "./keep";
+import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATION_FREE } from "./report";
 
 // Region header field offsets; mirrored in host/abi/constants.ts (a test keeps them equal).
 // @ts-ignore: decorator
@@ -49,27 +63,13 @@ import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD,
 // @ts-ignore: decorator
 @inline const REGION_KIND_BUMP: u32 = 1;
 // @ts-ignore: decorator
-@inline const REGION_ID_STARTUP: u32 = 0xFFFFFFFF;
+@inline const REGION_KIND_HEAP: u32 = 2;
 
-// Violation kinds reported to the host by the check build.
-// @ts-ignore: decorator
-@inline const VIOLATION_LINK: u32 = 1;
-// @ts-ignore: decorator
-@inline const VIOLATION_RENEW: u32 = 2;
-
-/** Asks the host to record that region `id` asked for `size` bytes over its `limit`. */
-// @ts-ignore: decorator
-@external("arena", "overflow")
-declare function hostOverflow(id: u32, size: usize, limit: usize): void;
-
-/** Asks the host to record a check-build violation before the runtime traps. */
-// @ts-ignore: decorator
-@external("arena", "violation")
-declare function hostViolation(kind: u32, parent: usize, child: usize): void;
-
-// The startup region's header lives in static data: it must exist before any allocation.
+// Both long-lived headers live in static data: they must exist before any allocation.
 // @ts-ignore: decorator
 @lazy const startupHeader: usize = memory.data(<i32>REGION_HEADER_BYTES, 16);
+// @ts-ignore: decorator
+@lazy const heapHeader: usize = memory.data(<i32>REGION_HEADER_BYTES, 16);
 // @ts-ignore: decorator
 @lazy let current: usize = 0;
 // @ts-ignore: decorator
@@ -100,21 +100,28 @@ declare function hostViolation(kind: u32, parent: usize, child: usize): void;
 }
 
 /**
- * Sets up the startup region and the slot geometry: `count` slots of `bytes` each from
- * `base`; the arena is the first `arena` bytes of a slot (the rest is the host's).
- * Called by the host once, before the module's start function runs (the module is built with `--exportStart _initialize`).
- * Returns 0, or a negative status when the geometry is impossible.
+ * Sets up the startup region [__heap_base, startupEnd), the heap region [startupEnd,
+ * heapEnd) and the slot geometry: `count` slots of `bytes` each from `base`; the arena is
+ * the first `arena` bytes of a slot (the rest is the host's). Called by the host once,
+ * before the module's start function runs (the module is built with `--exportStart
+ * _initialize`). Returns 0, or a negative status when the geometry is impossible.
  */
 // @ts-ignore: decorator
 @global
-function __arena_init(startupEnd: usize, base: usize, bytes: usize, arena: usize, count: u32): i32 {
-  if (startupEnd > base) return -1;
+function __arena_init(startupEnd: usize, heapEnd: usize, base: usize, bytes: usize, arena: usize, count: u32): i32 {
+  if (startupEnd > heapEnd || heapEnd > base) return -1;
   if (bytes < REGION_HEADER_BYTES * 2 || (bytes & AL_MASK) != 0) return -2;
   if (arena > bytes || arena < REGION_HEADER_BYTES * 2 || (arena & AL_MASK) != 0) return -2;
   if (count == 0) return -3;
   if (<u64>base + <u64>bytes * <u64>count > (<u64>memory.size() << 16)) return -4;
   if (__heap_base + REGION_HEADER_BYTES > startupEnd) return -5;
   initRegion(startupHeader, __heap_base, startupEnd, REGION_ID_STARTUP);
+  // A zone too small for the TLSF root is a heap of size 0: every heap allocation fails.
+  heapInit(startupEnd, heapEnd);
+  store<u32>(heapHeader + REGION_ID, REGION_ID_HEAP);
+  store<u32>(heapHeader + REGION_KIND, REGION_KIND_HEAP);
+  store<u32>(heapHeader + REGION_START, <u32>startupEnd);
+  store<u32>(heapHeader + REGION_END, <u32>heapEnd);
   slotsBase = base;
   slotBytes = bytes;
   arenaBytes = arena;
@@ -173,8 +180,30 @@ function __arena_switch(header: usize): void {
   current = header;
 }
 
-/** The slot number of the current region, or 0xFFFFFFFF for the startup region. The host
- *  asks this when an import needs to know which request is calling. */
+/**
+ * Enters the region that owns the object at `ptr`, for code that is about to allocate
+ * memory the object will keep (a Map's or Set's new tables): the heap when the object is
+ * long-lived and a request (or the heap) is current, else the current region. Returns the
+ * region to go back to with `__arena_switch`.
+ */
+// @ts-ignore: decorator
+@global
+function __arena_owner_enter(ptr: usize): usize {
+  let saved = current;
+  if (heapContains(ptr) || (ptr < slotsBase && current != startupHeader)) current = heapHeader;
+  return saved;
+}
+
+/** Frees the object at `ptr` when it lives in the heap (a table a Map or Set replaced);
+ *  objects in bump regions are left for their region's reset. */
+// @ts-ignore: decorator
+@global
+function __arena_release(ptr: usize): void {
+  if (ptr != 0 && heapContains(ptr)) __free(ptr - OBJECT_OVERHEAD);
+}
+
+/** The slot number of the current region, 0xFFFFFFFF for the startup region, 0xFFFFFFFE
+ *  for the heap. The host asks this when an import needs to know which request calls. */
 // @ts-ignore: decorator
 @global
 function __arena_current_id(): u32 {
@@ -185,31 +214,43 @@ function __arena_current_id(): u32 {
 // @ts-ignore: decorator
 @global
 function __arena_used(): usize {
+  if (current == heapHeader) return heapUsed();
   return load<u32>(current + REGION_PTR) - load<u32>(current + REGION_START);
 }
 
-/** Static data (asc places constant arrays and strings there) and the startup region:
- *  everything that outlives a request. */
+/** Start of the first slot: everything below it (static data, startup region, heap)
+ *  outlives requests. runtime/check.ts and runtime/keep.ts classify pointers with it. */
 // @ts-ignore: decorator
-@inline function inStartup(ptr: usize): bool {
-  return ptr != 0 && ptr < slotsBase;
-}
-
-// @ts-ignore: decorator
-@inline function inSlots(ptr: usize): bool {
-  return ptr >= slotsBase;
+@global @inline
+function __arena_slots_base(): usize {
+  return slotsBase;
 }
 
 function overflow(size: usize): void {
   let r = current;
-  hostOverflow(load<u32>(r + REGION_ID), size, load<u32>(r + REGION_END) - load<u32>(r + REGION_START));
+  if (r == heapHeader) {
+    hostOverflow(REGION_ID_HEAP, size, heapCapacity());
+  } else {
+    hostOverflow(load<u32>(r + REGION_ID), size, load<u32>(r + REGION_END) - load<u32>(r + REGION_START));
+  }
   unreachable();
+}
+
+/** A heap block of `size` payload bytes, or a trap that names the heap as full. */
+function heapAllocOrTrap(size: usize): usize {
+  let ptr = heapAlloc(size);
+  if (ptr == 0) {
+    hostOverflow(REGION_ID_HEAP, size, heapCapacity());
+    unreachable();
+  }
+  return ptr;
 }
 
 // @ts-ignore: decorator
 @unsafe @global
 function __alloc(size: usize): usize {
   let r = current;
+  if (r == heapHeader) return heapAllocOrTrap(size);
   let block = <usize>load<u32>(r + REGION_PTR);
   let ptr = block + BLOCK_OVERHEAD;
   let payloadSize = computeSize(size);
@@ -222,12 +263,36 @@ function __alloc(size: usize): usize {
   return ptr;
 }
 
+/** Moves a block to a new one of `size`, in the heap or the current region. */
+function moveBlock(ptr: usize, oldSize: usize, size: usize, toHeap: bool): usize {
+  let newPtr = toHeap ? heapAllocOrTrap(size) : __alloc(size);
+  memory.copy(newPtr, ptr, min(oldSize, size));
+  return newPtr;
+}
+
 // @ts-ignore: decorator
 @unsafe @global
 function __realloc(ptr: usize, size: usize): usize {
+  if (heapContains(ptr)) {
+    let moved = heapRealloc(ptr, size);
+    if (moved == 0) {
+      hostOverflow(REGION_ID_HEAP, size, heapCapacity());
+      unreachable();
+    }
+    return moved;
+  }
   let r = current;
   let block = changetype<BLOCK>(ptr - BLOCK_OVERHEAD);
   let actualSize = block.mmInfo;
+  // A long-lived block (static data or the startup region) that grows while a request or
+  // the heap is current moves to the heap: it must outlive the request. Its old block is
+  // abandoned; the startup region is a bump region and does not take blocks back.
+  if (ptr < slotsBase && r != startupHeader) return moveBlock(ptr, actualSize, size, true);
+  // A block of another bump region than the current one (static data while the startup
+  // region is current, which asc's constant arrays are) moves into the current region.
+  if (r == heapHeader || ptr < <usize>load<u32>(r + REGION_START) || ptr >= <usize>load<u32>(r + REGION_END)) {
+    return moveBlock(ptr, actualSize, size, r == heapHeader);
+  }
   let top = <usize>load<u32>(r + REGION_PTR);
   let isLast = ptr + actualSize == top;
   let payloadSize = computeSize(size);
@@ -257,7 +322,18 @@ function __realloc(ptr: usize, size: usize): usize {
 // @ts-ignore: decorator
 @unsafe @global
 function __free(ptr: usize): void {
+  if (heapContains(ptr)) {
+    // A double free or a pointer into the middle of a block would corrupt the free lists:
+    // always reported, in every build.
+    if (!heapIsUsedBlock(ptr)) {
+      hostViolation(VIOLATION_FREE, ptr, 0);
+      unreachable();
+    }
+    heapFree(ptr);
+    return;
+  }
   let r = current;
+  if (r == heapHeader) return;
   let block = changetype<BLOCK>(ptr - BLOCK_OVERHEAD);
   if (ptr + block.mmInfo == <usize>load<u32>(r + REGION_PTR)) {
     store<u32>(r + REGION_PTR, <u32>changetype<usize>(block));
@@ -274,6 +350,10 @@ function __new(size: usize, id: u32): usize {
   object.gcInfo2 = 0;
   object.rtId = id;
   object.rtSize = <u32>size;
+  // asc's standard library relies on this (a GC runtime zeroes in __new: ArrayBuffer, Array
+  // and StaticArray skip their own fill), and so does isolation: arenas and heap blocks are
+  // reused, and a fresh object must never show what an earlier request left there.
+  memory.fill(ptr + OBJECT_OVERHEAD, 0, size);
   return ptr + OBJECT_OVERHEAD;
 }
 
@@ -281,26 +361,18 @@ function __new(size: usize, id: u32): usize {
 @unsafe @global
 function __renew(oldPtr: usize, size: usize): usize {
   if (size > OBJECT_MAXSIZE) overflow(size);
-  if (isDefined(ARENA_CHECK)) {
-    if (current != startupHeader && inStartup(oldPtr)) {
-      hostViolation(VIOLATION_RENEW, oldPtr, 0);
-      unreachable();
-    }
-  }
+  let oldSize = <usize>changetype<OBJECT>(oldPtr - TOTAL_OVERHEAD).rtSize;
   let newPtr = __realloc(oldPtr - OBJECT_OVERHEAD, OBJECT_OVERHEAD + size);
   changetype<OBJECT>(newPtr - BLOCK_OVERHEAD).rtSize = <u32>size;
+  // Growth is zeroed like a new object (see __new): in place it would show old bytes.
+  if (size > oldSize) memory.fill(newPtr + OBJECT_OVERHEAD + oldSize, 0, size - oldSize);
   return newPtr + OBJECT_OVERHEAD;
 }
 
 // @ts-ignore: decorator
 @global @unsafe
 function __link(parentPtr: usize, childPtr: usize, expectMultiple: bool): void {
-  if (isDefined(ARENA_CHECK)) {
-    if (childPtr != 0 && inStartup(parentPtr) && inSlots(childPtr)) {
-      hostViolation(VIOLATION_LINK, parentPtr, childPtr);
-      unreachable();
-    }
-  }
+  if (isDefined(ARENA_CHECK)) checkLink(parentPtr, childPtr, slotsBase, current == startupHeader);
 }
 
 // @ts-ignore: decorator
@@ -312,11 +384,6 @@ function __pin(ptr: usize): usize {
 // @ts-ignore: decorator
 @global @unsafe
 function __unpin(ptr: usize): void {
-}
-
-// @ts-ignore: decorator
-@global @unsafe
-function __visit(ptr: usize, cookie: u32): void { // eslint-disable-line @typescript-eslint/no-unused-vars
 }
 
 // @ts-ignore: decorator

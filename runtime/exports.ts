@@ -7,11 +7,12 @@ export function arena_heap_base(): u32 {
   return <u32>__heap_base;
 }
 
-/** Sets the startup region to [__heap_base, startupEnd) and the slot geometry: `slotCount`
- *  slots of `slotBytes` from `slotsBase`, each an arena of `arenaBytes` plus the host's
- *  reserve. Returns 0, or a negative status when the geometry is impossible. */
-export function arena_init(startupEnd: u32, slotsBase: u32, slotBytes: u32, arenaBytes: u32, slotCount: u32): i32 {
-  return __arena_init(startupEnd, slotsBase, slotBytes, arenaBytes, slotCount);
+/** Sets the startup region to [__heap_base, startupEnd), the heap region to [startupEnd,
+ *  heapEnd) and the slot geometry: `slotCount` slots of `slotBytes` from `slotsBase`, each
+ *  an arena of `arenaBytes` plus the host's reserve. Returns 0, or a negative status when
+ *  the geometry is impossible. */
+export function arena_init(startupEnd: u32, heapEnd: u32, slotsBase: u32, slotBytes: u32, arenaBytes: u32, slotCount: u32): i32 {
+  return __arena_init(startupEnd, heapEnd, slotsBase, slotBytes, arenaBytes, slotCount);
 }
 
 /** Resets `slot`'s arena so the app heap starts at `dataEnd`, and enters it. */
@@ -33,4 +34,9 @@ export function arena_used(): u32 {
  *  calling when an import runs. */
 export function arena_current_slot(): u32 {
   return __arena_current_id();
+}
+
+/** Bytes in use in the heap region (the host's statistics and the memory report). */
+export function arena_heap_used(): u32 {
+  return <u32>__arena_heap_used();
 }

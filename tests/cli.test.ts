@@ -83,7 +83,7 @@ describe("arena CLI", () => {
 
   it("serve refuses impossible memory configurations", () => {
     assertOneLine(run("serve", helloWasm, "--slots", "5000", "--arena-bytes", "1MiB"), "ARENA_E_CONFIG",
-      /memory: 5000 slots × 1 MiB \+ 4 MiB startup = 4\.89 GiB is over the wasm32 limit of 4 GiB \(lower --slots or --arena-bytes\)/);
+      /memory: 5000 slots × 1 MiB \+ 4 MiB startup \+ 16 MiB heap = 4\.9 GiB is over the wasm32 limit of 4 GiB \(lower --slots, --arena-bytes or --heap-bytes\)/);
     assertOneLine(run("serve", helloWasm, "--slots", "0"), "ARENA_E_CONFIG", /slots must be a whole number of at least 1/);
     assertOneLine(run("serve", helloWasm, "--arena-bytes", "0"), "ARENA_E_CONFIG", /arena size must be at least 64 KiB/);
     assertOneLine(run("serve", helloWasm, "--arena-bytes", "lots"), "ARENA_E_CONFIG", /--arena-bytes: 'lots' is not a size/);
@@ -130,7 +130,7 @@ describe("arena serve process", () => {
   it("prints the memory budget and serves", async () => {
     const s = await startServe(["--slots", "4", "--arena-bytes", "64KiB"]);
     try {
-      assert.match(s.out(), /^memory: 4 slots × 64 KiB \+ 4 MiB startup = 4\.25 MiB, fixed \(startup used [\d.]+ (B|KiB)\)/);
+      assert.match(s.out(), /^memory: 4 slots × 64 KiB \+ 4 MiB startup \+ 16 MiB heap = 20\.25 MiB, fixed \(startup used [\d.]+ (B|KiB)\)/);
       const r = await exchange(s.port, get("/hello/CLI"), { expect: 1 });
       assert.equal(r.responses[0].body.toString(), "Hello, CLI!\n");
     } finally {

@@ -15,7 +15,8 @@ import type { Caller } from "./caller.ts";
 interface AppExports {
   memory: WebAssembly.Memory;
   _initialize(): void;
-  arena_init(startupEnd: number, slotsBase: number, slotBytes: number, arenaBytes: number, slotCount: number): number;
+  arena_init(startupEnd: number, heapEnd: number, slotsBase: number, slotBytes: number, arenaBytes: number, slotCount: number): number;
+  arena_heap_used(): number;
   arena_heap_base(): number;
   arena_begin(slot: number, dataEnd: number): void;
   arena_enter(slot: number): void;
@@ -103,7 +104,7 @@ export class App {
     if (this.heapBase + 64 > plan.startupBytes) {
       throw new ArenaError("ARENA_E_CONFIG", `${file}'s static data (${formatBytes(this.heapBase)}) does not fit the startup region (${formatBytes(plan.startupBytes)})`, "raise --startup-bytes");
     }
-    const status = this.exports.arena_init(plan.startupBytes, plan.startupBytes, plan.slotBytes, plan.arenaBytes, plan.slots);
+    const status = this.exports.arena_init(plan.startupBytes, plan.slotsBase, plan.slotsBase, plan.slotBytes, plan.arenaBytes, plan.slots);
     assert(status === 0, `arena_init accepts the memory plan (it returned status ${status})`);
     const startup = this.caller.startup;
     const trap = startup.trap;
@@ -151,6 +152,11 @@ export class App {
   startupUsed(): number {
     this.exports.arena_enter(REGION_ID_STARTUP);
     return this.exports.arena_used();
+  }
+
+  /** Bytes in use in the heap region (block headers included). */
+  heapUsed(): number {
+    return this.exports.arena_heap_used() >>> 0;
   }
 
   /** Resets `slot`'s arena to start at `dataEnd` and enters it (O(1)). */

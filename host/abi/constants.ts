@@ -113,9 +113,18 @@ export const LOG_INFO = 1;
 export const LOG_WARN = 2;
 export const LOG_ERROR = 3;
 
-/** Check-build violation kinds reported through `arena.violation`. */
+/** Region id of the heap region, as the runtime reports it (runtime/report.ts). */
+export const REGION_ID_HEAP = 0xFFFFFFFE;
+
+/** Violation kinds reported through `arena.violation` (runtime/report.ts). */
 export const VIOLATION_LINK = 1;
-export const VIOLATION_RENEW = 2;
+export const VIOLATION_FREE = 3;
+export const VIOLATION_KEEP = 4;
+export const VIOLATION_GLOBAL = 5;
+
+/** Why Heap.keep refused a graph (the third argument of a VIOLATION_KEEP report). */
+export const KEEP_REASON_MAP = 1;
+export const KEEP_REASON_DEPTH = 2;
 
 /**
  * The `arena.*` imports that wait (the host makes them `WebAssembly.Suspending`, so they can
@@ -135,6 +144,7 @@ export const REQUIRED_EXPORTS = [
   "_initialize",
   "arena_init",
   "arena_heap_base",
+  "arena_heap_used",
   "arena_begin",
   "arena_enter",
   "arena_used",

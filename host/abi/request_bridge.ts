@@ -205,6 +205,9 @@ export class RequestBridge {
     if (trap.cpuMs >= 0) {
       return { code: "ARENA_E_CPU", detail: `stopped after ${trap.cpuMs.toFixed(1)} ms of CPU, budget ${this.cpuBudgetMs} ms` };
     }
+    if (trap.overflowSize >= 0 && trap.overflowHeap) {
+      return { code: "ARENA_E_MEMORY", detail: `the heap region is full: asked ${trap.overflowSize} bytes to grow a long-lived object, heap ${trap.overflowLimit} bytes (raise --heap-bytes, or check Heap.keep's result before storing)` };
+    }
     if (trap.overflowSize >= 0) {
       return { code: "ARENA_E_MEMORY", detail: `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes` };
     }

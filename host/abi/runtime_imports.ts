@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import { assert } from "../assert.ts";
 import { ROUTE_PATTERN_BYTES_MAX } from "../limits.ts";
 import type { Caller } from "./caller.ts";
-import { VIOLATION_LINK, WAITING_IMPORTS } from "./constants.ts";
+import { REGION_ID_HEAP, VIOLATION_LINK, WAITING_IMPORTS } from "./constants.ts";
 
 const utf16 = new TextDecoder("utf-16le");
 
@@ -74,7 +74,7 @@ export function appImports(memory: AppMemory, caller: Caller, log: Logger, effec
         const trap = caller.current().trap;
         trap.overflowSize = size >>> 0;
         trap.overflowLimit = limit >>> 0;
-        void id;
+        trap.overflowHeap = id >>> 0 === REGION_ID_HEAP;
       },
       violation(kind: number, parent: number, child: number) {
         const trap = caller.current().trap;

@@ -16,6 +16,8 @@ function threadCpuMicros(): number {
 export class TrapRecord {
   overflowSize = -1;
   overflowLimit = 0;
+  /** The overflow was the heap region's (a long-lived object could not grow), not the arena's. */
+  overflowHeap = false;
   violationKind = 0;
   abortMessage: string | null = null;
   /** CPU ms the request had used when it was stopped for its budget, or -1. */
@@ -25,6 +27,7 @@ export class TrapRecord {
     this.cpuMs = -1;
     this.overflowSize = -1;
     this.overflowLimit = 0;
+    this.overflowHeap = false;
     this.violationKind = 0;
     this.abortMessage = null;
   }

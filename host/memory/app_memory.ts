@@ -24,13 +24,16 @@ export class AppMemory {
   }
 
   /** Whether [ptr, ptr + len) lies inside `slot`'s arena or the startup region (static
-   *  data included): the only memory a request may hand the host. Start-up code
+   *  data included): the only memory a request may hand the host. Never the heap: another
+   *  request may free a heap block while the host still writes it (the SDK copies a heap
+   *  body into the arena first). Start-up code
    *  (REGION_ID_STARTUP, any slot number past the last) may only use the startup region. */
   validRange(slot: number, ptr: number, len: number): boolean {
     if (len === 0) return true;
     const end = ptr + len;
     const plan = this.plan;
     if (end <= plan.startupBytes) return ptr >= 0;
+    if (ptr < plan.slotsBase) return false;
     if (slot >= plan.slots) return false;
     const base = this.slotBase(slot);
     return ptr >= base && end <= base + plan.arenaBytes;

@@ -1,13 +1,13 @@
 // The memory plan: where the startup region and every slot sit in the one wasm memory,
 // computed and checked before the memory exists. The memory is created with
 // initial == maximum, so its size is this plan's total for the life of the process. The
-// layout is drawn once, in docs/architecture.md: static data and the startup region, then
-// N slots of S bytes, each the request's arena followed by RESPONSE_HEAD_BYTES_MAX the host
+// layout is drawn once, in docs/architecture.md: static data and the startup region, the
+// heap region, then N slots of S bytes, each the request's arena followed by RESPONSE_HEAD_BYTES_MAX the host
 // keeps for the response head (host/abi/constants.ts has the inside of a slot).
 
 import { ArenaError } from "../errors.ts";
 import {
-  ARENA_BYTES_MIN, CONNECTION_IDLE_BYTES, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES,
+  ARENA_BYTES_MIN, CONNECTION_IDLE_BYTES, HEAP_BYTES_DEFAULT, HEADER_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, WASM_MEMORY_BYTES_MAX, WASM_PAGE_BYTES,
 } from "../limits.ts";
 import { assert } from "../assert.ts";
 
@@ -17,8 +17,12 @@ export interface MemoryPlan {
   slotBytes: number;
   /** Bytes of each slot the app's arena may use. */
   arenaBytes: number;
-  /** Startup region including static data; slots start here. */
+  /** Startup region including static data; the heap region starts here. */
   startupBytes: number;
+  /** Heap region: long-lived state with individual frees (runtime/heap.ts). */
+  heapBytes: number;
+  /** Address of slot 0: startupBytes + heapBytes. */
+  slotsBase: number;
   totalBytes: number;
   pages: number;
 }
@@ -37,8 +41,8 @@ export function formatBytes(n: number): string {
 }
 
 /** Computes and checks the layout; throws one clear ArenaError when it is impossible. */
-export function planMemory(slots: number, slotBytes: number, startupBytes: number): MemoryPlan {
-  const fix = "lower --slots or --arena-bytes";
+export function planMemory(slots: number, slotBytes: number, startupBytes: number, heapBytes = HEAP_BYTES_DEFAULT): MemoryPlan {
+  const fix = "lower --slots, --arena-bytes or --heap-bytes";
   if (!Number.isInteger(slots) || slots < 1) {
     throw new ArenaError("ARENA_E_CONFIG", `slots must be a whole number of at least 1, got ${slots}`, "set --slots or ARENA_SLOTS to 1 or more");
   }
@@ -51,8 +55,11 @@ export function planMemory(slots: number, slotBytes: number, startupBytes: numbe
   if (!Number.isInteger(startupBytes) || startupBytes < WASM_PAGE_BYTES || startupBytes % WASM_PAGE_BYTES !== 0) {
     throw new ArenaError("ARENA_E_CONFIG", `startup region must be a whole number of 64 KiB pages, got ${startupBytes} bytes`, "use a size like 4MiB");
   }
-  const totalBytes = startupBytes + slots * slotBytes;
-  const budget = `${slots} slots × ${formatBytes(slotBytes)} + ${formatBytes(startupBytes)} startup = ${formatBytes(totalBytes)}`;
+  if (!Number.isInteger(heapBytes) || heapBytes < 0 || heapBytes % WASM_PAGE_BYTES !== 0) {
+    throw new ArenaError("ARENA_E_CONFIG", `heap region must be a whole number of 64 KiB pages, got ${heapBytes} bytes`, "use a size like 16MiB, or 0 for no heap");
+  }
+  const totalBytes = startupBytes + heapBytes + slots * slotBytes;
+  const budget = budgetText(slots, slotBytes, startupBytes, heapBytes, totalBytes);
   if (totalBytes > WASM_MEMORY_BYTES_MAX) {
     throw new ArenaError("ARENA_E_CONFIG", `memory: ${budget} is over the wasm32 limit of 4 GiB`, fix);
   }
@@ -61,6 +68,8 @@ export function planMemory(slots: number, slotBytes: number, startupBytes: numbe
     slotBytes,
     arenaBytes: slotBytes - RESPONSE_HEAD_BYTES_MAX,
     startupBytes,
+    heapBytes,
+    slotsBase: startupBytes + heapBytes,
     totalBytes,
     pages: Math.ceil(totalBytes / WASM_PAGE_BYTES),
   };
@@ -70,22 +79,27 @@ export function planMemory(slots: number, slotBytes: number, startupBytes: numbe
   return plan;
 }
 
+/** `256 slots × 1 MiB + 4 MiB startup + 16 MiB heap = 276 MiB` */
+function budgetText(slots: number, slotBytes: number, startupBytes: number, heapBytes: number, totalBytes: number): string {
+  return `${slots} slots × ${formatBytes(slotBytes)} + ${formatBytes(startupBytes)} startup + ${formatBytes(heapBytes)} heap = ${formatBytes(totalBytes)}`;
+}
+
 /** Most process memory one open connection can hold: its idle cost plus two connection
  *  buffers (a head being read, bytes pipelined behind a request in progress). */
 export const CONNECTION_BYTES_MAX = CONNECTION_IDLE_BYTES + 2 * HEADER_BYTES_MAX;
 
 /** The start-up line: the wasm memory, fixed, then what connections can add at most:
- *  `memory: 256 slots × 1 MiB + 4 MiB startup = 260 MiB, fixed; connections: up to
+ *  `memory: 256 slots × 1 MiB + 4 MiB startup + 16 MiB heap = 276 MiB, fixed; connections: up to
  *  10,000 × 42 KiB = 410.16 MiB (10 KiB each while idle)`. */
 export function budgetLine(plan: MemoryPlan, connectionsMax: number, note = ""): string {
-  const wasm = `memory: ${plan.slots} slots × ${formatBytes(plan.slotBytes)} + ${formatBytes(plan.startupBytes)} startup = ${formatBytes(plan.totalBytes)}, fixed${note}`;
+  const wasm = `memory: ${budgetText(plan.slots, plan.slotBytes, plan.startupBytes, plan.heapBytes, plan.totalBytes)}, fixed${note}`;
   const conns = `connections: up to ${connectionsMax.toLocaleString("en-US")} × ${formatBytes(CONNECTION_BYTES_MAX)} = ${formatBytes(connectionsMax * CONNECTION_BYTES_MAX)} (${formatBytes(CONNECTION_IDLE_BYTES)} each while idle)`;
   return `${wasm}; ${conns}`;
 }
 
 /** Address of slot `i`'s first byte. */
 export function slotBase(plan: MemoryPlan, i: number): number {
-  return plan.startupBytes + i * plan.slotBytes;
+  return plan.slotsBase + i * plan.slotBytes;
 }
 
 /** Creates the one memory of the process: initial == maximum, so it can never grow. */

@@ -17,3 +17,4 @@ export { JsonWriter } from "./arena/json/writer";
 export { Html } from "./arena/html";
 export { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "./arena/limits";
 export { log, LogFields } from "./arena/log";
+export { Heap } from "./arena/heap";

@@ -118,6 +118,13 @@ export class Response {
 
   /** Writes the response into the descriptor for the host (docs/abi.md). */
   writeTo(desc: usize): void {
+    // A body kept in the heap (a cached page) is copied into the arena: another request
+    // may free or change it while the host is still writing this response.
+    if (this.bodyLen > 0 && __arena_in_heap(this.bodyPtr)) {
+      let copy = new ArrayBuffer(<i32>this.bodyLen);
+      memory.copy(changetype<usize>(copy), this.bodyPtr, this.bodyLen);
+      this.setBody(changetype<usize>(copy), this.bodyLen, copy);
+    }
     store<u32>(desc + RES_STATUS, <u32>this.status);
     let h = this.headers;
     if (h !== null) {
