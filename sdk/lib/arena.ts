@@ -18,3 +18,4 @@ export { Html } from "./arena/html";
 export { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "./arena/limits";
 export { log, LogFields } from "./arena/log";
 export { Heap } from "./arena/heap";
+export { Store, StoreOptions, StoreResult } from "./arena/store";
