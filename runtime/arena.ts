@@ -35,13 +35,12 @@
 // 20 bytes before the 16-byte aligned payload), so the standard library works unchanged.
 // In bump regions __free only gives back the most recent block; in the heap, any block.
 //
-// Check build (`--use ARENA_CHECK=1`, made by `arena build --check`): runtime/check.ts is
-// asked on every reference store (__link) and traps when a request object would become
-// reachable from a long-lived one.
+// The collector's hooks (__link, __pin, …) are in runtime/gc.ts; the check build's checks
+// in runtime/check.ts.
 
 import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD, OBJECT_MAXSIZE, TOTAL_OVERHEAD } from "~lib/rt/common";
 import { heapAlloc, heapCapacity, heapContains, heapFree, heapInit, heapIsUsedBlock, heapRealloc, heapUsed } from "./heap";
-import { checkLink } from "./check";
+import "./gc";
 import "./keep";
 import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATION_FREE } from "./report";
 
@@ -72,6 +71,14 @@ import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATI
 @lazy const heapHeader: usize = memory.data(<i32>REGION_HEADER_BYTES, 16);
 // @ts-ignore: decorator
 @lazy let current: usize = 0;
+// The region that was current when a container began to grow in the heap (its ids), the
+// bytes that growth has allocated so far, and the most any growth has.
+// @ts-ignore: decorator
+@lazy let heapCaller: usize = 0;
+// @ts-ignore: decorator
+@lazy let growthBytes: usize = 0;
+// @ts-ignore: decorator
+@lazy let growthMax: usize = 0;
 // @ts-ignore: decorator
 @lazy let slotsBase: usize = 0;
 // @ts-ignore: decorator
@@ -127,6 +134,7 @@ function __arena_init(startupEnd: usize, heapEnd: usize, base: usize, bytes: usi
   arenaBytes = arena;
   slotCount = count;
   current = startupHeader;
+  heapCaller = startupHeader;
   return 0;
 }
 
@@ -190,16 +198,12 @@ function __arena_switch(header: usize): void {
 @global
 function __arena_owner_enter(ptr: usize): usize {
   let saved = current;
-  if (heapContains(ptr) || (ptr < slotsBase && current != startupHeader)) current = heapHeader;
+  if (heapContains(ptr) || (ptr < slotsBase && current != startupHeader)) {
+    if (current != heapHeader) heapCaller = current;
+    growthBytes = 0;
+    current = heapHeader;
+  }
   return saved;
-}
-
-/** Frees the object at `ptr` when it lives in the heap (a table a Map or Set replaced);
- *  objects in bump regions are left for their region's reset. */
-// @ts-ignore: decorator
-@global
-function __arena_release(ptr: usize): void {
-  if (ptr != 0 && heapContains(ptr)) __free(ptr - OBJECT_OVERHEAD);
 }
 
 /** The slot number of the current region, 0xFFFFFFFF for the startup region, 0xFFFFFFFE
@@ -207,7 +211,8 @@ function __arena_release(ptr: usize): void {
 // @ts-ignore: decorator
 @global
 function __arena_current_id(): u32 {
-  return load<u32>(current + REGION_ID);
+  // While a container grows in the heap, the request that made it grow is still the caller.
+  return load<u32>((current == heapHeader ? heapCaller : current) + REGION_ID);
 }
 
 /** Bytes in use in the current region (for the host's statistics and tests). */
@@ -216,6 +221,14 @@ function __arena_current_id(): u32 {
 function __arena_used(): usize {
   if (current == heapHeader) return heapUsed();
   return load<u32>(current + REGION_PTR) - load<u32>(current + REGION_START);
+}
+
+/** The most heap bytes one growth of a long-lived container has taken (a Map's two new
+ *  tables, an array's new buffer): its next growth may need twice that (runtime/keep.ts). */
+// @ts-ignore: decorator
+@global @inline
+function __arena_growth_max(): usize {
+  return growthMax;
 }
 
 /** Start of the first slot: everything below it (static data, startup region, heap)
@@ -238,6 +251,10 @@ function overflow(size: usize): void {
 
 /** A heap block of `size` payload bytes, or a trap that names the heap as full. */
 function heapAllocOrTrap(size: usize): usize {
+  // Every block made here is a long-lived container's new storage (Heap.keep allocates on
+  // its own): the largest growth so far tells Heap.keep how much room to leave.
+  growthBytes += size;
+  if (growthBytes > growthMax) growthMax = growthBytes;
   let ptr = heapAlloc(size);
   if (ptr == 0) {
     hostOverflow(REGION_ID_HEAP, size, heapCapacity());
@@ -273,7 +290,9 @@ function moveBlock(ptr: usize, oldSize: usize, size: usize, toHeap: bool): usize
 // @ts-ignore: decorator
 @unsafe @global
 function __realloc(ptr: usize, size: usize): usize {
+  growthBytes = 0;
   if (heapContains(ptr)) {
+    if (size > growthMax) growthMax = size;
     let moved = heapRealloc(ptr, size);
     if (moved == 0) {
       hostOverflow(REGION_ID_HEAP, size, heapCapacity());
@@ -367,28 +386,6 @@ function __renew(oldPtr: usize, size: usize): usize {
   // Growth is zeroed like a new object (see __new): in place it would show old bytes.
   if (size > oldSize) memory.fill(newPtr + OBJECT_OVERHEAD + oldSize, 0, size - oldSize);
   return newPtr + OBJECT_OVERHEAD;
-}
-
-// @ts-ignore: decorator
-@global @unsafe
-function __link(parentPtr: usize, childPtr: usize, expectMultiple: bool): void {
-  if (isDefined(ARENA_CHECK)) checkLink(parentPtr, childPtr, slotsBase, current == startupHeader);
-}
-
-// @ts-ignore: decorator
-@global @unsafe
-function __pin(ptr: usize): usize {
-  return ptr;
-}
-
-// @ts-ignore: decorator
-@global @unsafe
-function __unpin(ptr: usize): void {
-}
-
-// @ts-ignore: decorator
-@global @unsafe
-function __collect(): void {
 }
 
 // @ts-ignore: decorator

@@ -186,10 +186,12 @@ function freeGraph(ptr: usize): void {
 /** Copies the object graph at `ptr` into the heap and returns the copy, or 0 when the heap
  *  cannot hold it (nothing is left allocated then). `ptr` must not be 0.
  *
- *  A copy that would leave less than 1/KEEP_HEADROOM_SHARE of the heap free is refused
- *  too: the start-up containers that hold kept values (a Map of notes) grow in the heap,
- *  and a container that cannot grow can only trap. The headroom turns "full" into the
- *  value the app handles, well before containers run out of room. */
+ *  A copy is refused too when it would leave less free than 1/KEEP_HEADROOM_SHARE of the
+ *  heap plus twice the largest container growth so far: the start-up containers that hold
+ *  kept values (a Map of notes) grow in the heap, a container that cannot grow can only
+ *  trap, and a Map's next growth takes up to twice its last (both tables double while the
+ *  old ones are still there). The headroom turns "full" into the value the app handles
+ *  before its containers run out of room. */
 // @ts-ignore: decorator
 @global
 function __arena_keep(ptr: usize): usize {
@@ -197,7 +199,8 @@ function __arena_keep(ptr: usize): usize {
   let kept = keepGraph(ptr, 0);
   if (keepFull) return 0;
   let capacity = heapCapacity();
-  if (capacity - heapUsed() < capacity / KEEP_HEADROOM_SHARE) {
+  let headroom = capacity / KEEP_HEADROOM_SHARE + 2 * __arena_growth_max();
+  if (capacity - heapUsed() < headroom) {
     freeGraph(kept);
     return 0;
   }
@@ -223,6 +226,14 @@ function __arena_free(ptr: usize): void {
 @global
 function __arena_in_heap(ptr: usize): bool {
   return heapContains(ptr);
+}
+
+/** Frees the object at `ptr` when it lives in the heap (a table a Map or Set replaced);
+ *  objects in bump regions are left for their region's reset. */
+// @ts-ignore: decorator
+@global
+function __arena_release(ptr: usize): void {
+  if (ptr != 0 && heapContains(ptr)) __free(ptr - OBJECT_OVERHEAD);
 }
 
 /** Bytes in use in the heap region, block headers included. */

@@ -75,6 +75,24 @@ describe("heap region", () => {
     assert.equal(words, 300);
   });
 
+  it("a start-up container that cannot grow because the heap is full fails only its request, with ARENA_E_MEMORY", async () => {
+    const small = await startTestServer({ slots: 2, slotBytes: 1024 * 1024, heapBytes: 128 * 1024 }, false, APP);
+    try {
+      let last = { status: 200, text: "" };
+      for (let i = 0; i < 100 && last.status === 200; i++) last = await call(small.port, "GET", "/grow?n=500");
+      assert.equal(last.status, 500);
+      const body = JSON.parse(last.text);
+      assert.equal(body.code, "ARENA_E_MEMORY");
+      assert.match(body.message, /the heap region is full: asked \d+ bytes to grow a long-lived object/);
+      // The containers are intact and everything else still answers.
+      assert.equal((await call(small.port, "GET", "/grow?n=0")).status, 200);
+      assert.equal((await call(small.port, "POST", "/notes?title=t", "b")).status, 507, "no room left to keep a note either");
+      assert.equal((await call(small.port, "GET", "/stats")).status, 200);
+    } finally {
+      await small.server.close();
+    }
+  });
+
   it("a fresh allocation never shows bytes an earlier request left in the arena or the heap", async () => {
     const one = await startTestServer({ slots: 1, slotBytes: 1024 * 1024 }, false, APP);
     try {

@@ -29,28 +29,12 @@ import { listPage, notePage, errorPage } from "./page";
 const notes = new Map<u32, Note>();
 let nextId: u32 = 1;
 
-// WORKAROUND (a runtime issue found while writing this example, reported with issue 11):
-// when the map must grow and the heap cannot hold its new tables, `notes.set` stops the
-// request (500 ARENA_E_TRAP "unreachable") and the note just kept is never freed. Heap.keep
-// leaves 1/16 of the heap free, which is not always enough: in a 256 KiB heap the 1,366th
-// one-letter note hit it (tests/notes.test.ts fills a heap with them). Until a full heap is
-// a value there too, a note is kept only while the heap has room for the map's next
-// growth: a Map<u32, Note> allocates tables twice the size of its old ones (4-byte
-// buckets, 12-byte entries) while those are still live, at most 36 bytes per note it holds.
-const MAP_GROWTH_BYTES_PER_NOTE: usize = 36;
-
-function roomToGrow(): bool {
-  return Heap.capacity() - Heap.used() >= MAP_GROWTH_BYTES_PER_NOTE * (<usize>notes.size + 1);
-}
-
 /** Keeps a valid draft as a new note: the note, or null when the heap is full. */
 function create(d: Draft): Note | null {
   let note = Heap.keep(new Note(nextId, d.title, d.body, d.tags, <i64>wallMs()));
+  // Null when the heap is full. Heap.keep also leaves room for the map's next growth, so
+  // the set below cannot run out of heap.
   if (note === null) return null;
-  if (!roomToGrow()) { // the WORKAROUND above
-    Heap.free(note);
-    return null;
-  }
   nextId++;
   notes.set(note.id, note);
   return note;
