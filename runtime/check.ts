@@ -45,17 +45,18 @@ export function checkLink(parent: usize, child: usize, slotsBase: usize, inStart
 
 /**
  * The check build's gate on every store into a module-level global of the app's own files
- * (runtime/transform.js rewrites `g = value` to `g = __arena_check_global(g, value,
- * "file:g")`). A request object stored there would dangle once the request ends, so it is
- * reported with the global's name and the request stops before the store happens.
+ * (runtime/check_globals.js rewrites `g = value` to `g = __arena_check_global(() => g,
+ * value, "file:g")`). A request object stored there would dangle once the request ends, so
+ * it is reported with the global's name and the request stops before the store happens.
  *
- * `witness` is the global itself, read only so that T is the global's declared type: the
- * value is typed `Same<T>`, which generic inference does not look at, so a literal or
- * `null` is typed by the global exactly as in the plain assignment.
+ * `witness` is never called: its return type makes T the global's declared type (reading
+ * the global itself would trap for `let g!: T` before its first store). The value is typed
+ * `Same<T>`, which generic inference does not look at, so a literal or `null` is typed by
+ * the global exactly as in the plain assignment.
  */
 // @ts-ignore: decorator
 @global
-function __arena_check_global<T>(witness: T, value: Same<T>, name: string): T {
+function __arena_check_global<T>(witness: () => T, value: Same<T>, name: string): T {
   if (isReference<T>()) {
     let ptr = changetype<usize>(value);
     let slotsBase = __arena_slots_base();
