@@ -9,7 +9,8 @@ import type { Logger } from "../log.ts";
 import { assert } from "../assert.ts";
 import { ROUTE_PATTERN_BYTES_MAX } from "../limits.ts";
 import type { Caller } from "./caller.ts";
-import { REGION_ID_HEAP, VIOLATION_LINK, WAITING_IMPORTS } from "./constants.ts";
+import { REGION_ID_HEAP, WAITING_IMPORTS } from "./constants.ts";
+import { ClassTable, ViolationFormatter } from "./violation.ts";
 
 const utf16 = new TextDecoder("utf-16le");
 
@@ -25,10 +26,12 @@ export function readAsString(memory: AppMemory, ptr: number): string {
 /**
  * The whole import object of an app: `env` for the runtime and the standard library, and
  * `arena` with the runtime's reports plus `effects` (the effect imports). `mayWait` is the
- * set of table indices the build says may wait, or null (every handler may).
+ * set of table indices the build says may wait, or null (every handler may). `classes` is
+ * the build's class table (`ClassTable.fromModule`), which names classes, fields and
+ * globals in violation messages; without it they say "an object".
  */
 export function appImports(memory: AppMemory, caller: Caller, log: Logger, effects: Record<string, unknown>,
-  mayWait: Set<number> | null): WebAssembly.Imports {
+  mayWait: Set<number> | null, classes: ClassTable = new ClassTable()): WebAssembly.Imports {
   // The build's analysis knows which imports wait only from WAITING_IMPORTS: a suspending
   // import missing from it would let a handler that waits run as a plain call.
   const suspending = Object.keys(effects).filter((name) => effects[name] instanceof WebAssembly.Suspending).sort();
@@ -38,6 +41,7 @@ export function appImports(memory: AppMemory, caller: Caller, log: Logger, effec
     const id = caller.current().id;
     return id !== 0 ? `app req=${id}` : "app";
   };
+  const violations = new ViolationFormatter(memory, classes, (ptr) => readAsString(memory, ptr));
   const consoleLine = (level: "info" | "warn" | "error") => (ptr: number) => log.app(level, tag(), readAsString(memory, ptr));
   return {
     env: {
@@ -76,12 +80,12 @@ export function appImports(memory: AppMemory, caller: Caller, log: Logger, effec
         trap.overflowLimit = limit >>> 0;
         trap.overflowHeap = id >>> 0 === REGION_ID_HEAP;
       },
-      violation(kind: number, parent: number, child: number) {
+      // violation(kind, a, b): a rule of the regions was broken (runtime/report.ts says
+      // which); the message names what was involved (violation.ts).
+      violation(kind: number, a: number, b: number) {
         const trap = caller.current().trap;
         trap.violationKind = kind;
-        trap.abortMessage = kind === VIOLATION_LINK
-          ? `object at 0x${(child >>> 0).toString(16)} made during the request was stored into startup object at 0x${(parent >>> 0).toString(16)}`
-          : `startup object at 0x${(parent >>> 0).toString(16)} was reallocated during a request`;
+        trap.abortMessage = violations.format(kind, a, b);
       },
       route(ptr: number, len: number) {
         ptr >>>= 0;
