@@ -14,7 +14,7 @@ export const ERRORS = {
   ARENA_E_MEMORY: { status: 500, message: "The request allocated past its arena, or a long-lived object could not grow because the heap region is full." },
   ARENA_E_TRAP: { status: 500, message: "The app trapped or aborted while handling the request." },
   ARENA_E_CPU: { status: 500, message: "The request used more CPU time than its budget (an endless loop?) and was stopped." },
-  ARENA_E_CHECK: { status: 500, message: "Check build: a request object was stored into a startup object, or a startup object was reallocated during a request." },
+  ARENA_E_CHECK: { status: 500, message: "The request broke a rule of the regions: it stored a request object into a long-lived object or a module-level global (check build), freed a heap value twice, or asked Heap.keep to copy what it cannot." },
   ARENA_E_RESPONSE: { status: 500, message: "The app returned a response the host cannot send (bad pointer, length, status or header)." },
   ARENA_E_DEADLINE: { status: 504, message: "The request took longer than its wall-clock deadline (--deadline-ms) and was stopped." },
   ARENA_E_CONNECTIONS: { status: 503, message: "The server has as many open connections as it allows (--connections); retry later." },

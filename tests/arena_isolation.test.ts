@@ -181,14 +181,9 @@ describe("check build", () => {
     assert.equal(r.responses[0].status, 500);
     const body = JSON.parse(r.responses[0].body.toString());
     assert.equal(body.code, "ARENA_E_CHECK");
-    assert.match(body.message, /made during the request was stored into startup object/);
+    // tests/check_build.test.ts has the messages in full, with the class and field names.
+    assert.match(body.message, /^GET \/leak \(route \/leak\): an? \w+ made during the request was stored into .*long-lived \w+ \(start-up\) — copy it into the heap first with Heap\.keep\(\), or keep it in the request$/);
     assert.equal(r.responses[1].body.toString(), "hello\n");
-  });
-
-  it("traps when a startup object is reallocated during a request", async () => {
-    const r = await exchange(t.port, get("/renew"), { expect: 1 });
-    assert.equal(JSON.parse(r.responses[0].body.toString()).code, "ARENA_E_CHECK");
-    assert.match(JSON.parse(r.responses[0].body.toString()).message, /reallocated during a request/);
   });
 
   it("the release build does not pay for the checks", async () => {
