@@ -18,7 +18,7 @@
 // ~lib, not the SDK, not the runtime), reached by its name, through an import (`import {
 // last }`, `import * as state`) or through its namespace or class (`State.last`). Globals
 // declared with a number or bool type, or initialised with a number or bool literal,
-// cannot hold an object and are left alone.
+// cannot hold an object and are left alone, and so are globals of a function type.
 //
 // Scopes follow asc's own resolution, which is in source order: a parameter or a local
 // declared before the store shadows the global, so `greeting = …` after `let greeting` in
@@ -71,6 +71,8 @@ class Scope {
 /** Whether a variable declared with `type` and `initializer` may hold an object. */
 function mayHoldObject(type, initializer) {
   if (type !== null) {
+    // A function value is static data (asc has no closures), never a request object.
+    if (type.kind === NodeKind.FunctionType) return false;
     const simple = type.kind === NodeKind.NamedType && !type.isNullable && !(type.typeArguments?.length > 0);
     return !(simple && VALUE_TYPES.has(type.name.identifier.text));
   }
