@@ -21,7 +21,8 @@ Usage:
       --startup-bytes SIZE  region for what the app builds at start (env ARENA_STARTUP_BYTES, default 4MiB)
       --heap-bytes SIZE     heap region for state kept between requests (env ARENA_HEAP_BYTES, default 16MiB)
       --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
-      --body-bytes SIZE   request body limit (env ARENA_BODY_BYTES, default min(512KiB, arena/2))
+      --body-bytes SIZE   request body limit, at most (arena - 40KiB)/3 so req.text() fits
+                          (env ARENA_BODY_BYTES, default min(512KiB, (arena - 40KiB)/3))
       --connections N     open connections at most; past it 503 and close
                           (env ARENA_CONNECTIONS, default 10000)
       --cpu-ms N          CPU ms one request may use before it is stopped with 500

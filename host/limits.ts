@@ -52,9 +52,23 @@ export const URI_BYTES_MAX = 8 * KiB;
  *  descriptor and the parser a pass, and no honest client sends 100. */
 export const HEADER_COUNT_MAX = 100;
 
-/** Request body, before the arena's own bound. The body lives in the request's arena,
- *  so the effective limit is also at most half the arena (see bodyBytesMax in config). */
+/** Request body, before the arena's own bound (BODY_DECODE_FACTOR): what an arena of
+ *  about 1.5 MiB can take and decode. Bounded so a body streaming into a slot keeps a
+ *  minimum rate (BODY_TIMEOUT_MS) whatever the arena; past it → 413. */
 export const BODY_BYTES_MAX_DEFAULT = 512 * KiB;
+
+/** Arena bytes one body byte may need once the handler decodes it: the byte itself and up
+ *  to two of UTF-16 text (AssemblyScript strings are UTF-16, so `req.text()` of an ASCII
+ *  body, or `.str()` of a JSON string, is twice its bytes). The body limit is at most
+ *  (arena − BODY_DECODE_RESERVE_BYTES) / this (bodyBytesDecodable in server.ts), so every
+ *  body the server accepts can be decoded with req.text() in its arena, never a 500
+ *  ARENA_E_MEMORY (a JSON parse's tape, 8 bytes per value, is not reserved). */
+export const BODY_DECODE_FACTOR = 3;
+
+/** Arena bytes kept out of the body's share: the largest request head with its header
+ *  table and descriptor (about 18 KiB) and room for the handler's own objects beside the
+ *  body and its text (the request, the router's captures, a response). */
+export const BODY_DECODE_RESERVE_BYTES = 32 * KiB;
 
 /** Chunk-size line (hex digits + extensions). Bounded so a chunk header cannot be used to
  *  stream unbounded bytes that are never stored. */
@@ -241,3 +255,8 @@ assert(BODY_SLOTS_SHARE > 0 && BODY_SLOTS_SHARE < 1, "bodies that stream into sl
 assert(SMALL_BODY_COPY_BYTES_MAX < RESPONSE_HEAD_BYTES_MAX, "a small body copied after the head fits the head reserve with it");
 assert(CHUNK_LINE_BYTES_MAX <= HEADER_BYTES_MAX && TRAILER_BYTES_MAX <= HEADER_BYTES_MAX, "chunk lines and trailers are bounded like a head");
 assert(CPU_BUDGET_MS_DEFAULT < REQUEST_DEADLINE_MS_DEFAULT, "the CPU budget is spent well within the deadline");
+assert(HEADER_BYTES_MAX + HEADER_COUNT_MAX * 16 + 256 + 8 * KiB <= BODY_DECODE_RESERVE_BYTES,
+  "the body's reserve holds the largest head, its header table and descriptor, and 8 KiB or more for the handler");
+assert((ARENA_BYTES_MIN - RESPONSE_HEAD_BYTES_MAX - BODY_DECODE_RESERVE_BYTES) / BODY_DECODE_FACTOR >= 8 * KiB,
+  "the smallest arena still takes an 8 KiB body and its text");
+assert(BODY_DECODE_FACTOR >= 3, "a body's share of the arena holds the body and its UTF-16 text (2 bytes per body byte at most)");

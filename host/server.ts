@@ -9,6 +9,7 @@ import { App } from "./abi/app.ts";
 import { Caller } from "./abi/caller.ts";
 import { RequestBridge } from "./abi/request_bridge.ts";
 import { appImports } from "./abi/runtime_imports.ts";
+import { ClassTable } from "./abi/violation.ts";
 import { assert } from "./assert.ts";
 import { HttpClient, type FetchClientOptions } from "./effects/fetch/client.ts";
 import { Effects } from "./effects/imports.ts";
@@ -18,14 +19,14 @@ import { HttpDate } from "./http/date.ts";
 import { errorResponse } from "./http/response_head.ts";
 import { SlotScheduler } from "./http/scheduler.ts";
 import {
-  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT,
-  HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS, REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS,
-  SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
+  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_DECODE_FACTOR, BODY_DECODE_RESERVE_BYTES, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS,
+  CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS,
+  REQUEST_DEADLINE_MS_DEFAULT, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
 import { AppMemory } from "./memory/app_memory.ts";
 import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
-import { budgetLine, planMemory } from "./memory/plan.ts";
+import { budgetLine, formatBytes, planMemory, type MemoryPlan } from "./memory/plan.ts";
 
 export interface ServerOptions {
   slots?: number;
@@ -57,6 +58,30 @@ export interface ServerOptions {
   /** CPU ms one request may use (CPU_BUDGET_MS_DEFAULT). */
   cpuBudgetMs?: number;
   log?: Logger;
+}
+
+/** Largest body an arena of `arenaBytes` can take such that the handler can still decode
+ *  it: the body, its UTF-16 text (req.text(), 2 bytes per body byte at most) and
+ *  BODY_DECODE_RESERVE_BYTES for the head and the handler. 335,872 bytes (328 KiB) for
+ *  the default 1 MiB slot, 73,728 (72 KiB) for 256 KiB. It is below the request bridge's
+ *  own bound (half of what the head leaves, bodyRoom), so that bound never binds. */
+export function bodyBytesDecodable(arenaBytes: number): number {
+  return Math.max(0, Math.floor((arenaBytes - BODY_DECODE_RESERVE_BYTES) / BODY_DECODE_FACTOR));
+}
+
+/** Refuses a body limit (--body-bytes) a handler could not decode in the arena, with what to use. */
+function checkBodyLimit(bodyBytes: number, plan: MemoryPlan): void {
+  if (!Number.isSafeInteger(bodyBytes) || bodyBytes < 0) {
+    throw new ArenaError("ARENA_E_CONFIG", `body limit must be a whole number of bytes, got ${bodyBytes}`, "set --body-bytes");
+  }
+  const max = bodyBytesDecodable(plan.arenaBytes);
+  if (bodyBytes <= max) return;
+  // The slot that would fit it, in whole KiB (a multiple of 16, as slots must be).
+  const slotKiB = Math.ceil((bodyBytes * BODY_DECODE_FACTOR + BODY_DECODE_RESERVE_BYTES + RESPONSE_HEAD_BYTES_MAX) / 1024);
+  throw new ArenaError("ARENA_E_CONFIG",
+    `body limit of ${bodyBytes} bytes is more than a ${formatBytes(plan.slotBytes)} arena can take and decode: at most ${max} bytes ` +
+    `(req.text() needs the body and its UTF-16 text, ${BODY_DECODE_FACTOR} bytes per body byte, beside the head)`,
+    `lower --body-bytes to ${max} or raise --arena-bytes to ${slotKiB}KiB`);
 }
 
 export interface ServerStats {
@@ -113,7 +138,7 @@ export class ArenaServer implements ConnectionEnv {
     this.log = log;
     this.bridge = new RequestBridge(app, effects.cpuBudgetMs);
     this.scheduler = new SlotScheduler(plan.slots, options.queueDepth ?? QUEUE_DEPTH_DEFAULT);
-    this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, Math.floor(plan.arenaBytes / 2));
+    this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, bodyBytesDecodable(plan.arenaBytes));
     const bodyTotal = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
     this.timeouts = {
       idle: options.keepAliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
@@ -144,9 +169,7 @@ export class ArenaServer implements ConnectionEnv {
     }
     const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.slotBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT,
       options.heapBytes ?? HEAP_BYTES_DEFAULT);
-    if (options.bodyBytesMax !== undefined && (options.bodyBytesMax < 0 || options.bodyBytesMax > plan.arenaBytes / 2)) {
-      throw new ArenaError("ARENA_E_CONFIG", `body limit ${options.bodyBytesMax} is over half the arena (${plan.arenaBytes / 2} bytes)`, "lower --body-bytes or raise --arena-bytes");
-    }
+    if (options.bodyBytesMax !== undefined) checkBodyLimit(options.bodyBytesMax, plan);
     const module = await App.compile(wasm, file);
     const logLevel = options.logLevel ?? LOG_LEVELS.indexOf("info");
     assert(logLevel >= 0 && logLevel < LOG_LEVELS.length, `the log level is one of LOG_LEVELS (got ${logLevel})`);
@@ -155,7 +178,7 @@ export class ArenaServer implements ConnectionEnv {
     const caller = new Caller(plan.slots);
     const client = new HttpClient(memory, caller.contexts, options.fetch);
     const effects = new Effects(memory, caller, client, log, logLevel, options.cpuBudgetMs ?? CPU_BUDGET_MS_DEFAULT);
-    const imports = appImports(memory, caller, log, effects.imports(), module.mayWait);
+    const imports = appImports(memory, caller, log, effects.imports(), module.mayWait, ClassTable.fromModule(module.module));
     let app: App;
     try {
       app = await App.instantiate(module, memory, caller, imports);

@@ -92,6 +92,13 @@ describe("arena CLI", () => {
     assertOneLine({ code: env.status, stderr: env.stderr }, "ARENA_E_CONFIG", /ARENA_SLOTS: 'many' is not a whole number/);
   });
 
+  it("serve refuses a body limit the arena cannot decode, and says what to use", () => {
+    assertOneLine(run("serve", helloWasm, "--arena-bytes", "256KiB", "--body-bytes", "100KiB"), "ARENA_E_CONFIG",
+      /body limit of 102400 bytes is more than a 256 KiB arena can take and decode: at most 73728 bytes .*\(lower --body-bytes to 73728 or raise --arena-bytes to 340KiB\)$/);
+    const env = spawnSync(process.execPath, [CLI, "serve", helloWasm], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ARENA_BODY_BYTES: "512KiB" } });
+    assertOneLine({ code: env.status, stderr: env.stderr }, "ARENA_E_CONFIG", /body limit of 524288 bytes is more than a 1 MiB arena can take and decode: at most 335872 bytes/);
+  });
+
   it("serve refuses a port in use", async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));

@@ -182,7 +182,7 @@ describe("JSON reader: invalid input", () => {
   });
 
   it("does not recurse on deep input: a megabyte of brackets is a clean 400", async () => {
-    const r = await call("/roundtrip", "[".repeat(100_000));
+    const r = await call("/roundtrip", "[".repeat(60_000));
     assert.equal(r.status, 400);
     assert.equal(JSON.parse(r.body.toString()).pos, 128);
   });

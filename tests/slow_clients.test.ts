@@ -12,14 +12,14 @@ describe("slow readers", () => {
   it("a client that never reads is closed after the send timeout and frees its slot; others are served meanwhile", { timeout: 30_000 }, async () => {
     const s = await startTestServer({ slots: 4, sendTimeoutMs: 500 });
     try {
-      const body = "y".repeat(100_000);
+      const body = "y".repeat(60_000);
       const greedy = net.connect(s.port, "127.0.0.1");
       greedy.pause(); // never reads
       const closed = new Promise<void>((resolve) => greedy.on("close", () => resolve()));
       greedy.on("error", () => {});
       // 15 MB of responses: far more than the kernel buffers hold on loopback.
       greedy.on("connect", () => {
-        for (let i = 0; i < 150; i++) greedy.write(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        for (let i = 0; i < 250; i++) greedy.write(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       });
       await waitFor(() => s.log.lines.some((l) => l.includes("made no progress")), 15_000);
       const r = await exchange(s.port, get("/hello"), { expect: 1 });

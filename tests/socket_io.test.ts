@@ -22,10 +22,10 @@ async function serveWith(io: string | undefined): Promise<{ path: string; bodies
     const { port } = await next();
     child.send("start");
     await next();
-    // Pipelined requests, one with a 100 KB body.
-    const big = "x".repeat(100_000);
+    // Pipelined requests, one with a 60 KB body.
+    const big = "x".repeat(60_000);
     const r = await exchange(port as number, [get("/"), get("/hello/io"), `POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${big.length}\r\n\r\n${big}`, get("/")], { expect: 4, timeoutMs: 10_000 });
-    // A reader that stops reading while 150 responses of 100 KB are written: the kernel's
+    // A reader that stops reading while 150 responses of 60 KB are written: the kernel's
     // buffers (several MB on loopback) fill, writes complete asynchronously, and pipelined
     // requests wait in the stash.
     const slow = await slowReader(port as number, 150, big);
@@ -65,7 +65,7 @@ function slowReader(port: number, n: number, body: string): Promise<string> {
   });
 }
 
-const expected = ["Hello from Arena!\n", "Hello, io!\n", "100000 bytes", "Hello from Arena!\n", "150 × 100000"];
+const expected = ["Hello from Arena!\n", "Hello, io!\n", "60000 bytes", "Hello from Arena!\n", "150 × 60000"];
 
 it("the internal I/O path is active on the pinned Node and serves correctly", { timeout: 60_000 }, async () => {
   const r = await serveWith(undefined);

@@ -90,7 +90,7 @@ export class ChunkedDecoder {
             this.size = this.size * 16 + d;
             this.digits++;
             // Compare as we go so a long run of digits can neither overflow nor slip by.
-            if (this.size > max - this.length) return this.error(CHUNKED_TOO_LARGE, "chunked body over the body limit", i);
+            if (this.size > max - this.length) return this.error(CHUNKED_TOO_LARGE, `chunked body over the body limit of ${max} bytes`, i);
             // Leading zeros leave the size as it is: only this bounds a run of them.
             if (++this.framingBytes > framingMax) return this.framingError(i);
             i++;

@@ -269,7 +269,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const s = net.connect(port, "127.0.0.1");
       s.on("error", () => {});
       s.on("data", () => {});
-      s.write(`POST /echo HTTP/1.1\r\nHost: s\r\nContent-Length: ${i % 2 === 0 ? 100 : 100_000}\r\n\r\nx`);
+      s.write(`POST /echo HTTP/1.1\r\nHost: s\r\nContent-Length: ${i % 2 === 0 ? 100 : 60_000}\r\n\r\nx`);
       holders.push(s);
     }
     const worker = async () => {

@@ -128,6 +128,10 @@ export class Request {
 
   /** The body decoded as UTF-8 as browsers do (WHATWG): each ill-formed sequence becomes
    *  U+FFFD, so overlong forms and surrogates never turn into ASCII or lone surrogates.
+   *  The string is UTF-16, up to twice the body's bytes, in the arena beside the body; the
+   *  server's body limit (`--body-bytes`) leaves room for it, so any body the server
+   *  accepts decodes. Each call decodes again: keep the result. To read a body without
+   *  that copy, use the bytes: `req.body`, `Json.parse(req.body)`, `Html.textJson`.
    *  `req.text()` */
   text(): string {
     return utf8(this.field(REQ_BODY_PTR), this.field(REQ_BODY_LEN));
