@@ -20,7 +20,6 @@ const ADVICE = "copy it into the heap first with Heap.keep(), or keep it in the 
 /** The host reads class names from the build's class table only when the server hands it
  *  to the runtime's imports: host/server.ts must pass `ClassTable.fromModule(module.module)`
  *  to appImports (host/abi/violation.ts). Until it does, messages say "an object". */
-const CLASS_TABLE_TODO = "host/server.ts does not pass the class table to appImports yet";
 
 /** The corpus's routes, in the order both builds are asked (some keep state between calls). */
 const CORPUS_ROUTES = ["/template?who=Ada", "/dates", "/strings", "/numbers", "/collections", "/json",
@@ -134,7 +133,7 @@ describe("misuse is caught with names", () => {
     });
   }
 
-  it("each message names the classes and the field or global", { todo: CLASS_TABLE_TODO }, async () => {
+  it("each message names the classes and the field or global", async () => {
     for (const [route, message] of cases) {
       const r = await exchange(t.port, get(route), { expect: 1 });
       assert.equal(JSON.parse(r.responses[0].body.toString()).message, `GET ${route} (route ${route}): ${message}`);
