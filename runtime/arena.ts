@@ -23,17 +23,14 @@
 // Where an allocation goes:
 // - `current` decides for new objects (__new, __alloc): the request's arena while a handler
 //   runs, the startup region while the module initialises.
-// - A long-lived object that grows keeps living long: __realloc of a block in static data,
-//   the startup region or the heap, while a request runs, moves it into the heap and frees
-//   the old heap block. That is what makes `Array#push` on a top-level array work. Maps and
-//   Sets allocate new tables with `new ArrayBuffer`, not __realloc, so `arena build`
-//   patches their rehash to allocate in the region that owns the map (`__arena_owner_enter`)
-//   and to free the old tables (`__arena_release`), see cli/stdlib_patch.ts.
+// - A long-lived object that grows keeps living long: __realloc of a block below the slots,
+//   while a request runs, moves it into the heap (`Array#push` on a top-level array). Maps
+//   and Sets make new tables with `new ArrayBuffer`, so `arena build` patches them to
+//   allocate in their owner's region and free the old tables (cli/stdlib_patch.ts).
 // - Anything else the app wants to keep it copies into the heap explicitly (runtime/keep.ts).
 //
-// Objects keep asc's standard header (BLOCK.mmInfo + OBJECT gcInfo/gcInfo2/rtId/rtSize,
-// 20 bytes before the 16-byte aligned payload), so the standard library works unchanged.
-// In bump regions __free only gives back the most recent block; in the heap, any block.
+// Objects keep asc's standard header (20 bytes before the 16-byte aligned payload), so the
+// standard library works unchanged. In bump regions __free only gives back the last block.
 //
 // The collector's hooks (__link, __pin, …) are in runtime/gc.ts; the check build's checks
 // in runtime/check.ts.
@@ -221,6 +218,14 @@ function __arena_current_id(): u32 {
 function __arena_used(): usize {
   if (current == heapHeader) return heapUsed();
   return load<u32>(current + REGION_PTR) - load<u32>(current + REGION_START);
+}
+
+/** Bytes still free in the current bump region: code that grows a large buffer (the JSON
+ *  tape) asks first and fails with a value instead of trapping. */
+// @ts-ignore: decorator
+@global
+function __arena_room(): usize {
+  return current == heapHeader ? 0 : load<u32>(current + REGION_END) - load<u32>(current + REGION_PTR);
 }
 
 /** The most heap bytes one growth of a long-lived container has taken (a Map's two new

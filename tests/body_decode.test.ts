@@ -103,6 +103,18 @@ function decodesUpToTheLimit(name: string, slotBytes: number, limit: number): vo
       assertDecoded(await post(t.port, "/json", body), body, units, doc.body.charCodeAt(doc.body.length - 1));
     });
 
+    it("a dense JSON document of the limit ([0,0,…]) is parsed, or refused as a value: never a 500", async () => {
+      const body = Buffer.from(`[${"0,".repeat((limit - 3) / 2)}0]`.padEnd(limit, " "));
+      assert.equal(body.length, limit);
+      const r = await post(t.port, "/json", body);
+      // One value per 2 bytes is 4 tape bytes per body byte: from 256 KiB up the tape cannot
+      // fit beside the body (the fixture answers 400 with Json's error when it is not ok).
+      assert.ok(r.status === 400 || r.status === 200, `status ${r.status}: ${r.body}`);
+      if (slotBytes >= 256 * KiB) assert.equal(r.status, 400);
+      if (r.status === 400) assert.match(r.body.toString(), /^document too large for the request's arena \(\d+ values parsed\) at byte \d+\n$/);
+      assert.equal(t.log.lines.filter((l) => l.includes("ARENA_E_MEMORY")).length, 0);
+    });
+
     it("one byte over is 413 with the limit in the message, Content-Length or chunked", async () => {
       const over = filled("a", limit + 1);
       assertTooLarge(await post(t.port, "/text", over), new RegExp(`^Content-Length ${limit + 1} is over the body limit of ${limit} bytes$`));

@@ -22,3 +22,16 @@ export const JSON_DEPTH_MAX: i32 = 128;
  * ```
  */
 export const JSON_INPUT_BYTES_MAX: i32 = (1 << 27) - 1;
+
+/**
+ * Arena bytes a parse leaves free. The tape (8 bytes per value, key and bracket) grows in
+ * the request's arena; a dense document near the body limit may not fit, and then
+ * `Json.parse` returns `doc.ok == false` ("document too large for the request's arena")
+ * with this much left for the app's error response, instead of stopping the request.
+ *
+ * ```ts
+ * let doc = Json.parse(req.body);
+ * if (!doc.ok) return Response.json('{"code":"BAD_JSON"}', 400);
+ * ```
+ */
+export const JSON_ARENA_RESERVE_BYTES: usize = 16 * 1024;

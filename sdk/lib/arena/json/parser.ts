@@ -4,7 +4,7 @@
 // only the tape, a depth stack of JSON_DEPTH_MAX entries and the JsonDoc.
 
 import { utf8SequenceLength } from "../text/utf8";
-import { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "../limits";
+import { JSON_ARENA_RESERVE_BYTES, JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "../limits";
 import { hexDigit } from "./strings";
 import { JsonDoc } from "./value";
 import {
@@ -61,6 +61,8 @@ export class Parser {
   n: u32 = 0;
   error: string = "";
   errorPos: i32 = -1;
+  // Set when the tape could not grow in the arena: the parse stops with an error value.
+  tooLarge: bool = false;
 
   constructor(p: usize, len: u32) {
     this.p = p;
@@ -68,6 +70,7 @@ export class Parser {
   }
 
   fail(msg: string, pos: u32): bool {
+    if (this.tooLarge) return false; // the first error stands
     this.error = msg;
     this.errorPos = <i32>pos;
     return false;
@@ -76,9 +79,16 @@ export class Parser {
   emit(w0: u32, w1: u32): void {
     let n = this.n;
     if (n == this.cap) {
+      if (this.tooLarge) return;
       // The tape is the arena's last block, so growing is in place, without a copy; 1.5×
-      // keeps the unused tail small.
+      // keeps the unused tail small. A tape the arena cannot hold (a dense document near
+      // the body limit) is an error value, with room left for the app's error response.
       let cap = this.cap + (this.cap >> 1);
+      if ((<usize>(cap - this.cap) << 3) + JSON_ARENA_RESERVE_BYTES > __arena_room()) {
+        this.fail("document too large for the request's arena (" + n.toString() + " values parsed)", this.len);
+        this.tooLarge = true;
+        return;
+      }
       this.tape = __renew(this.tape, <usize>cap << 3);
       this.cap = cap;
     }
@@ -226,6 +236,7 @@ export class Parser {
    *  follow. A step of run(), inlined there. */
   // @ts-ignore: decorator
   @inline finish(i: u32): bool {
+    if (this.tooLarge) return false;
     i = this.skipWs(i);
     if (i < this.len) return this.fail("unexpected data after the JSON value", i);
     // Give the unused tail back to the arena (in place: the tape is its last block).
@@ -245,6 +256,7 @@ export class Parser {
     let depth = 0;
     let i: u32 = 0;
     for (;;) {
+      if (this.tooLarge) return false;
       // A value starts here.
       i = this.skipWs(i);
       if (i >= len) return this.fail("unexpected end of input", i);
