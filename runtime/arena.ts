@@ -220,8 +220,7 @@ function __arena_used(): usize {
   return load<u32>(current + REGION_PTR) - load<u32>(current + REGION_START);
 }
 
-/** Bytes still free in the current bump region: code that grows a large buffer (the JSON
- *  tape) asks first and fails with a value instead of trapping. */
+/** Bytes free in the current bump region: the JSON tape asks before it grows. */
 // @ts-ignore: decorator
 @global
 function __arena_room(): usize {
