@@ -10,8 +10,9 @@ const HELP = `arena — a web server where every request runs in its own fixed m
 Usage:
   arena build <app.ts> [-o <out.wasm>] [--check]
       Compile an AssemblyScript app to <app>.wasm with the Arena runtime and SDK.
-      --check   check build (<app>.check.wasm): traps when a request object is stored
-                into a startup object or a startup object is reallocated in a request.
+      --check   check build (<app>.check.wasm): stops a request that stores one of its
+                objects into a start-up or heap object or a module-level variable, with
+                the classes and the field or variable named (docs/regions.md).
   arena serve <app.wasm> [options]
       Serve the app over HTTP/1.1.
       --port N            port (env PORT, default 3000)
