@@ -37,6 +37,7 @@ export const ERRORS = {
   ARENA_E_LISTEN: { status: 0, message: "The server could not listen on the address (port in use, no permission)." },
   ARENA_E_BUILD: { status: 0, message: "The app did not compile." },
   ARENA_E_USAGE: { status: 0, message: "The command line is wrong." },
+  ARENA_E_SETUP: { status: 0, message: "Arena's own installation is incomplete (its dependencies or its pinned Node are missing)." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
