@@ -89,6 +89,7 @@ export function writeJsonStringEscaped<R>(w: ByteWriter, p: usize, n: i32): void
   let run = p;
   while (p < end) {
     let c = <u32>load<u8>(p);
+    // @ts-ignore: a rule's method called through its type parameter (text/escape.ts's rule contract)
     if (c != 0x5c && !rule.special(c)) {
       p++; // the parser validated the UTF-8, so multi-byte sequences copy as they are
       continue;

@@ -63,7 +63,9 @@ export function writeEscaped<R>(w: ByteWriter, s: string): void {
     let c = <u32>load<u16>(sp + (<usize>k << 1));
     let dst = STAGE + <usize>o;
     if (c < 0x80) {
+      // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
       if (rule.special(c)) {
+        // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
         o += rule.write(dst, c);
       } else {
         store<u8>(dst, <u8>c);
@@ -98,11 +100,13 @@ export function writeEscapedUtf8<R>(w: ByteWriter, p: usize, len: i32): void {
   while (p < end) {
     let c = <u32>load<u8>(p);
     if (c < 0x80) {
+      // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
       if (!rule.special(c)) {
         p++;
         continue;
       }
       if (p > run) w.raw(run, <i32>(p - run));
+      // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
       w.raw(STAGE, rule.write(STAGE, c));
       p++;
     } else {
@@ -129,5 +133,6 @@ export function writeEscapedUtf8<R>(w: ByteWriter, p: usize, len: i32): void {
 @inline
 export function writeEscapedCodePoint<R>(w: ByteWriter, cp: u32): void {
   let rule = changetype<R>(0); // never dereferenced: see the rule contract above
+  // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
   w.raw(STAGE, cp < 0x80 && rule.special(cp) ? rule.write(STAGE, cp) : utf8Encode(STAGE, cp));
 }
