@@ -4,9 +4,9 @@
 // Slot layout as the host writes it before calling `arena_handle`:
 //
 //   slot base
-//   ├─ region header ─┬─ request descriptor ─┬─ header table ─┬─ head bytes ─┬─ pad ─┬─ body ─┬─ app heap … ─┬─ response head reserve ─┤
-//   │ 32 B (runtime)  │ 96 B (host + app)    │ 16 B × fields  │ request line │ ≥32 B │ 16-B   │ bump alloc   │ RESPONSE_HEAD_BYTES_MAX │
-//   │                 │                      │                │ + fields     │       │ aligned│              │ host writes the head    │
+//   ├─ region header ─┬─ request descriptor ─┬─ header table ─┬─ head bytes ─┬─ address ─┬─ pad ─┬─ body ─┬─ app heap … ─┬─ response head reserve ─┤
+//   │ 32 B (runtime)  │ 96 B (host + app)    │ 16 B × fields  │ request line │ client's  │ ≥32 B │ 16-B   │ bump alloc   │ RESPONSE_HEAD_BYTES_MAX │
+//   │                 │                      │                │ + fields     │ ≤ 64 B    │       │ aligned│              │ host writes the head    │
 //
 // Every pointer in the descriptor is absolute (a byte address in the wasm memory) and
 // every length is in bytes; strings are UTF-8 (request bytes are passed as received).
@@ -39,6 +39,10 @@ export const REQ_ID = 48;
 /** Bit 0 (REQ_FLAG_MAY_WAIT): the host called through JSPI, so effects may suspend. */
 export const REQ_FLAGS = 52;
 export const REQ_FLAG_MAY_WAIT = 1;
+/** The client's address as text (`127.0.0.1`, `::1`; an IPv4-mapped IPv6 address as its
+ *  IPv4 form), ASCII, written after the head bytes; length 0 when the socket has none. */
+export const REQ_REMOTE_ADDR_PTR = 56;
+export const REQ_REMOTE_ADDR_LEN = 60;
 export const RES_STATUS = 64;
 export const RES_HEADERS_PTR = 68;
 export const RES_HEADERS_LEN = 72;

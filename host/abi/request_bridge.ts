@@ -8,7 +8,7 @@
 import {
   BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
   REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN, REQ_PATH_PTR,
-  REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR, RES_HEADERS_LEN,
+  REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_REMOTE_ADDR_LEN, REQ_REMOTE_ADDR_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR, RES_HEADERS_LEN,
   RES_HEADERS_PTR, RES_STATUS,
 } from "./constants.ts";
 import type { ErrorCode } from "../errors.ts";
@@ -51,6 +51,20 @@ export interface RequestError {
 
 const latin1 = new TextDecoder("latin1");
 
+/** Longest client address written into a request (an IPv6 address with a zone id is at most
+ *  45 + a few bytes); a longer text is cut here. */
+const REMOTE_ADDR_BYTES_MAX = 64;
+
+/** Writes the client's address `addr` (ASCII: Node's socket.remoteAddress) at `at`, an
+ *  IPv4-mapped IPv6 address ("::ffff:1.2.3.4") as its IPv4 form; returns the length. Byte
+ *  by byte from the string the socket keeps, so nothing is allocated per request. */
+function writeAddress(u8: Uint8Array, at: number, addr: string): number {
+  const from = addr.startsWith("::ffff:") && addr.includes(".") ? 7 : 0;
+  const n = Math.min(addr.length - from, REMOTE_ADDR_BYTES_MAX);
+  for (let i = 0; i < n; i++) u8[at + i] = addr.charCodeAt(from + i) & 0x7f;
+  return n;
+}
+
 export class RequestBridge {
   /** The app's memory bytes: bodies are copied straight into the request's arena. */
   readonly u8: Uint8Array;
@@ -79,10 +93,11 @@ export class RequestBridge {
 
   /**
    * Copies the head (`src[0, head.headEnd)`) into `slot`'s arena and writes the request
-   * descriptor and header table for it. Returns where the body goes: after the head, with
-   * the app's headroom, 16-byte aligned.
+   * descriptor and header table for it, and the client's address `remoteAddress` (the
+   * socket's) after the head. Returns where the body goes: after those, with the app's
+   * headroom, 16-byte aligned.
    */
-  openRequest(slot: number, head: RequestHeadView, src: Uint8Array): number {
+  openRequest(slot: number, head: RequestHeadView, src: Uint8Array, remoteAddress = ""): number {
     const u8 = this.u8;
     const dv = this.memory.dv;
     const desc = this.descriptor(slot);
@@ -112,7 +127,11 @@ export class RequestBridge {
     dv.setUint32(desc + REQ_VERSION_MINOR, head.versionMinor, true);
     dv.setUint32(desc + REQ_SLOT, slot, true);
     writeHeaderTable(dv, table, copy, head.fields, head.headerCount);
-    return align16(copy + head.headEnd + BODY_HEADROOM_BYTES);
+    const addr = copy + head.headEnd;
+    const addrLen = writeAddress(u8, addr, remoteAddress);
+    dv.setUint32(desc + REQ_REMOTE_ADDR_PTR, addr, true);
+    dv.setUint32(desc + REQ_REMOTE_ADDR_LEN, addrLen, true);
+    return align16(addr + addrLen + BODY_HEADROOM_BYTES);
   }
 
   /** Most body bytes that may follow `bodyPtr` in `slot`: never more than half of what is

@@ -20,6 +20,7 @@ import {
 import type { Caller } from "../abi/caller.ts";
 import type { AppMemory } from "../memory/app_memory.ts";
 import type { HttpClient } from "./fetch/client.ts";
+import { CryptoEffects } from "./crypto.ts";
 import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
 import { LOG_LEVELS, type Logger } from "../log.ts";
 import type { PendingEffect, SlotContext } from "../abi/slot_context.ts";
@@ -59,6 +60,7 @@ export class Effects {
   private readonly log: Logger;
   readonly client: HttpClient;
   private readonly sleeps: Sleep[];
+  private readonly crypto: CryptoEffects;
 
   /** App log lines below this level are dropped (LOG_INFO by default: no debug lines). */
   private readonly logLevel: number;
@@ -77,6 +79,7 @@ export class Effects {
     this.logLevel = logLevel;
     this.cpuBudgetMs = cpuBudgetMs;
     this.sleeps = caller.contexts.map((ctx) => new Sleep(ctx));
+    this.crypto = new CryptoEffects(memory, caller);
   }
 
   /** Whether the caller may read or write [ptr, ptr + len). */
@@ -100,6 +103,8 @@ export class Effects {
 
   imports(): Record<string, unknown> {
     return {
+      // sha256, hmac_sha256: host/effects/crypto.ts.
+      ...this.crypto.imports(),
       // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
         const ctx = this.waitingRequest();

@@ -457,7 +457,7 @@ export class Connection implements SlotWaiter {
     const head = this.head;
     const inbuf = this.inbuf!;
     this.slot = slot;
-    this.bodyPtr = bridge.openRequest(slot, head, inbuf);
+    this.bodyPtr = bridge.openRequest(slot, head, inbuf, this.socket.remoteAddress ?? "");
     this.bodyLen = 0;
     // The body may use the server's limit, but never more than half of what is left of the
     // arena: the handler needs room too.

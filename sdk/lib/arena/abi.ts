@@ -33,6 +33,10 @@
 // @ts-ignore: decorator
 @inline export const REQ_FLAG_MAY_WAIT: u32 = 1;
 // @ts-ignore: decorator
+@inline export const REQ_REMOTE_ADDR_PTR: usize = 56;
+// @ts-ignore: decorator
+@inline export const REQ_REMOTE_ADDR_LEN: usize = 60;
+// @ts-ignore: decorator
 @inline export const RES_STATUS: usize = 64;
 // @ts-ignore: decorator
 @inline export const RES_HEADERS_PTR: usize = 68;
