@@ -2,7 +2,7 @@
 // sdk/lib to asc with --lib, which is how the bare name "arena" resolves to this file.
 export { Request } from "./arena/request";
 export { Response } from "./arena/response";
-export { Router, Handler } from "./arena/router";
+export { Router, Handler, BeforeHook, AfterHook } from "./arena/router";
 export { ByteWriter, percentDecode, urlEncode } from "./arena/bytes";
 export { utf8 } from "./arena/text/utf8";
 export { serve } from "./arena/serve";
@@ -19,3 +19,6 @@ export { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "./arena/limits";
 export { log, LogFields } from "./arena/log";
 export { Heap } from "./arena/heap";
 export { Store, StoreOptions, StoreResult } from "./arena/store";
+export { CookieOptions, httpDate } from "./arena/cookies";
+export { CorsOptions, cors } from "./arena/cors";
+export { sha256, hmacSha256, utf8Bytes, hexEncode, base64UrlEncode, base64UrlDecode, constantTimeEqual } from "./arena/crypto";

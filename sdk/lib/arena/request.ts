@@ -4,11 +4,13 @@
 
 import {
   REQ_METHOD_PTR, REQ_METHOD_LEN, REQ_PATH_PTR, REQ_PATH_LEN, REQ_QUERY_PTR, REQ_QUERY_LEN,
-  REQ_HEADERS_PTR, REQ_HEADER_COUNT, REQ_BODY_PTR, REQ_BODY_LEN, REQ_ID,
+  REQ_HEADERS_PTR, REQ_HEADER_COUNT, REQ_BODY_PTR, REQ_BODY_LEN, REQ_ID, REQ_REMOTE_ADDR_PTR, REQ_REMOTE_ADDR_LEN,
 } from "./abi";
-import { percentDecode, bytesInPlace } from "./bytes";
+import { bytesInPlace } from "./bytes";
 import { utf8 } from "./text/utf8";
 import { tableLookup, tableName, tableValue } from "./headers";
+import { isUrlencoded, urlencodedFind } from "./form";
+import { requestCookie, verifyCookie } from "./cookies";
 
 /**
  * An HTTP request. Handlers receive one:
@@ -29,7 +31,8 @@ export class Request {
   private paramValues: string[] = [];
 
   /** Wraps the request descriptor at `desc` (the host passes it to `arena_handle`). */
-  constructor(desc: usize) {
+  // @ts-ignore: decorator
+  @unsafe constructor(desc: usize) {
     this.desc = desc;
   }
 
@@ -48,7 +51,7 @@ export class Request {
   }
 
   /** The path, without the query string, as sent (not percent-decoded).
-   *  For `GET /a/b?x=1` it is "/a/b". */
+   *  For `GET /a/b?x=1`, `req.path` is "/a/b". */
   get path(): string {
     let p = this._path;
     if (p === null) {
@@ -58,14 +61,23 @@ export class Request {
     return p;
   }
 
-  /** The raw query string after `?`, or "" when there is none. For `/?q=a%20b` it is "q=a%20b". */
+  /** The raw query string after `?`, or "" when there is none. For `/?q=a%20b`,
+   *  `req.rawQuery` is "q=a%20b". */
   get rawQuery(): string {
     return utf8(this.field(REQ_QUERY_PTR), this.field(REQ_QUERY_LEN));
   }
 
-  /** A per-process request number, the same one the host prints in its log lines. */
+  /** A per-process request number, the same one the host prints in its log lines.
+   *  `log.info("request " + req.id.toString())` */
   get id(): u32 {
     return load<u32>(this.desc + REQ_ID);
+  }
+
+  /** The client's address, as the connection's socket has it: "127.0.0.1", "::1" (an
+   *  IPv4-mapped IPv6 address in its IPv4 form); "" when there is none. Behind a proxy this
+   *  is the proxy's; read its X-Forwarded-For only if you trust it. `log.info("from " + req.ip)` */
+  get ip(): string {
+    return utf8(this.field(REQ_REMOTE_ADDR_PTR), this.field(REQ_REMOTE_ADDR_LEN));
   }
 
   /**
@@ -74,23 +86,49 @@ export class Request {
    * For `/search?q=caf%C3%A9+au+lait`, `req.query("q")` is "café au lait".
    */
   query(name: string): string | null {
-    let ptr = this.field(REQ_QUERY_PTR);
-    let len = this.field(REQ_QUERY_LEN);
-    let start: usize = 0;
-    while (start <= len) {
-      let end = start;
-      while (end < len && load<u8>(ptr + end) != 0x26) end++; // '&'
-      let eq = start;
-      while (eq < end && load<u8>(ptr + eq) != 0x3d) eq++; // '='
-      if (end > start) {
-        let key = percentDecode(ptr + start, eq - start, true);
-        if (key == name) {
-          return eq < end ? percentDecode(ptr + eq + 1, end - eq - 1, true) : "";
-        }
-      }
-      start = end + 1;
+    return urlencodedFind(this.field(REQ_QUERY_PTR), this.field(REQ_QUERY_LEN), name, null);
+  }
+
+  /** Every query parameter called `name`, in order, decoded as `query` does; empty when
+   *  there is none. For `/?tag=a&tag=b+c`, `req.queryAll("tag")` is ["a", "b c"]. */
+  queryAll(name: string): string[] {
+    let all: string[] = [];
+    urlencodedFind(this.field(REQ_QUERY_PTR), this.field(REQ_QUERY_LEN), name, all);
+    return all;
+  }
+
+  /** The first field called `name` of an `application/x-www-form-urlencoded` body (an HTML
+   *  form's POST), decoded as `query` does (`+` and `%20` are spaces); null when there is
+   *  none or the body is not of that type. `const email = req.form("email");` */
+  form(name: string): string | null {
+    if (!isUrlencoded(this.header("content-type"))) return null;
+    return urlencodedFind(this.field(REQ_BODY_PTR), this.field(REQ_BODY_LEN), name, null);
+  }
+
+  /** Every field called `name` of an urlencoded body, in order (checkboxes of one name);
+   *  empty when none or the body is not urlencoded. `for (let i = 0; i < tags.length; i++) …`
+   *  with `const tags = req.formAll("tag")`. */
+  formAll(name: string): string[] {
+    let all: string[] = [];
+    if (isUrlencoded(this.header("content-type"))) {
+      urlencodedFind(this.field(REQ_BODY_PTR), this.field(REQ_BODY_LEN), name, all);
     }
-    return null;
+    return all;
+  }
+
+  /** The value of cookie `name` from the Cookie header (RFC 6265: `a=1; b="2"`, quotes
+   *  taken off), as sent (not percent-decoded: `decodeURIComponent` it if you encoded it),
+   *  or null. `const theme = req.cookie("theme");` */
+  cookie(name: string): string | null {
+    return requestCookie(this.field(REQ_HEADERS_PTR), this.field(REQ_HEADER_COUNT), name);
+  }
+
+  /** The value of a cookie set with `res.signedCookie(name, value, secret)`, when its
+   *  HMAC-SHA256 signature checks out under `secret`; null when it is missing or was changed.
+   *  `const user = req.signedCookie("user", env("COOKIE_SECRET")!);` */
+  signedCookie(name: string, secret: string): string | null {
+    let raw = this.cookie(name);
+    return raw === null ? null : verifyCookie(name, raw, secret);
   }
 
   /** The value of header `name` (case-insensitive) decoded as UTF-8 (ill-formed bytes
@@ -147,7 +185,8 @@ export class Request {
   }
 
   /** Used by the router to record a captured parameter. */
-  setParam(name: string, value: string): void {
+  // @ts-ignore: decorator
+  @unsafe setParam(name: string, value: string): void {
     this.paramNames.push(name);
     this.paramValues.push(value);
   }

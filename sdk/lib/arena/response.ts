@@ -3,7 +3,10 @@
 // the body straight from wasm memory.
 
 import { RES_STATUS, RES_HEADERS_PTR, RES_HEADERS_LEN, RES_BODY_PTR, RES_BODY_LEN } from "./abi";
-import { ByteWriter } from "./bytes";
+import { ByteWriter, asciiEqualsIgnoreCase } from "./bytes";
+import { Request } from "./request";
+import { CookieOptions, setCookieLine, signCookie } from "./cookies";
+import { noneMatch, strongEtag } from "./etag";
 
 function isTokenChar(c: u32): bool {
   // RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~"
@@ -26,7 +29,7 @@ function isFramingHeader(name: string): bool {
  * ```
  */
 export class Response {
-  /** The status code, 200–599. */
+  /** The status code, 200–599. `if (res.status >= 500) log.error("failed")` */
   status: i32;
   private headers: ByteWriter | null = null;
   private bodyPtr: usize = 0;
@@ -116,8 +119,80 @@ export class Response {
     return this;
   }
 
+  /**
+   * Adds a Set-Cookie field setting cookie `name` to `value`, with the attributes in `opts`.
+   * The name must be a token and the value RFC 6265 cookie-octets (visible ASCII but
+   * `"` `,` `;` `\`: `urlEncode` anything else first); breaking that aborts with a message.
+   * `res.cookie("theme", "dark", new CookieOptions().path("/").maxAge(86400 * 365))`
+   */
+  cookie(name: string, value: string, opts: CookieOptions | null = null): Response {
+    return this.header("Set-Cookie", setCookieLine("Response.cookie", name, value, opts, false));
+  }
+
+  /** Tells the client to drop cookie `name`: an empty value that expires at once. `opts`
+   *  must name the same Path and Domain the cookie was set with.
+   *  `res.clearCookie("sid", new CookieOptions().path("/"))` */
+  clearCookie(name: string, opts: CookieOptions | null = null): Response {
+    return this.header("Set-Cookie", setCookieLine("Response.clearCookie", name, "", opts, true));
+  }
+
+  /**
+   * Sets cookie `name` to `value` followed by `.` and its HMAC-SHA256 signature under
+   * `secret` (base64url, over "name=value"), so `req.signedCookie(name, secret)` returns the
+   * value only if the client did not change it. The value is readable by the client: sign,
+   * do not hide. Keep `secret` long and random (32 bytes or more) and out of the code.
+   * `res.signedCookie("user", "42", env("COOKIE_SECRET")!, new CookieOptions().httpOnly())`
+   */
+  signedCookie(name: string, value: string, secret: string, opts: CookieOptions | null = null): Response {
+    setCookieLine("Response.signedCookie", name, value, null, false); // checks name and value
+    return this.header("Set-Cookie", setCookieLine("Response.signedCookie", name, signCookie(name, value, secret), opts, false));
+  }
+
+  /**
+   * Gives a 200 response a strong ETag (from the SHA-256 of its body) and, when `req` is a
+   * GET or HEAD whose If-None-Match holds that tag, turns it into 304 Not Modified: no body,
+   * no Content-* fields, the others kept. Call it last, on the finished response, and do
+   * not set ETag yourself. `return Response.html(page).etag(req);`
+   */
+  etag(req: Request): Response {
+    if (this.status != 200) return this;
+    let tag = strongEtag(this.bodyPtr, this.bodyLen);
+    this.header("ETag", tag);
+    let method = req.method;
+    if (method != "GET" && method != "HEAD") return this;
+    let inm = req.header("if-none-match");
+    if (inm !== null && noneMatch(inm, tag)) this.notModified();
+    return this;
+  }
+
+  /** Makes this response a 304: no body, and the header lines but Content-* ones other than
+   *  Content-Location (RFC 9110 §15.4.5: ETag, Cache-Control, Vary and the like stay). */
+  private notModified(): void {
+    this.status = 304;
+    this.bodyPtr = 0;
+    this.bodyLen = 0;
+    this.bodyRef = null;
+    let h = this.headers;
+    if (h === null) return;
+    let kept = new ByteWriter(h.length);
+    let p = h.dataStart;
+    let end = p + <usize>h.length;
+    while (p < end) {
+      let line = p;
+      while (p < end && load<u8>(p) != 0x0a) p++;
+      p++; // past the LF
+      let colon = line;
+      while (load<u8>(colon) != 0x3a) colon++;
+      let n = colon - line;
+      let representation = n >= 8 && asciiEqualsIgnoreCase(line, 8, "content-") && !asciiEqualsIgnoreCase(line, n, "content-location");
+      if (!representation) kept.raw(line, <i32>(p - line));
+    }
+    this.headers = kept;
+  }
+
   /** Writes the response into the descriptor for the host (docs/abi.md). */
-  writeTo(desc: usize): void {
+  // @ts-ignore: decorator
+  @unsafe writeTo(desc: usize): void {
     // A body kept in the heap (a cached page) is copied into the arena: another request
     // may free or change it while the host is still writing this response.
     if (this.bodyLen > 0 && __arena_in_heap(this.bodyPtr)) {
