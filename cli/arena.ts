@@ -2,12 +2,28 @@
 // The `arena` command: build an app, serve it, or show help. Every failure is one line,
 // `arena: CODE: what happened (what to do)`, and a non-zero exit; never a stack trace.
 
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { ArenaError, ArenaServer, consoleLogger, formatBytes, resolveServeConfig, serverOptions } from "../host/index.ts";
+import { scaffold } from "./scaffold.ts";
 
 const HELP = `arena — a web server where every request runs in its own fixed memory arena
 
 Usage:
+  arena new <dir>
+      Create an app in a new folder: app.ts, a test, package.json, tsconfig.json (editor
+      types for AssemblyScript and the SDK), .gitignore, README.md. Then, in <dir>:
+      npm install, npm start, npm test.
+  arena start <app.ts> [--check] [serve options]
+      Build the app, then serve it (the options of arena serve; env PORT moves it).
+  arena test [files…]
+      Run the app's tests (every *.test.ts below this folder, outside node_modules) with
+      node --test on Arena's pinned Node.
+  arena dev <app.ts>
+      Serve the app and rebuild it when it changes (not in this version yet).
   arena build <app.ts> [-o <out.wasm>] [--check]
       Compile an AssemblyScript app to <app>.wasm with the Arena runtime and SDK.
       --check   check build (<app>.check.wasm): stops a request that stores one of its
@@ -37,7 +53,15 @@ Usage:
 SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:
 slots × arena-bytes + startup-bytes + heap-bytes, printed as the first line with what open
 connections can add at most.
-Docs: README.md, docs/abi.md, docs/errors.md`;
+Docs (in the Arena repository): README.md, docs/abi.md, docs/errors.md`;
+
+/** This file, run again for `arena start`'s build step. */
+const CLI_FILE = fileURLToPath(import.meta.url);
+
+/** A repeat of a stop signal within this many ms is the same Ctrl-C delivered twice, not a
+ *  second press: the terminal signals the whole process group, and npm and the arena
+ *  launcher (cli/launcher.cjs) pass the signal on as well. */
+const SIGNAL_REPEAT_MS = 300;
 
 const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms"]);
 
@@ -90,15 +114,18 @@ async function cmdBuild(argv: string[]): Promise<void> {
 async function cmdServe(argv: string[]): Promise<void> {
   const p = parseArgs(argv, SERVE_FLAGS, new Set());
   if (p.positional.length !== 1) throw new ArenaError("ARENA_E_USAGE", "serve takes one .wasm file", "arena serve app.wasm");
-  const file = p.positional[0];
-  const config = resolveServeConfig(p.flags, process.env);
+  return serveFile(p.positional[0], p.flags);
+}
+
+async function serveFile(file: string, flags: Record<string, string>): Promise<void> {
+  const config = resolveServeConfig(flags, process.env);
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArenaError("ARENA_E_WASM", code === "ENOENT" ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`,
-      file.endsWith(".wasm") ? "build it first with `npm run arena -- build <app.ts>`" : "pass the .wasm file that `arena build` wrote");
+      file.endsWith(".wasm") ? "build it first with `arena build <app.ts>`" : "pass the .wasm file that `arena build` wrote");
   }
   const server = await ArenaServer.create(bytes, file, { ...serverOptions(config), log: consoleLogger });
   // Listen first: a port in use is the one line printed, not after a budget that never ran.
@@ -107,14 +134,21 @@ async function cmdServe(argv: string[]): Promise<void> {
   process.stdout.write(`${server.budget(` (startup used ${formatBytes(stats.startupUsedBytes)})`)}\n`);
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
   process.stdout.write(`arena: serving ${file} on http://${shown}:${port}/ (Ctrl-C to stop)\n`);
+  stopOnSignals(server);
+}
 
-  let stopping = false;
+/** Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, exit 0. A second press
+ *  exits at once. */
+function stopOnSignals(server: ArenaServer): void {
+  let stoppedAt = -1;
   const stop = (signal: string) => {
-    if (stopping) {
+    const now = performance.now();
+    if (stoppedAt >= 0) {
+      if (now - stoppedAt < SIGNAL_REPEAT_MS) return;
       consoleLogger.info(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    stopping = true;
+    stoppedAt = now;
     const s = server.stats();
     consoleLogger.info(`${signal}: shutting down, finishing ${s.inProgress} in-flight request(s)`);
     server.close().then(() => {
@@ -126,6 +160,82 @@ async function cmdServe(argv: string[]): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
+/** Runs the pinned Node (this process's) on `args` in the user's folder; resolves to its exit code. */
+function runNode(args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: "inherit" });
+    // While the child runs, a stop signal is the child's to handle (it gets it too from the
+    // terminal, or below); this process only waits for it to end.
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on("SIGINT", forward).on("SIGTERM", forward);
+    child.on("exit", (code, signal) => {
+      process.off("SIGINT", forward).off("SIGTERM", forward);
+      resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
+    });
+  });
+}
+
+async function cmdStart(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, SERVE_FLAGS, new Set(["check"]));
+  if (p.positional.length !== 1) throw new ArenaError("ARENA_E_USAGE", "start takes one app source file", "arena start app.ts");
+  const source = p.positional[0];
+  const check = p.switches.has("check");
+  // The build runs in a child process: the compiler (binaryen) is ~100 MiB of RSS that the
+  // server must not carry. The child prints its own line when the build fails.
+  const code = await runNode([CLI_FILE, "build", source, ...(check ? ["--check"] : [])]);
+  if (code !== 0) {
+    process.exitCode = code;
+    return;
+  }
+  return serveFile(source.replace(/\.ts$/, check ? ".check.wasm" : ".wasm"), p.flags);
+}
+
+async function cmdNew(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, new Set(), new Set());
+  if (p.positional.length !== 1) throw new ArenaError("ARENA_E_USAGE", "new takes the folder to create", "arena new my-app");
+  const dir = p.positional[0];
+  const files = scaffold(dir);
+  const cd = /^[\w./-]+$/.test(dir) ? dir : JSON.stringify(dir);
+  process.stdout.write(`created ${dir}: ${files.join(", ")}\n\nNext:\n  cd ${cd}\n  npm install\n  npm start    # serves http://127.0.0.1:3000/\n  npm test\n`);
+}
+
+/** The *.test.ts files below `dir`, but for node_modules and hidden folders. */
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== "node_modules" && !e.name.startsWith(".")) out.push(...testFiles(p));
+    } else if (e.name.endsWith(".test.ts")) {
+      out.push(p);
+    }
+  }
+  return out.sort();
+}
+
+async function cmdTest(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, new Set(), new Set());
+  const files = p.positional.length > 0 ? p.positional : testFiles(".");
+  if (files.length === 0) {
+    throw new ArenaError("ARENA_E_USAGE", `no *.test.ts files in ${process.cwd()}`, "write one next to the app, or pass the test files");
+  }
+  process.exitCode = await runNode(["--test", ...files]);
+}
+
+async function cmdDev(): Promise<void> {
+  throw new ArenaError("ARENA_E_USAGE", "arena dev is not in this version of Arena yet", "use arena start app.ts and restart it after a change");
+}
+
+/** The commands by name; a new command is a function of its arguments added here and in HELP. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  new: cmdNew,
+  build: cmdBuild,
+  serve: cmdServe,
+  start: cmdStart,
+  test: cmdTest,
+  dev: cmdDev,
+};
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -133,9 +243,11 @@ async function main(argv: string[]): Promise<void> {
     if (command === undefined) process.exitCode = 2;
     return;
   }
-  if (command === "build") return cmdBuild(rest);
-  if (command === "serve") return cmdServe(rest);
-  throw new ArenaError("ARENA_E_USAGE", `unknown command '${command}'`, "use build, serve or --help");
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (run === undefined) {
+    throw new ArenaError("ARENA_E_USAGE", `unknown command '${command}'`, `use ${Object.keys(COMMANDS).join(", ")} or --help`);
+  }
+  return run(rest);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
