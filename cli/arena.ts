@@ -161,9 +161,9 @@ function stopOnSignals(server: ArenaServer): void {
 }
 
 /** Runs the pinned Node (this process's) on `args` in the user's folder; resolves to its exit code. */
-function runNode(args: string[]): Promise<number> {
+function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: "inherit" });
+    const child = spawn(process.execPath, args, { stdio: "inherit", env });
     // While the child runs, a stop signal is the child's to handle (it gets it too from the
     // terminal, or below); this process only waits for it to end.
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -219,7 +219,10 @@ async function cmdTest(argv: string[]): Promise<void> {
   if (files.length === 0) {
     throw new ArenaError("ARENA_E_USAGE", `no *.test.ts files in ${process.cwd()}`, "write one next to the app, or pass the test files");
   }
-  process.exitCode = await runNode(["--test", ...files]);
+  // A run of its own even when `arena test` is itself run by a test: node --test skips the
+  // files when it finds NODE_TEST_CONTEXT, which a test runner sets for its children.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  process.exitCode = await runNode(["--test", ...files], env);
 }
 
 async function cmdDev(): Promise<void> {
