@@ -13,6 +13,8 @@
 // docs/architecture.md draws the memory and walks a request through them.
 
 export { ArenaServer, type ServerOptions, type ServerStats } from "./server.ts";
+export type { RequestDone, RequestDoneHook } from "./abi/request_done.ts";
+export { ArenaPeaks, ARENA_PEAK_MARGIN, sizeFlag, suggestArenaBytes, SUGGESTION_RULE, type RequestMemory, type RoutePeak } from "./memory/arena_peaks.ts";
 export { ENV_NAMES, parseSize, parseWhole, resolveServeConfig, serverOptions, type ServeConfig } from "./config.ts";
 export { ArenaError, ERRORS, type ErrorCode } from "./errors.ts";
 export { consoleLogger, MemoryLogger, type Logger } from "./log.ts";

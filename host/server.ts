@@ -8,6 +8,7 @@ import net from "node:net";
 import { App } from "./abi/app.ts";
 import { Caller } from "./abi/caller.ts";
 import { RequestBridge } from "./abi/request_bridge.ts";
+import { ReportingBridge, type RequestDone, type RequestDoneHook } from "./abi/request_done.ts";
 import { appImports } from "./abi/runtime_imports.ts";
 import { ClassTable } from "./abi/violation.ts";
 import { assert } from "./assert.ts";
@@ -25,6 +26,7 @@ import {
 } from "./limits.ts";
 import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
 import { AppMemory } from "./memory/app_memory.ts";
+import { ArenaPeaks } from "./memory/arena_peaks.ts";
 import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
 import { budgetLine, formatBytes, planMemory, type MemoryPlan } from "./memory/plan.ts";
 
@@ -58,6 +60,14 @@ export interface ServerOptions {
   /** CPU ms one request may use (CPU_BUDGET_MS_DEFAULT). */
   cpuBudgetMs?: number;
   log?: Logger;
+  /** Called when the app is done with a request (returned or trapped), before its response
+   *  is written: its route, status and arena peak (host/abi/request_done.ts). Unset, the
+   *  server does nothing per request for it. */
+  onRequestDone?: RequestDoneHook;
+  /** Logs each route's peak arena use and the --arena-bytes it suggests when the server
+   *  closes (host/memory/arena_peaks.ts). On by default for a check build: its module
+   *  carries debug names, which `arena build --check` keeps and the plain build strips. */
+  memoryReport?: boolean;
 }
 
 /** Largest body an arena of `arenaBytes` can take such that the handler can still decode
@@ -130,13 +140,23 @@ export class ArenaServer implements ConnectionEnv {
   private refused = 0;
   private closed: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
+  /** Per-route arena peaks, logged at close (ServerOptions.memoryReport), or null. */
+  private readonly peaks: ArenaPeaks | null;
 
-  private constructor(app: App, effects: Effects, options: ServerOptions, log: Logger) {
+  private constructor(app: App, effects: Effects, options: ServerOptions, log: Logger, memoryReport: boolean) {
     const plan = app.memory.plan;
     this.app = app;
     this.effects = effects;
     this.log = log;
-    this.bridge = new RequestBridge(app, effects.cpuBudgetMs);
+    const peaks = memoryReport ? new ArenaPeaks() : null;
+    const user = options.onRequestDone;
+    const hook = peaks === null ? user : user === undefined ? (i: RequestDone) => peaks.add(i) : (i: RequestDone) => {
+      peaks.add(i);
+      user(i);
+    };
+    this.peaks = peaks;
+    // Without a hook the plain bridge: nothing is built per request for reports.
+    this.bridge = hook === undefined ? new RequestBridge(app, effects.cpuBudgetMs) : new ReportingBridge(app, effects.cpuBudgetMs, hook);
     this.scheduler = new SlotScheduler(plan.slots, options.queueDepth ?? QUEUE_DEPTH_DEFAULT);
     this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, bodyBytesDecodable(plan.arenaBytes));
     const bodyTotal = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
@@ -186,7 +206,8 @@ export class ArenaServer implements ConnectionEnv {
       client.close();
       throw err;
     }
-    return new ArenaServer(app, effects, options, log);
+    const checkBuild = WebAssembly.Module.customSections(module.module, "name").length > 0;
+    return new ArenaServer(app, effects, options, log, options.memoryReport ?? checkBuild);
   }
 
   /** The memory budget line, printed at start; `note` follows the word "fixed". */
@@ -302,6 +323,7 @@ export class ArenaServer implements ConnectionEnv {
         if (timer !== null) clearTimeout(timer);
         if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
         this.effects.client.close();
+        for (const line of this.peaks?.lines(this.app.memory.plan.slotBytes) ?? []) this.log.info(line);
         resolve();
       };
       this.net.close();
