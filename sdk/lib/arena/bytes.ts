@@ -18,17 +18,17 @@ export class ByteWriter {
   private buf: ArrayBuffer;
   private n: i32 = 0;
 
-  /** Starts with room for `capacity` bytes; it grows (doubling) as needed. */
+  /** Starts with room for `capacity` bytes; it grows (doubling) as needed. `new ByteWriter(4096)` */
   constructor(capacity: i32 = 1024) {
     this.buf = new ArrayBuffer(max(capacity, 16));
   }
 
-  /** Bytes written so far. */
+  /** Bytes written so far. `if (w.length == 0) w.str("(empty)")` */
   get length(): i32 {
     return this.n;
   }
 
-  /** Address of the first byte (valid until the next append). */
+  /** Address of the first byte (valid until the next append). `Json.parseAt(w.dataStart, w.length)` */
   get dataStart(): usize {
     return changetype<usize>(this.buf);
   }

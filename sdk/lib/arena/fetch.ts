@@ -20,6 +20,7 @@ declare function hostFetch(desc: usize): i32;
 
 /** Why a fetch failed. `FetchError.None` when a response (of any status) arrived. */
 export enum FetchError {
+  /** A response arrived, of any status: look at `res.status`. */
   None = 0,
   /** The URL is not `http://host[:port]/…` (https, spaces, bad port…). */
   BadUrl = 1,
@@ -76,17 +77,22 @@ export function fetchErrorName(e: FetchError): string {
  * ```
  */
 export class FetchOptions {
+  /** The method, "GET" unless `withMethod` or `post` set another. `opts.method = "PUT"` */
   method: string = "GET";
+  /** The request body, or null for none. `opts.body = req.body` */
   body: Uint8Array | null = null;
-  /** Whole-exchange timeout in ms; 0 uses the server's default (10 s). */
+  /** Whole-exchange timeout in ms; 0 uses the server's default (10 s). `opts.timeoutMs = 2000` */
   timeoutMs: i32 = 0;
   /** Largest response body in bytes; 0 uses the server's default. Always capped by
-   *  what is free in the request's arena. */
+   *  what is free in the request's arena. `opts.maxBytes = 64 << 10` */
   maxBytes: i32 = 0;
-  headerLines: ByteWriter | null = null;
+  /** The header lines `header` wrote, as bytes for the host. */
+  // @ts-ignore: decorator
+  @unsafe headerLines: ByteWriter | null = null;
 
   /** Adds a request header. Host, Content-Length, Connection and Transfer-Encoding are
-   *  the client's own and are refused (FetchError.BadArgument). */
+   *  the client's own and are refused (FetchError.BadArgument).
+   *  `new FetchOptions().header("Accept", "application/json")` */
   header(name: string, value: string): FetchOptions {
     let h = this.headerLines;
     if (h === null) {
@@ -103,20 +109,20 @@ export class FetchOptions {
     return this;
   }
 
-  /** POSTs `body` with the given content type. */
+  /** POSTs `body` with the given content type. `new FetchOptions().post(req.body, "application/json")` */
   post(body: Uint8Array, contentType: string): FetchOptions {
     this.method = "POST";
     this.body = body;
     return this.header("Content-Type", contentType);
   }
 
-  /** Sets the timeout in ms. */
+  /** Sets the timeout in ms. `new FetchOptions().timeout(2000)` */
   timeout(ms: i32): FetchOptions {
     this.timeoutMs = ms;
     return this;
   }
 
-  /** Sets the largest response body accepted, in bytes. */
+  /** Sets the largest response body accepted, in bytes. `new FetchOptions().limit(1 << 20)` */
   limit(bytes: i32): FetchOptions {
     this.maxBytes = bytes;
     return this;
@@ -135,16 +141,20 @@ export class FetchOptions {
  * ```
  */
 export class FetchResponse {
+  /** Why the fetch failed, or `FetchError.None` when a response arrived.
+   *  `if (res.error == FetchError.Timeout) …` */
   readonly error: FetchError;
   private desc: usize;
   private _body: Uint8Array | null = null;
 
-  constructor(desc: usize, error: FetchError) {
+  /** Made by `fetch` over the descriptor the host filled in. */
+  // @ts-ignore: decorator
+  @unsafe constructor(desc: usize, error: FetchError) {
     this.desc = desc;
     this.error = error;
   }
 
-  /** The HTTP status, or 0 when the fetch failed. */
+  /** The HTTP status, or 0 when the fetch failed. `if (res.status == 404) …` */
   get status(): i32 {
     return this.error == FetchError.None ? <i32>load<u32>(this.desc + FETCH_RES_STATUS) : 0;
   }
@@ -155,7 +165,7 @@ export class FetchResponse {
     return s >= 200 && s < 300;
   }
 
-  /** What went wrong, in one sentence ("" when nothing did). */
+  /** What went wrong, in one sentence ("" when nothing did). `log.warn("upstream: " + res.errorMessage)` */
   get errorMessage(): string {
     if (this.error == FetchError.None) return "";
     let len = <usize>load<u32>(this.desc + FETCH_RES_ERROR_LEN);
@@ -169,22 +179,22 @@ export class FetchResponse {
     return tableLookup(<usize>load<u32>(this.desc + FETCH_RES_HEADERS_PTR), <usize>load<u32>(this.desc + FETCH_RES_HEADER_COUNT), name);
   }
 
-  /** Number of response header fields. */
+  /** Number of response header fields. `for (let i = 0; i < res.headerCount; i++) …` */
   get headerCount(): i32 {
     return this.error == FetchError.None ? <i32>load<u32>(this.desc + FETCH_RES_HEADER_COUNT) : 0;
   }
 
-  /** Name of response header field `i`, as sent. */
+  /** Name of response header field `i`, as sent. `res.headerName(0)` */
   headerName(i: i32): string {
     return tableName(<usize>load<u32>(this.desc + FETCH_RES_HEADERS_PTR), i);
   }
 
-  /** Value of response header field `i`. */
+  /** Value of response header field `i`. `res.headerValue(0)` */
   headerValue(i: i32): string {
     return tableValue(<usize>load<u32>(this.desc + FETCH_RES_HEADERS_PTR), i);
   }
 
-  /** The body, a view over the arena (no copy); empty when the fetch failed. */
+  /** The body, a view over the arena (no copy); empty when the fetch failed. `Json.parse(res.body)` */
   get body(): Uint8Array {
     let b = this._body;
     if (b !== null) return b;

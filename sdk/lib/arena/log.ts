@@ -20,35 +20,36 @@ declare function hostLog(level: i32, msgPtr: usize, msgLen: usize, fieldsPtr: us
 export class LogFields {
   private w: JsonWriter = new JsonWriter(null, 128);
 
+  /** No fields yet. `new LogFields()` */
   constructor() {
     this.w.beginObject();
   }
 
-  /** Adds a string field. */
+  /** Adds a string field. `new LogFields().str("user", name)` */
   str(key: string, value: string): LogFields {
     this.w.key(key).str(value);
     return this;
   }
 
-  /** Adds an integer field. */
+  /** Adds an integer field. `new LogFields().int("status", res.status)` */
   int(key: string, value: i64): LogFields {
     this.w.key(key).int(value);
     return this;
   }
 
-  /** Adds a number field. */
+  /** Adds a number field. `new LogFields().num("ms", monotonicMs() - t0)` */
   num(key: string, value: f64): LogFields {
     this.w.key(key).num(value);
     return this;
   }
 
-  /** Adds a boolean field. */
+  /** Adds a boolean field. `new LogFields().bool("cached", hit)` */
   bool(key: string, value: bool): LogFields {
     this.w.key(key).bool(value);
     return this;
   }
 
-  /** The finished JSON object. */
+  /** The finished JSON object (what the host reads). `new LogFields().int("n", 1).toBytes()` */
   toBytes(): Uint8Array {
     if (!this.w.done) this.w.endObject();
     return this.w.toBytes();
@@ -74,19 +75,19 @@ function emit(level: i32, message: string, fields: LogFields | null): void {
  * ```
  */
 export namespace log {
-  /** A debug line. */
+  /** A debug line, printed with `--log-level debug`. `log.debug("cache miss", new LogFields().str("key", key))` */
   export function debug(message: string, fields: LogFields | null = null): void {
     emit(LOG_DEBUG, message, fields);
   }
-  /** An info line. */
+  /** An info line. `log.info("user created", new LogFields().int("id", id))` */
   export function info(message: string, fields: LogFields | null = null): void {
     emit(LOG_INFO, message, fields);
   }
-  /** A warning line. */
+  /** A warning line. `log.warn("upstream slow")` */
   export function warn(message: string, fields: LogFields | null = null): void {
     emit(LOG_WARN, message, fields);
   }
-  /** An error line. */
+  /** An error line. `log.error("upstream failed", new LogFields().str("why", res.errorMessage))` */
   export function error(message: string, fields: LogFields | null = null): void {
     emit(LOG_ERROR, message, fields);
   }

@@ -37,7 +37,7 @@ import { utf8 } from "./text/utf8";
 // @ts-ignore: decorator
 @inline const REGION_ID_STARTUP: u32 = 0xffffffff;
 
-/** What `Store#set` did. */
+/** What `Store#set` did. `if (sessions.set(sid, user) != StoreResult.Ok) return Response.text("busy\n", 503);` */
 export enum StoreResult {
   /** Stored (an LRU store may have evicted older entries to make room). */
   Ok = 0,
@@ -55,9 +55,11 @@ export enum StoreResult {
  * `new Store(10_000, 4 << 20, new StoreOptions().lru().ttl(30 * 60_000))`
  */
 export class StoreOptions {
-  /** Evict the least recently used entry to make room (else `set` answers Full). */
+  /** Evict the least recently used entry to make room (else `set` answers Full); `lru()` sets it.
+   *  `new StoreOptions().evict` is false. */
   evict: bool = false;
-  /** Default time to live of an entry, in ms; 0 for entries that never expire. */
+  /** Default time to live of an entry, in ms; 0 for entries that never expire; `ttl(ms)` sets it.
+   *  `new StoreOptions().ttl(500).ttlMs` is 500. */
   ttlMs: f64 = 0;
 
   /** Evict the least recently used entries to make room. `new StoreOptions().lru()` */

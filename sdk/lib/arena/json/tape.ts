@@ -51,11 +51,18 @@
  * ```
  */
 export enum JsonKind {
+  /** No value: an absent member, an index out of range, past the last element, or a failed parse. */
   MISSING = 0,
+  /** `null`. */
   NULL = 1,
+  /** `true` or `false`. */
   BOOL = 2,
+  /** A number. */
   NUMBER = 3,
+  /** A string. */
   STRING = 4,
+  /** An array. */
   ARRAY = 5,
+  /** An object. */
   OBJECT = 6,
 }

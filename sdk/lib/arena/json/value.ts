@@ -22,19 +22,21 @@ import {
  */
 export class JsonDoc {
   /** Address of the input's first byte. */
-  readonly input: usize;
+  @unsafe readonly input: usize;
   /** Input length in bytes. */
-  readonly inputLength: u32;
+  @unsafe readonly inputLength: u32;
   /** Address of the tape (0 when parsing failed). */
-  readonly tape: usize;
+  @unsafe readonly tape: usize;
   /** Tape entries. */
-  readonly entries: u32;
+  @unsafe readonly entries: u32;
   /** Why parsing failed, or "" when it did not. `doc.error` */
   readonly error: string;
   /** Byte offset where parsing failed, or -1. `doc.errorPos` */
   readonly errorPos: i32;
 
-  constructor(input: usize, inputLength: u32, tape: usize, entries: u32, error: string, errorPos: i32) {
+  /** Made by `Json.parse` from the parser's tape or error. */
+  // @ts-ignore: decorator
+  @unsafe constructor(input: usize, inputLength: u32, tape: usize, entries: u32, error: string, errorPos: i32) {
     this.input = input;
     this.inputLength = inputLength;
     this.tape = tape;
@@ -74,7 +76,10 @@ export class JsonValue {
   // Tape index of the member's key when the value is an object member, else -1.
   private k: i32;
 
-  constructor(doc: JsonDoc, i: i32, k: i32) {
+  /** Made by `doc.root` and the walking methods: value `i` of the tape, reached
+   *  through key `k` (-1 when not through an object). */
+  // @ts-ignore: decorator
+  @unsafe constructor(doc: JsonDoc, i: i32, k: i32) {
     this.doc = doc;
     this.i = i;
     this.k = k;
@@ -333,14 +338,14 @@ export class JsonValue {
   }
 
   /** Address of the raw token: a string's content (inside the quotes), a number's or a
-   *  literal's text, a container's opening bracket; 0 when MISSING. */
+   *  literal's text, a container's opening bracket; 0 when MISSING. `w.raw(v.rawPtr, v.rawLength)` */
   get rawPtr(): usize {
     if (this.i < 0) return 0;
     return this.doc.input + <usize>this.w0(this.i);
   }
 
   /** Length of the raw token at rawPtr in bytes (a container's span up to and including its
-   *  closing bracket); 0 when MISSING. */
+   *  closing bracket); 0 when MISSING. `w.raw(v.rawPtr, v.rawLength)` */
   get rawLength(): i32 {
     switch (this.tag()) {
       case T_NULL:
@@ -358,7 +363,8 @@ export class JsonValue {
   }
 
   /** True when the string (or key) holds backslash escapes, so its raw bytes are not its
-   *  value. Writers use it to copy escape-free strings in one piece. */
+   *  value. Writers use it to copy escape-free strings in one piece.
+   *  `if (v.isString && !v.hasEscapes) w.raw(v.rawPtr, v.rawLength)` */
   get hasEscapes(): bool {
     return this.tag() == T_STRING && (this.w1(this.i) & FLAG) != 0;
   }
