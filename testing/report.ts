@@ -19,7 +19,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { ArenaError, formatBytes, parseSize } from "../host/index.ts";
+import { ArenaError, parseSize, sizeFlag } from "../host/index.ts";
 import { startApp, type TestApp } from "./app.ts";
 
 /** One request of a requests file. */
@@ -190,7 +190,7 @@ export async function profileCommand(argv: string[], out: ProfileOutput = proces
     }
     const report = app.memoryReport();
     out.stdout.write(`arena profile: ${list.length} request(s) to ${args.app} (${args.check ? "check" : "plain"} build, ` +
-      `--arena-bytes ${formatBytes(arenaBytes).replace(" ", "")})\n${report.text}\n`);
+      `--arena-bytes ${sizeFlag(arenaBytes)})\n${report.text}\n`);
     return 0;
   } catch (err) {
     const line = err instanceof ArenaError ? err.line() : (err as Error).message;
