@@ -19,9 +19,9 @@ Usage:
       npm install, npm start, npm test.
   arena start <app.ts> [--check] [serve options]
       Build the app, then serve it (the options of arena serve; env PORT moves it).
-  arena test [files…]
+  arena test [node --test options] [files…]
       Run the app's tests (every *.test.ts below this folder, outside node_modules) with
-      node --test on Arena's pinned Node.
+      node --test on Arena's pinned Node, e.g. arena test --test-name-pattern=echo
   arena dev <app.ts>
       Serve the app and rebuild it when it changes (not in this version yet).
   arena build <app.ts> [-o <out.wasm>] [--check]
@@ -214,15 +214,17 @@ function testFiles(dir: string): string[] {
 }
 
 async function cmdTest(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, new Set(), new Set());
-  const files = p.positional.length > 0 ? p.positional : testFiles(".");
-  if (files.length === 0) {
+  // Options are node --test's (--test-name-pattern=…, --test-only); files given are run
+  // instead of the ones found.
+  const given = argv.some((a) => !a.startsWith("-"));
+  const files = given ? [] : testFiles(".");
+  if (!given && files.length === 0) {
     throw new ArenaError("ARENA_E_USAGE", `no *.test.ts files in ${process.cwd()}`, "write one next to the app, or pass the test files");
   }
   // A run of its own even when `arena test` is itself run by a test: node --test skips the
   // files when it finds NODE_TEST_CONTEXT, which a test runner sets for its children.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  process.exitCode = await runNode(["--test", ...files], env);
+  process.exitCode = await runNode(["--test", ...argv, ...files], env);
 }
 
 async function cmdDev(): Promise<void> {
