@@ -62,6 +62,23 @@ describe("the arena launcher", () => {
     assert.match(bad.stderr, /^arena: ARENA_E_USAGE: unknown command 'deploy'/);
   });
 
+  it("works as npx <repo> and as a global install (npm install -g <repo>), from another folder", () => {
+    // The user's shell: the system's Node first on PATH, npm's variables of this run left out.
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")));
+    env.PATH = [path.dirname(RUNNER), env.PATH].join(path.delimiter);
+    const opts = { cwd: tmp, env, encoding: "utf8" as const, timeout: 60_000 };
+    const npx = spawnSync("npx", ["--offline", ROOT, "--help"], opts);
+    assert.equal(npx.status, 0, npx.stderr);
+    assert.match(npx.stdout, /arena new <dir>/);
+    // A temporary prefix: the machine's global packages are left alone.
+    const prefix = path.join(tmp, "global");
+    const install = spawnSync("npm", ["install", "-g", "--prefix", prefix, "--offline", "--no-audit", "--no-fund", ROOT], opts);
+    assert.equal(install.status, 0, install.stderr);
+    const arena = spawnSync(path.join(prefix, "bin/arena"), ["--help"], opts);
+    assert.equal(arena.status, 0, arena.stderr);
+    assert.match(arena.stdout, /arena new <dir>/);
+  });
+
   it("resolves the paths it is given from the user's working directory", () => {
     fs.mkdirSync(path.join(tmp, "site"));
     fs.copyFileSync(path.join(ROOT, "examples/hello/app.ts"), path.join(tmp, "site/app.ts"));
