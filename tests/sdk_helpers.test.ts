@@ -7,7 +7,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { exchange, get, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
+import net from "node:net";
+import { ArenaServer, MemoryLogger } from "../host/index.ts";
+import { buildApp, exchange, get, parseResponses, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
 
 const APP = "tests/fixtures/helpersapp.ts";
 
@@ -131,6 +133,32 @@ describe("query strings and forms", () => {
 
   it("req.ip is the client's address", async () => {
     assert.equal(await text("/ip"), "127.0.0.1");
+  });
+
+  it("req.ip on a dual-stack listener: ::1, and an IPv4 client in its IPv4 form (not ::ffff:127.0.0.1)", async () => {
+    const server = await ArenaServer.create(await buildApp(APP, true), APP, { slots: 4, slotBytes: 256 * 1024, log: new MemoryLogger() });
+    const port = await server.listen(0, "::");
+    try {
+      for (const [host, want] of [["::1", "::1"], ["127.0.0.1", "127.0.0.1"]]) {
+        const body = await new Promise<string>((resolve, reject) => {
+          const socket = net.connect(port, host);
+          const chunks: Buffer[] = [];
+          socket.on("error", reject);
+          socket.on("data", (d: Buffer) => {
+            chunks.push(d);
+            const { responses } = parseResponses(Buffer.concat(chunks));
+            if (responses.length === 1) {
+              socket.destroy();
+              resolve(responses[0].body.toString());
+            }
+          });
+          socket.write(get("/ip"));
+        });
+        assert.equal(body, want, `from ${host}`);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 

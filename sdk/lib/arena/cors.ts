@@ -106,7 +106,8 @@ function corsAfter(req: Request, res: Response): Response {
  * Makes `router` answer CORS: preflight requests (OPTIONS with Origin and
  * Access-Control-Request-Method) get 204 with the Access-Control-* fields before any route
  * runs, and responses to allowed origins get Access-Control-Allow-Origin. One policy per
- * app, set at start-up: a second call aborts.
+ * app, set at start-up: a second call aborts. Call it before adding other `before` hooks,
+ * so that a preflight (which carries no cookies) is answered before an auth hook sees it.
  *
  * ```ts
  * const app = new Router();
