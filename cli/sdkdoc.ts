@@ -277,6 +277,16 @@ function anchor(heading: string): string {
   return heading.toLowerCase().replace(/[^\w\- ]/g, "").replace(/ /g, "-");
 }
 
+/** One line per source file, in the order of its first export: its exports as links. */
+function contents(sections: Section[]): string[] {
+  const byFile = new Map<string, Section[]>();
+  for (const s of sections) {
+    const file = s.where.replace(/:\d+$/, "");
+    byFile.set(file, [...(byFile.get(file) ?? []), s]);
+  }
+  return [...byFile].map(([file, list]) => `- ${file}: ${list.map((s) => `[${s.name}](#${anchor(s.name)})`).join(", ")}`);
+}
+
 function render(sections: Section[]): string {
   const out: string[] = [
     "# SDK reference",
@@ -286,7 +296,7 @@ function render(sections: Section[]): string {
     "comments by `npm run docs:sdk` (cli/sdkdoc.ts); do not edit it by hand: tests/sdk_doc.test.ts",
     "fails when it is out of date, and when an export or a public member has no doc comment or no example.",
     "",
-    sections.map((s) => `[${s.name}](#${anchor(s.name)})`).join(" · "),
+    ...contents(sections),
     "",
   ];
   for (const s of sections) {
