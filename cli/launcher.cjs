@@ -42,7 +42,8 @@ function pinnedNode(repo) {
   let pkgFile;
   try {
     pkgFile = require.resolve("node/package.json", { paths: [path.join(repo, "cli")] });
-  } catch {
+  } catch (err) {
+    if (err.code !== "MODULE_NOT_FOUND") fail(`cannot look for the pinned Node: ${err.message.split("\n")[0]}`, repo);
     fail(`Arena's dependencies are not installed: its pinned Node, the npm package "node", is missing`, repo);
   }
   const pkg = readJson(pkgFile);
@@ -91,4 +92,10 @@ function run() {
   });
 }
 
-run();
+try {
+  run();
+} catch (err) {
+  // Anything else that goes wrong before the CLI runs (an unreadable package.json) is one
+  // line too: the CLI promises never to print a stack trace.
+  fail(`cannot start the CLI: ${err && err.message ? err.message : String(err)}`, repositoryRoot());
+}
