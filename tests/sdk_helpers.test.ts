@@ -233,6 +233,11 @@ describe("SHA-256, HMAC-SHA256 and encodings", () => {
     assert.equal(await text("/sha?s="), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 
+  it("bytes kept in the heap region hash too (Heap.keep'd data and key)", async () => {
+    assert.equal(await text("/sha-heap"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad " +
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  });
+
   it("hmacSha256 gives RFC 4231's test cases 1 and 2", async () => {
     assert.equal(await text(`/hmac?keyhex=${"0b".repeat(20)}&data=Hi+There`), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
     assert.equal(await text("/hmac?key=Jefe&data=what+do+ya+want+for+nothing%3F"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
@@ -267,5 +272,13 @@ describe("ETag", () => {
     assert.equal(changed.status, 200);
     assert.notEqual(changed.headers.get("etag"), tag);
     assert.equal(changed.body.toString(), "<p>2</p>");
+  });
+
+  it("a body kept in the heap region gets its ETag and a 304 too", async () => {
+    const first = await send("/page-heap");
+    assert.equal(first.body.toString(), "abc");
+    const tag = first.headers.get("etag")!;
+    assert.equal(tag, `"${crypto.createHash("sha256").update("abc").digest().subarray(0, 18).toString("base64url")}"`);
+    assert.equal((await send("/page-heap", `If-None-Match: ${tag}\r\n`)).status, 304);
   });
 });
