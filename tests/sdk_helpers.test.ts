@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import net from "node:net";
 import { ArenaServer, MemoryLogger } from "../host/index.ts";
-import { buildApp, exchange, get, parseResponses, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
+import {
+  buildApp, countJspiCalls, exchange, get, parseResponses, startTestServer, type ParsedResponse, type Running,
+} from "./helpers.ts";
 
 const APP = "tests/fixtures/helpersapp.ts";
 
@@ -191,6 +193,24 @@ describe("router hooks", () => {
     assert.equal(res.body.toString(), '{"error":"method DELETE not allowed"}');
     assert.equal(res.headers.get("allow"), "GET, HEAD, POST");
     assert.equal(res.headers.get("content-type"), "application/json");
+  });
+});
+
+describe("router hooks that wait", () => {
+  it("run through JSPI from the start, once per request (never first in a plain call)", async () => {
+    const waiting = await startTestServer({}, true, "tests/fixtures/waithooksapp.ts");
+    try {
+      let ex: Awaited<ReturnType<typeof exchange>> | null = null;
+      const calls = await countJspiCalls(waiting.server, async () => {
+        ex = await exchange(waiting.port, [get("/"), get("/stop"), get("/nowhere")], { expect: 3 });
+      });
+      const got = ex!.responses.map((r) => `${r.status} ${r.headers.get("x-counts")} ${r.body.toString().trim()}`);
+      assert.deepEqual(got, ["200 1/1 hello", "200 2/2 stopped by the hook", "404 3/3 Not Found"]);
+      assert.equal(calls, 3);
+      assert.equal(waiting.log.lines.filter((l) => l.startsWith("ERROR")).length, 0, waiting.log.lines.join("\n"));
+    } finally {
+      await waiting.server.close();
+    }
   });
 });
 
