@@ -25,10 +25,12 @@ function source(version: string, broken = ""): string {
   return `import { Router, Request, Response, serve, sleep } from "arena";
 function home(req: Request): Response { return Response.text("${version}\\n"); }
 function slow(req: Request): Response { sleep(1500); return Response.text("slow ${version}\\n"); }
+function echo(req: Request): Response { return Response.bytes(req.body, "application/octet-stream").header("x-version", "${version}"); }
 ${broken}
 const app = new Router();
 app.get("/", home);
 app.get("/slow", slow);
+app.post("/echo", echo);
 serve(app);
 `;
 }
@@ -112,6 +114,12 @@ describe("arena dev", () => {
     const first = await get("/");
     assert.equal(first.status, 200);
     assert.equal(first.body, "v1\n");
+    // Through the proxy: a body both ways, the app's own fields, a 404.
+    const echo = await fetch(base + "/echo", { method: "POST", body: "é".repeat(30_000) });
+    assert.equal(echo.status, 200);
+    assert.equal(echo.headers.get("x-version"), "v1");
+    assert.equal(await echo.text(), "é".repeat(30_000));
+    assert.equal((await get("/nope")).status, 404);
     const slow = get("/slow");
     await new Promise((r) => setTimeout(r, 100));
     const ms = await swapTo("v2");
