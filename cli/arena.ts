@@ -22,8 +22,13 @@ Usage:
   arena test [node --test options] [files…]
       Run the app's tests (every *.test.ts below this folder, outside node_modules) with
       node --test on Arena's pinned Node, e.g. arena test --test-name-pattern=echo
-  arena dev <app.ts>
-      Serve the app and rebuild it when it changes (not in this version yet).
+  arena dev <app.ts> [--no-check] [serve options]
+      Serve the app and rebuild it when a .ts file in its folder changes: requests in
+      flight finish on the old build, new ones go to the new one. A compile error is shown
+      in the terminal and as the page (500) until it is fixed. Check build unless --no-check.
+  arena profile <app.ts|app.wasm> <requests-file> [--arena-bytes SIZE] [--heap-bytes SIZE] [--check]
+      Run the requests in the file (one per line: METHOD /path [body | @file]) and print
+      each route's peak arena use and the --arena-bytes it suggests.
   arena build <app.ts> [-o <out.wasm>] [--check]
       Compile an AssemblyScript app to <app>.wasm with the Arena runtime and SDK.
       --check   check build (<app>.check.wasm): stops a request that stores one of its
@@ -227,8 +232,15 @@ async function cmdTest(argv: string[]): Promise<void> {
   process.exitCode = await runNode(["--test", ...argv, ...files], env);
 }
 
-async function cmdDev(): Promise<void> {
-  throw new ArenaError("ARENA_E_USAGE", "arena dev is not in this version of Arena yet", "use arena start app.ts and restart it after a change");
+// dev and profile load the compiler and their own modules only when they run.
+async function cmdDev(argv: string[]): Promise<void> {
+  const { devCommand } = await import("./dev.ts");
+  process.exitCode = await devCommand(argv);
+}
+
+async function cmdProfile(argv: string[]): Promise<void> {
+  const { profileCommand } = await import("../testing/report.ts");
+  process.exitCode = await profileCommand(argv);
 }
 
 /** The commands by name; a new command is a function of its arguments added here and in HELP. */
@@ -239,6 +251,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   start: cmdStart,
   test: cmdTest,
   dev: cmdDev,
+  profile: cmdProfile,
 };
 
 async function main(argv: string[]): Promise<void> {
