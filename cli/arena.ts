@@ -135,11 +135,13 @@ async function serveFile(file: string, flags: Record<string, string>): Promise<v
   const server = await ArenaServer.create(bytes, file, { ...serverOptions(config), log: consoleLogger });
   // Listen first: a port in use is the one line printed, not after a budget that never ran.
   const port = await server.listen(config.port, config.host);
+  // Before the "serving" line: whoever waits for that line may stop the server at once, and
+  // the write to a pipe is synchronous, so a signal could otherwise land before the handler.
+  stopOnSignals(server);
   const stats = server.stats();
   process.stdout.write(`${server.budget(` (startup used ${formatBytes(stats.startupUsedBytes)})`)}\n`);
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
   process.stdout.write(`arena: serving ${file} on http://${shown}:${port}/ (Ctrl-C to stop)\n`);
-  stopOnSignals(server);
 }
 
 /** Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, exit 0. A second press
