@@ -1,4 +1,4 @@
-// What `npm run notes` runs (examples/notes/start.ts), as a user starts it: npm builds the
+// What `npm run notes` runs (`arena start examples/notes/app.ts`), as a user starts it: npm builds the
 // notes example and serves it, flags after `--` reach `arena serve` (a 1 MiB heap here, in
 // the budget line), a note created through the API shows on the list page, and Ctrl-C —
 // SIGINT to the whole process group, as a terminal sends it — shuts the server down

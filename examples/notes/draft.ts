@@ -2,7 +2,7 @@
 // read from the JSON API's body or from the HTML form, with the fields checked against the
 // limits in note.ts. Everything here lives in the request's arena; only a valid draft is
 // copied into the heap, as a Note.
-import { Request, Json, JsonValue, percentDecode } from "arena";
+import { Request, Json, JsonValue } from "arena";
 import { Problem, TITLE_BYTES_MAX, BODY_BYTES_MAX, TAGS_MAX, TAG_BYTES_MAX } from "./note";
 
 /** The form's tags field: ten tags, their commas and some spaces. */
@@ -72,37 +72,18 @@ export function draftFromJson(req: Request): Draft {
   return checkDraft(d);
 }
 
-/** The first field `name` of an urlencoded form, decoded; "" when absent, null when it is
- *  surely longer than `maxBytes` (a byte takes at most 3 characters: %XX). */
-function formField(form: Uint8Array, name: string, maxBytes: i32): string | null {
-  let ptr = form.dataStart;
-  let len = <usize>form.length;
-  let start: usize = 0;
-  while (start < len) {
-    let end = start;
-    while (end < len && load<u8>(ptr + end) != 0x26) end++; // '&'
-    let eq = start;
-    while (eq < end && load<u8>(ptr + eq) != 0x3d) eq++; // '='
-    if (percentDecode(ptr + start, eq - start, true) == name) {
-      if (eq == end) return "";
-      if (end - eq - 1 > <usize>maxBytes * 3) return null;
-      return percentDecode(ptr + eq + 1, end - eq - 1, true);
-    }
-    start = end + 1;
-  }
-  return "";
-}
-
 /** A draft from the HTML form: tags are comma-separated, blanks dropped. */
 export function draftFromForm(req: Request): Draft {
+  // The body limit is set so that any accepted body decodes in the arena; the lengths are
+  // checked after decoding, by checkDraft. A field that is absent is empty.
   let d = new Draft();
-  let title = formField(req.body, "title", TITLE_BYTES_MAX * 2);
-  if (title === null) return invalid(d, "NOTES_E_TITLE", TITLE_RULE);
-  let body = formField(req.body, "body", BODY_BYTES_MAX);
-  if (body === null) return invalid(d, "NOTES_E_BODY", BODY_RULE);
-  let tags = formField(req.body, "tags", TAGS_FIELD_BYTES_MAX);
-  if (tags === null) return invalid(d, "NOTES_E_TAGS", TAGS_RULE);
-  d.title = title.trim();
+  let title = req.form("title");
+  let body = req.form("body");
+  let tags = req.form("tags");
+  if (tags !== null && tags.length > TAGS_FIELD_BYTES_MAX) return invalid(d, "NOTES_E_TAGS", TAGS_RULE);
+  d.title = title !== null ? title.trim() : "";
+  if (body === null) body = "";
+  if (tags === null) tags = "";
   d.body = body;
   let parts = tags.split(",");
   for (let i = 0; i < parts.length; i++) {
