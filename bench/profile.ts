@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc, { libraryFiles } from "assemblyscript/asc";
 import { ascArgs } from "../cli/build.ts";
-import { instrumentCpuBudget } from "../cli/instrument.ts";
+import { instrumentCpuBudget, markMayWait } from "../cli/instrument.ts";
 import { patchStdlib } from "../cli/stdlib_patch.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -31,7 +31,8 @@ patchStdlib(libraryFiles as Record<string, string>);
 const wasm = path.join(out, "profile-app.wasm");
 const { error } = await asc.main([...ascArgs(path.join(ROOT, "bench/apps/bench.ts"), wasm, false), "--debug"], { stdout: process.stdout, stderr: process.stderr });
 if (error) throw error;
-fs.writeFileSync(wasm, instrumentCpuBudget(fs.readFileSync(wasm), true));
+// With the may-wait list, like every build: without it every request would go through JSPI.
+fs.writeFileSync(wasm, markMayWait(instrumentCpuBudget(fs.readFileSync(wasm), true)));
 
 function start(args: string[], env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn("taskset", ["-c", "0", process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });

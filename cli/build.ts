@@ -7,7 +7,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc, { libraryFiles } from "assemblyscript/asc";
 import { ArenaError } from "../host/index.ts";
-import { instrumentCpuBudget, markMayWait } from "./instrument.ts";
+import { CHECK_BUILD_SECTION } from "../host/abi/constants.ts";
+import { appendCustomSection, instrumentCpuBudget, markMayWait } from "./instrument.ts";
 import { patchStdlib } from "./stdlib_patch.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,6 +64,9 @@ export async function build(source: string, options: BuildOptions = {}): Promise
   // Every build carries the CPU-budget counter and the list of handlers that may wait, so
   // the host runs the others as plain calls (cli/instrument.ts). The list comes last: it
   // is appended as a custom section, after binaryen has written the module.
-  fs.writeFileSync(out, markMayWait(instrumentCpuBudget(fs.readFileSync(out), options.check ?? false)));
+  let wasm = markMayWait(instrumentCpuBudget(fs.readFileSync(out), options.check ?? false));
+  // A check build says so, for the host's per-route memory report (CHECK_BUILD_SECTION).
+  if (options.check) wasm = appendCustomSection(wasm, CHECK_BUILD_SECTION, new Uint8Array(0));
+  fs.writeFileSync(out, wasm);
   return out;
 }

@@ -11,6 +11,7 @@ import { RequestBridge } from "./abi/request_bridge.ts";
 import { ReportingBridge, type RequestDone, type RequestDoneHook } from "./abi/request_done.ts";
 import { appImports } from "./abi/runtime_imports.ts";
 import { ClassTable } from "./abi/violation.ts";
+import { CHECK_BUILD_SECTION } from "./abi/constants.ts";
 import { assert } from "./assert.ts";
 import { HttpClient, type FetchClientOptions } from "./effects/fetch/client.ts";
 import { Effects } from "./effects/imports.ts";
@@ -206,7 +207,7 @@ export class ArenaServer implements ConnectionEnv {
       client.close();
       throw err;
     }
-    const checkBuild = WebAssembly.Module.customSections(module.module, "name").length > 0;
+    const checkBuild = WebAssembly.Module.customSections(module.module, CHECK_BUILD_SECTION).length > 0;
     return new ArenaServer(app, effects, options, log, options.memoryReport ?? checkBuild);
   }
 

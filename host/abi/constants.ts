@@ -142,6 +142,11 @@ export const WAITING_IMPORTS = ["fetch", "sleep"] as const;
  *  the functions that may reach a waiting import. Without it every handler may wait. */
 export const MAY_WAIT_SECTION = "arena.may_wait";
 
+/** Custom section (empty) written by `arena build --check`: the host turns the per-route
+ *  memory report on for check builds by it. A name section alone does not say it: a build
+ *  made with --debug for a profile has one too. */
+export const CHECK_BUILD_SECTION = "arena.check";
+
 /** Exports an Arena app must have, with their wasm signatures, for the load-time check. */
 export const REQUIRED_EXPORTS = [
   "memory",
