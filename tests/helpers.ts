@@ -165,6 +165,30 @@ export function get(pathAndQuery: string, extra = ""): string {
   return `GET ${pathAndQuery} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
 }
 
+/**
+ * Collects a spawned process's stdout and stderr, and waits for `arena serve`'s "serving"
+ * line: `url` resolves to the address the line names (the first group of `line`), or
+ * rejects with everything printed when the process exits first.
+ * `const { url, exited, output } = servingUrl(child, "npm start");`
+ */
+export function servingUrl(child: import("node:child_process").ChildProcess, what: string,
+  line = /serving .* on (http:\/\/127\.0\.0\.1:\d+)\//): { url: Promise<string>; exited: Promise<number | null>; output: () => string } {
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = line.exec(output);
+      if (m) resolve(m[1]);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("error", reject);
+    exited.then((code) => reject(new Error(`${what} exited with ${code}: ${output}`)));
+  });
+  return { url, exited, output: () => output };
+}
+
 /** Asks a forked fixture server (tests/fixtures/steady_server.ts) to exit, and kills it if
  *  it has not after 5 s. */
 export async function stopChild(child: import("node:child_process").ChildProcess): Promise<void> {

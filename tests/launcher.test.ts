@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildApp, ROOT } from "./helpers.ts";
+import { buildApp, ROOT, servingUrl } from "./helpers.ts";
 
 const LAUNCHER = path.join(ROOT, "cli/launcher.cjs");
 const PINNED = fs.realpathSync(process.execPath);
@@ -93,21 +93,12 @@ describe("the arena launcher", () => {
   it("passes SIGTERM on to the server, which shuts down gracefully, and exits 0", { timeout: 60_000 }, async () => {
     fs.writeFileSync(path.join(tmp, "hello.wasm"), await buildApp("examples/hello/app.ts"));
     const child = spawn(RUNNER, [LAUNCHER, "serve", "hello.wasm", "--port", "0", "--slots", "4"], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        if (/serving .* on http:\/\/127\.0\.0\.1:\d+\//.test(output)) resolve();
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      exited.then((code) => reject(new Error(`exited with ${code}: ${output}`)));
-    });
+    const { url, exited, output } = servingUrl(child, "arena serve");
+    await url;
     child.kill("SIGTERM");
-    assert.equal(await exited, 0, output);
-    assert.match(output, /SIGTERM: shutting down/);
-    assert.match(output, /shutdown complete/);
+    assert.equal(await exited, 0, output());
+    assert.match(output(), /SIGTERM: shutting down/);
+    assert.match(output(), /shutdown complete/);
   });
 });
 

@@ -7,7 +7,7 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { ROOT } from "./helpers.ts";
+import { ROOT, servingUrl } from "./helpers.ts";
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try { process.kill(-pid, signal); } catch { /* already gone */ }
@@ -22,22 +22,11 @@ it("npm run notes builds and serves the notes app, and stops on Ctrl-C", { timeo
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  let output = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const { url, exited, output } = servingUrl(child, "npm run notes");
   try {
-    const base = await new Promise<string>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        const m = /serving .* on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);
-        if (m) resolve(m[1]);
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      child.on("error", reject);
-      exited.then((code) => reject(new Error(`npm run notes exited with ${code}: ${output}`)));
-    });
-    assert.match(output, /built examples\/notes\/app\.wasm/);
-    assert.match(output, /memory: 256 slots × 1 MiB \+ 4 MiB startup \+ 1 MiB heap = 261 MiB, fixed/);
+    const base = await url;
+    assert.match(output(), /built examples\/notes\/app\.wasm/);
+    assert.match(output(), /memory: 256 slots × 1 MiB \+ 4 MiB startup \+ 1 MiB heap = 261 MiB, fixed/);
     const made = await fetch(`${base}/api/notes`, { method: "POST", body: '{"title":"Hello from npm","body":"","tags":["npm"]}' });
     assert.equal(made.status, 201);
     const res = await fetch(`${base}/`);
@@ -45,7 +34,7 @@ it("npm run notes builds and serves the notes app, and stops on Ctrl-C", { timeo
     assert.match(await res.text(), /Hello from npm/);
     signalGroup(child.pid!, "SIGINT");
     await exited;
-    assert.match(output, /shutdown complete/);
+    assert.match(output(), /shutdown complete/);
   } finally {
     // SIGTERM, not SIGKILL: the launcher passes it on to the server it started.
     if (child.exitCode === null && child.signalCode === null) signalGroup(child.pid!, "SIGTERM");

@@ -6,7 +6,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { ROOT } from "./helpers.ts";
+import { ROOT, servingUrl } from "./helpers.ts";
 
 it("npm start serves the catalogue over the embedded upstream and stops on SIGINT", { timeout: 120_000 }, async () => {
   const child = spawn(process.execPath, [path.join(ROOT, "examples/catalog/start.ts")], {
@@ -15,27 +15,17 @@ it("npm start serves the catalogue over the embedded upstream and stops on SIGIN
     stdio: ["ignore", "pipe", "pipe"],
   });
   // The budget and "serving" lines go to stdout, progress and log lines to stderr.
-  let output = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const { url, exited, output } = servingUrl(child, "npm start");
   try {
-    const base = await new Promise<string>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        const m = /serving .* on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);
-        if (m) resolve(m[1]);
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      exited.then((code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
-    });
-    assert.match(output, /embedded upstream \(examples\/catalog\/data\/products\.json\) on http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(output, /memory: 256 slots × 1 MiB \+ 4 MiB startup \+ 16 MiB heap = 276 MiB, fixed/);
+    const base = await url;
+    assert.match(output(), /embedded upstream \(examples\/catalog\/data\/products\.json\) on http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(output(), /memory: 256 slots × 1 MiB \+ 4 MiB startup \+ 16 MiB heap = 276 MiB, fixed/);
     const res = await fetch(`${base}/?q=tom`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /Tom &amp; Sons/);
     child.kill("SIGINT");
     assert.equal(await exited, 0);
-    assert.match(output, /shutdown complete/);
+    assert.match(output(), /shutdown complete/);
   } finally {
     // SIGTERM, not SIGKILL: the launcher passes it on to the server it started.
     if (child.exitCode === null) child.kill("SIGTERM");

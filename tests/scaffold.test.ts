@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT } from "./helpers.ts";
+import { ROOT, servingUrl } from "./helpers.ts";
 
 const LAUNCHER = path.join(ROOT, "cli/launcher.cjs");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "arena-scaffold-"));
@@ -28,24 +28,13 @@ function run(command: string, args: string[], cwd = appDir, timeout = 90_000) {
  *  its "serving" line; `stop()` sends SIGINT to the group, as Ctrl-C in a terminal does. */
 function npmStart(): { url: Promise<string>; stop: () => Promise<string> } {
   const child = spawn("npm", ["start"], { cwd: appDir, env: { ...ENV, PORT: "0" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /serving app\.wasm on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);
-      if (m) resolve(m[1]);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    exited.then(() => reject(new Error(`npm start exited: ${output}`)));
-  });
+  const { url, exited, output } = servingUrl(child, "npm start", /serving app\.wasm on (http:\/\/127\.0\.0\.1:\d+)\//);
   const stop = async () => {
     process.kill(-child.pid!, "SIGINT");
     const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 20_000);
     await exited;
     clearTimeout(timer);
-    return output;
+    return output();
   };
   return { url, stop };
 }
