@@ -245,11 +245,8 @@ function __arena_slots_base(): usize {
 
 function overflow(size: usize): void {
   let r = current;
-  if (r == heapHeader) {
-    hostOverflow(REGION_ID_HEAP, size, heapCapacity());
-  } else {
-    hostOverflow(load<u32>(r + REGION_ID), size, load<u32>(r + REGION_END) - load<u32>(r + REGION_START));
-  }
+  if (r == heapHeader) heapFull(size);
+  hostOverflow(load<u32>(r + REGION_ID), size, load<u32>(r + REGION_END) - load<u32>(r + REGION_START));
   unreachable();
 }
 
@@ -260,11 +257,14 @@ function heapAllocOrTrap(size: usize): usize {
   growthBytes += size;
   if (growthBytes > growthMax) growthMax = growthBytes;
   let ptr = heapAlloc(size);
-  if (ptr == 0) {
-    hostOverflow(REGION_ID_HEAP, size, heapCapacity());
-    unreachable();
-  }
+  if (ptr == 0) heapFull(size);
   return ptr;
+}
+
+/** Reports that the heap has no block of `size` for a long-lived object, and traps. */
+function heapFull(size: usize): void {
+  hostOverflow(REGION_ID_HEAP, size, heapCapacity());
+  unreachable();
 }
 
 // @ts-ignore: decorator
@@ -298,10 +298,7 @@ function __realloc(ptr: usize, size: usize): usize {
   if (heapContains(ptr)) {
     if (size > growthMax) growthMax = size;
     let moved = heapRealloc(ptr, size);
-    if (moved == 0) {
-      hostOverflow(REGION_ID_HEAP, size, heapCapacity());
-      unreachable();
-    }
+    if (moved == 0) heapFull(size);
     return moved;
   }
   let r = current;

@@ -2,6 +2,9 @@
 
 // @ts-ignore: decorator
 @inline export const REGION_HEADER_BYTES: u32 = 32;
+/** __arena_current_id() while the module initialises (the startup region's id). */
+// @ts-ignore: decorator
+@inline export const REGION_ID_STARTUP: u32 = 0xFFFFFFFF;
 // @ts-ignore: decorator
 @inline export const REQ_METHOD_PTR: usize = 0;
 // @ts-ignore: decorator

@@ -23,6 +23,7 @@
 
 import { loadKey, loadValue, keyLen, valueLen, writeKey, writeValue } from "./store_key";
 import { StoreTable, tableBytes, NONE, E_DATA, E_KEY, E_VALUE, E_NEWER } from "./store_table";
+import { REGION_ID_STARTUP } from "./abi";
 import { monotonicMs } from "./time";
 import { randomFill } from "./random";
 import { utf8 } from "./text/utf8";
@@ -33,9 +34,6 @@ import { utf8 } from "./text/utf8";
 /** Expired entries a set reclaims besides the ones it needs room from. */
 // @ts-ignore: decorator
 @inline const EXPIRE_STEP: u32 = 8;
-/** __arena_current_id() while the module initialises. */
-// @ts-ignore: decorator
-@inline const REGION_ID_STARTUP: u32 = 0xffffffff;
 
 /** What `Store#set` did. `if (sessions.set(sid, user) != StoreResult.Ok) return Response.text("busy\n", 503);` */
 export enum StoreResult {
