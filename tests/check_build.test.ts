@@ -142,12 +142,18 @@ describe("misuse is caught with names", () => {
 });
 
 describe("the release build", () => {
-  it("does not include the checks: the same stores answer 200, and no global is rewritten", async () => {
+  it("does not include the checks: the same stores answer 200, and no global is rewritten; a double free or an impossible keep still stops the request", async () => {
     const rel = await startTestServer({}, false, MISUSE);
     try {
       for (const route of ["/field", "/array", "/map", "/static-array", "/global", "/imported", "/static"]) {
         const r = await exchange(rel.port, get(route), { expect: 1 });
         assert.equal(r.responses[0].status, 200, route);
+      }
+      // What would corrupt the heap, or cannot be kept, is stopped in every build.
+      for (const route of ["/free-twice", "/keep-map", "/keep-deep"]) {
+        const r = await exchange(rel.port, get(route), { expect: 1 });
+        assert.equal(r.responses[0].status, 500, route);
+        assert.equal(JSON.parse(r.responses[0].body.toString()).code, "ARENA_E_CHECK", route);
       }
     } finally {
       await rel.server.close();
