@@ -93,6 +93,33 @@ function opLine(op: Op): string {
   return op.o === "s" ? `s ${op.k} ${op.v}` : op.o === "n" ? "n" : `${op.o} ${op.k}`;
 }
 
+describe("store in a heap too small for its byte budget", () => {
+  it("answers HeapFull, never a trap, keeps its entries, and the server keeps serving", async () => {
+    // 256 KiB: the stores' tables fit, the kv store's 64 KiB of values do not all fit beside them.
+    const t = await startTestServer({ slots: 2, slotBytes: 1024 * 1024, heapBytes: 256 * 1024 }, false, APP);
+    try {
+      const value = new Uint8Array(4000).fill(0x61);
+      let last = "Ok";
+      let stored = 0;
+      for (let i = 0; i < 16 && last === "Ok"; i++) {
+        last = (await call(t.port, "/kv/setbody", { k: `k${i}` }, value)).text;
+        if (last === "Ok") stored++;
+      }
+      assert.equal(last, "HeapFull", `after ${stored} values`);
+      assert.ok(stored > 0, "some values fit before the heap filled");
+      assert.equal((await call(t.port, "/kv/size")).text.split(" ")[0], String(stored), "nothing changed on HeapFull");
+      assert.equal((await call(t.port, "/kv/get", { k: "k0" })).text, "a".repeat(4000));
+      // Two neighbours deleted merge into one free block; one alone may not serve a value of
+      // its own size, since TLSF searches the next size class up (docs/regions.md, sizing).
+      assert.equal((await call(t.port, "/kv/delete", { k: "k0" })).text, "true");
+      assert.equal((await call(t.port, "/kv/delete", { k: "k1" })).text, "true");
+      assert.equal((await call(t.port, "/kv/setbody", { k: "kz" }, value)).text, "Ok", "deletes make room again");
+    } finally {
+      await t.server.close();
+    }
+  });
+});
+
 describe("store", () => {
   let t: Running;
   let port: number;
