@@ -56,6 +56,12 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The compiler colours its messages when it writes to a terminal or runs under CI (the `CI`
+ *  variable); a browser shows those escape sequences as litter, so the page drops them. */
+export function stripTerminalColours(s: string): string {
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
 /** The error page: the title, the messages as the terminal shows them, and a script that
  *  reloads the page once the state is no longer `state`. */
 export function errorPage(broken: Broken, state: number): string {
@@ -64,7 +70,7 @@ export function errorPage(broken: Broken, state: number): string {
 <style>body{font:15px/1.45 system-ui,sans-serif;margin:2rem;color:#222}h1{color:#b00020;font-size:1.4rem}
 pre{background:#1e1e1e;color:#eee;padding:1rem;overflow:auto;font:13px/1.4 ui-monospace,monospace}</style></head>
 <body><h1>${escapeHtml(broken.title)}</h1>
-<pre>${escapeHtml(broken.text)}</pre>
+<pre>${escapeHtml(stripTerminalColours(broken.text))}</pre>
 <p>arena dev shows this page until the next build that works; it reloads by itself.</p>
 <script>setInterval(async()=>{try{const r=await fetch(${JSON.stringify(STATE_PATH)},{cache:"no-store"});if(await r.text()!=="${state}")location.reload()}catch{}},700)</script>
 </body></html>
