@@ -10,6 +10,16 @@
 // Measured on the benchmark's W2b (parse 53 KB of JSON, render HTML, all loops): a global
 // countdown at every loop iteration and call cost 35 % of its throughput, at loops only
 // 15 %; this layout costs about 9 % (W2, with a fetch, about 5 %). See docs/performance.md.
+//
+// The SDK functions listed in cli/uncounted.ts keep their entry countdown but their loops
+// get no counter. The budget stays honest: each of their loops runs a small constant
+// number of turns per byte of an input the call is given, so one call does O(input bytes)
+// uncounted work (like a memory.copy of the input, never counted per byte either), and an
+// input is what the request can read: its arena slot, the startup region or the heap
+// (their limits in host/limits.ts); every call is still counted at entry, and the app's
+// loops around the calls keep their counters, so an app that calls a listed function
+// forever is stopped as before. App code cannot be listed, and an instance that could run
+// app code (through a type argument or a call) is counted (cli/uncounted.ts).
 
 import binaryen from "assemblyscript/binaryen";
 import { MAY_WAIT_SECTION, WAITING_IMPORTS } from "../host/abi/constants.ts";
@@ -26,7 +36,7 @@ type Info = Record<string, unknown> & { id: number };
 
 /** The child expressions of each kind of expression that has any (by field name). Kinds
  *  not listed have no children; a listed field may be 0 (absent). */
-function childFields(): Map<number, string[]> {
+export function childFields(): Map<number, string[]> {
   const b = binaryen as unknown as Record<string, number>;
   return new Map<number, string[]>([
     [b.BlockId, ["children"]], [b.IfId, ["condition", "ifTrue", "ifFalse"]], [b.LoopId, ["body"]],
@@ -65,8 +75,10 @@ interface LoopApi {
   setBody(loop: number, body: number): void;
 }
 
-/** Instruments the wasm module `bytes`; returns the new bytes. */
-export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false): Uint8Array {
+/** Instruments the wasm module `bytes`; returns the new bytes. The loops of the functions
+ *  named in `uncounted` (cli/uncounted.ts decides which) get no counter; their entry
+ *  countdown stays. `debugInfo` keeps the function names in the output. */
+export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false, uncounted: ReadonlySet<string> = new Set()): Uint8Array {
   const m = binaryen.readBinary(bytes);
   try {
     binaryen.setDebugInfo(debugInfo);
@@ -91,6 +103,7 @@ export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false): Uint8
     const fields = childFields();
     const loopApi = (binaryen as unknown as { Loop: LoopApi }).Loop;
     let instrumented = 0;
+    let skipped = 0;
     for (let i = 0; i < m.getNumFunctions(); i++) {
       const fn = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
       if (fn.body === 0) continue; // an import: no body
@@ -99,18 +112,36 @@ export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false): Uint8
       if (loops.length === 0) continue;
       const func = m.getFunctionByIndex(i);
       const raw = binaryen as unknown as { _BinaryenFunctionAddVar(f: number, t: number): number; _BinaryenFunctionSetBody(f: number, b: number): void };
-      const local = raw._BinaryenFunctionAddVar(func, binaryen.i32);
-      for (const loop of loops) {
-        const body = loopApi.getBody(loop);
-        loopApi.setBody(loop, m.block(null, [probe(local), body], binaryen.getExpressionType(body)));
-        instrumented++;
+      if (uncounted.has(fn.name)) {
+        skipped += loops.length;
+      } else {
+        const local = raw._BinaryenFunctionAddVar(func, binaryen.i32);
+        for (const loop of loops) {
+          const body = loopApi.getBody(loop);
+          loopApi.setBody(loop, m.block(null, [probe(local), body], binaryen.getExpressionType(body)));
+          instrumented++;
+        }
       }
+      // Every function with loops counts its calls, a listed one too: an app loop that calls
+      // it over and over reaches the host through this countdown and its own counter.
       raw._BinaryenFunctionSetBody(func, m.block(null, [entry(), fn.body], binaryen.getExpressionType(fn.body)));
     }
     // The walker must have found every loop; a loop it missed would be a runaway it cannot stop.
     const loopsInText = (m.emitText().match(/\(loop\b/g) ?? []).length;
-    if (loopsInText !== instrumented) throw new Error(`assert: CPU-budget instrumentation found ${instrumented} of ${loopsInText} loops`);
+    if (loopsInText !== instrumented + skipped) throw new Error(`assert: CPU-budget instrumentation found ${instrumented + skipped} of ${loopsInText} loops`);
     if (!m.validate()) throw new Error("assert: the CPU-budget instrumentation produced an invalid module");
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}
+
+/** The module `bytes` as binaryen writes it, without function names: what a build that is
+ *  not instrumented (for measuring only, cli/build.ts) writes instead. */
+export function withoutNames(bytes: Uint8Array): Uint8Array {
+  const m = binaryen.readBinary(bytes);
+  try {
+    binaryen.setDebugInfo(false);
     return m.emitBinary();
   } finally {
     m.dispose();
@@ -122,7 +153,7 @@ export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false): Uint8
 
 /** Calls in one function body: the direct callees' names and the signatures
  *  ("params:results" of binaryen type ids) of its indirect calls. */
-interface Calls {
+export interface Calls {
   direct: Set<string>;
   indirect: Set<string>;
   /** The body has a call the analysis cannot follow (call_ref): it may call anything. */
@@ -130,7 +161,7 @@ interface Calls {
 }
 
 /** Records the calls under `expr` into `out`; returns how many call instructions it saw. */
-function collectCalls(expr: number, fields: Map<number, string[]>, out: Calls): number {
+export function collectCalls(expr: number, fields: Map<number, string[]>, out: Calls): number {
   if (expr === 0) return 0;
   const b = binaryen as unknown as Record<string, number>;
   const id = binaryen.getExpressionId(expr);

@@ -2,11 +2,20 @@
 // waiting import, written as the `arena.may_wait` section, and what the host does with
 // the section: routes it lists skip the plain call, a module without it runs everything
 // through JSPI, and a section that is wrong is a loud 500, never a silent second run.
+// And the SDK loops the CPU budget leaves uncounted (cli/uncounted.ts): which they are in a
+// built module, that the calls around them still stop a runaway, and that the list cannot
+// name app code or a function the SDK does not have.
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import binaryen from "assemblyscript/binaryen";
-import { appendCustomSection, markMayWait, mayWaitTableIndices } from "../cli/instrument.ts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import asc from "assemblyscript/asc";
+import { ascArgs } from "../cli/build.ts";
+import { appendCustomSection, CPU_CHECK_STEP, markMayWait, mayWaitTableIndices } from "../cli/instrument.ts";
+import { splitTypeArgs, UncountedLoops, type UncountedEntry } from "../cli/uncounted.ts";
 import { MAY_WAIT_SECTION } from "../host/abi/constants.ts";
 import { ArenaError } from "../host/errors.ts";
 import { MemoryLogger } from "../host/log.ts";
@@ -188,5 +197,102 @@ describe("the host and the section", () => {
       assert.match(err.message, /bad\.wasm's arena\.may_wait section is 3 bytes, not a list of u32 table indices/);
       return true;
     });
+  });
+});
+
+describe("uncounted SDK loops", () => {
+  const FIXTURE = "tests/fixtures/uncounted_app.ts";
+  const UTF8 = "~lib/arena/text/utf8/utf8";
+  const COMPARE = "~lib/arena/crypto/constantTimeEqual";
+
+  /** Per function with loops: its loops, its loop counters and whether it counts its calls. */
+  function loopsByFunction(bytes: Uint8Array): Map<string, { loops: number; counters: number; entry: boolean }> {
+    const m = binaryen.readBinary(bytes);
+    const out = new Map<string, { loops: number; counters: number; entry: boolean }>();
+    try {
+      for (let i = 0; i < m.getNumFunctions(); i++) {
+        const fn = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+        if (fn.body === 0) continue;
+        const text = binaryen.emitText(fn.body);
+        const loops = (text.match(/\(loop\b/g) ?? []).length;
+        if (loops === 0) continue;
+        // A loop counter masks with CPU_CHECK_STEP - 1; the entry countdown reads the global.
+        const counters = text.split(`(i32.const ${CPU_CHECK_STEP - 1})`).length - 1;
+        out.set(fn.name, { loops, counters, entry: text.includes("global.get $__arena_cpu_calls") });
+      }
+    } finally {
+      m.dispose();
+    }
+    return out;
+  }
+
+  /** Runs asc as arena build does, with `list` as the uncounted list; the error, stderr and the
+   *  functions found uncounted. */
+  async function compileWith(list: readonly UncountedEntry[]): Promise<{ error: Error | null; stderr: string; names: Set<string> }> {
+    const transform = new UncountedLoops(list);
+    let stderr = "";
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "arena-uncounted-")), "app.wasm");
+    const { error } = await asc.main(ascArgs(FIXTURE, out, false), {
+      stdout: { write: () => true }, stderr: { write: (s: string) => { stderr += s; return true; } },
+      transforms: [transform],
+    } as unknown as Parameters<typeof asc.main>[1]);
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    return { error, stderr, names: transform.names };
+  }
+
+  it("a listed SDK loop has no counter in the built module, the app's loop of the same shape has one", async () => {
+    // A check build keeps function names; its instrumentation is the release build's.
+    const fns = loopsByFunction(await buildApp(FIXTURE, true));
+    for (const name of [UTF8, COMPARE]) {
+      const f = fns.get(name);
+      assert.ok(f !== undefined, `${name} is in the module with its loop: ${[...fns.keys()].join(", ")}`);
+      assert.equal(f.counters, 0, `${name}'s loop is not counted`);
+      assert.ok(f.entry, `${name}'s calls are still counted at entry`);
+    }
+    const app = [...fns].filter(([name]) => name.startsWith("tests/fixtures/uncounted_app/"));
+    // appHash's loop (inlined or not) and spinCompare's loop.
+    assert.ok(app.reduce((n, [, f]) => n + f.loops, 0) >= 2, app.map(([n]) => n).join(", "));
+    for (const [name, f] of app) assert.equal(f.counters, f.loops, `${name}: every app loop is counted`);
+  });
+
+  it("an app loop that calls a listed function forever is stopped with 500 ARENA_E_CPU", async () => {
+    const server = await ArenaServer.create(await buildApp(FIXTURE), "uncounted_app.wasm", { slots: 2, slotBytes: 256 * 1024, log: new MemoryLogger() });
+    const port = await server.listen(0, "127.0.0.1");
+    try {
+      const spin = await fetch(`http://127.0.0.1:${port}/spin-compare`);
+      assert.equal(spin.status, 500);
+      assert.equal(JSON.parse(await spin.text()).code, "ARENA_E_CPU");
+      const ok = await fetch(`http://127.0.0.1:${port}/decode`);
+      assert.match(await ok.text(), /^héllo, wörld: ☃ \d+ true\n$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a listed function the SDK does not declare fails the build with one line", async () => {
+    for (const [fn, message] of [
+      [`${UTF8}Decode`, `cli/uncounted.ts: ${UTF8}Decode is listed, but the SDK declares no such function: fix the name or take it off the list`],
+      ["~lib/arena/text/utf16/utf16", "cli/uncounted.ts: ~lib/arena/text/utf16/utf16 is listed, but sdk/lib/arena/text/utf16.ts does not exist: fix the name or take it off the list"],
+      ["~lib/arena/router/Router#dispatch", "cli/uncounted.ts: ~lib/arena/router/Router#dispatch is listed, but the SDK declares no such function: fix the name or take it off the list"],
+    ]) {
+      const { error, stderr } = await compileWith([{ fn, why: "a test" }]);
+      assert.equal(error?.message, message);
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    }
+  });
+
+  it("app code cannot be listed, and an SDK function that can run app code stays counted", async () => {
+    for (const fn of ["tests/fixtures/uncounted_app/appHash", "~lib/string/String#indexOf", `${UTF8}<i32>`]) {
+      assert.throws(() => new UncountedLoops([{ fn, why: "a test" }]), /^Error: cli\/uncounted.ts: /);
+    }
+    // Router#handle calls the app's handlers (indirectly): listing it must not exempt it.
+    const { error, names } = await compileWith([{ fn: UTF8, why: "a test" }, { fn: "~lib/arena/router/Router#handle", why: "a test" }]);
+    assert.equal(error, null);
+    assert.deepEqual([...names], [UTF8]);
+  });
+
+  it("generic instances match by their name without type arguments", () => {
+    assert.deepEqual(splitTypeArgs("~lib/a/F<i32>#m<~lib/b/C<u8>,x/T>"), { base: "~lib/a/F#m", args: ["i32", "~lib/b/C", "u8", "x/T"] });
+    assert.deepEqual(splitTypeArgs(UTF8), { base: UTF8, args: [] });
   });
 });
