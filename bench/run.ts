@@ -1,6 +1,8 @@
 // `npm run bench`: Arena beside node:http, Fastify, Hono (@hono/node-server), Bun.serve and
 // Deno.serve, in one session, on W1 (hello), W2 (fetch JSON from a local upstream → HTML
-// table) and W2b (the same render from a JSON document held in memory).
+// table), W2b (the same render from a JSON document held in memory), and W3/W3b (the same
+// two for a second document shape, orders). nginx `return 200` is W1's physical-limit row
+// and Arena's W2 transport row (fetch, precomputed page) W2's.
 //
 //   npm run bench                      full run: per workload a warm-up, then 3 × 10 s
 //   npm run bench -- --quick           smoke run: 1 s warm-up, 1 × 3 s
@@ -19,7 +21,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { HELLO_BODY, HELLO_TYPE, HTML_TYPE, benchDocument, firstDifference, referenceTable } from "./reference.ts";
+import { prepareBenchData } from "./data.ts";
+import { childPids, ensureNginx, nginxCommand, nginxVersion } from "./nginx.ts";
+import { HELLO_BODY, HELLO_TYPE, HTML_TYPE, firstDifference, referenceOrders, referenceTable } from "./reference.ts";
+import { fmtGc, fmtHeap, fmtMiB, fmtMs, markdown, svgChart, targets, type Result, type Run, type Workload } from "./report.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = path.join(ROOT, "bench/results");
@@ -32,7 +37,6 @@ const WARMUP_SECONDS = QUICK ? 1 : 3;
 const CONNECTIONS = 64;
 const UPSTREAM_PORT = 3190;
 const FIRST_PORT = 3191;
-const MiB = 1024 * 1024;
 /** A run during which other processes used more than this share of the two CPUs is
  *  repeated (up to RUNS more times per workload) and left out of the medians. */
 const DISTURBED_PCT = Number(flag("disturbed-pct") ?? 5);
@@ -40,13 +44,16 @@ const DISTURBED_PCT = Number(flag("disturbed-pct") ?? 5);
 // ---------------------------------------------------------------------------------------
 // Servers and workloads
 
-type Runtime = "node" | "bun" | "deno";
+type Runtime = "node" | "bun" | "deno" | "native";
 
 interface ServerDef {
   name: string;
   runtime: Runtime;
-  /** Command after `taskset -c 0`. */
+  /** Command after `taskset -c 0` (nginx's is made at start, with its config). */
   command: string[];
+  /** The workloads it does, when not all; the others are reported n/a with `why`. */
+  only?: Workload["id"][];
+  why?: string;
 }
 
 const NODE = process.execPath;
@@ -61,20 +68,18 @@ const SERVERS: ServerDef[] = [
   { name: "hono", runtime: "node", command: [NODE, ...PROBE, "bench/peers/hono.ts"] },
   { name: "bun", runtime: "bun", command: [BUN, "bench/peers/bun.ts"] },
   { name: "deno", runtime: "deno", command: [DENO, "run", "--allow-net", "--allow-read", "--allow-env", "bench/peers/deno.ts"] },
+  {
+    name: "nginx", runtime: "native", command: [], only: ["W1"],
+    why: "nginx `return 200` is the physical-limit row of W1 (an answer from its config, no application code); it has no JSON or HTML code to run the other workloads",
+  },
 ];
 
-interface Workload {
-  id: "W1" | "W2" | "W2b";
-  path: string;
-  what: string;
-  contentType: string;
-  body: Buffer;
-}
 
 const NO_PROBE_REASON: Record<Runtime, string> = {
   node: "",
   bun: "Bun (JavaScriptCore) has no per-GC event stream or v8.GCProfiler",
   deno: "Deno does not implement v8.GCProfiler or PerformanceObserver('gc')",
+  native: "nginx is C: it has no JavaScript heap or GC",
 };
 
 // ---------------------------------------------------------------------------------------
@@ -125,18 +130,30 @@ interface Proc {
   output: () => string;
 }
 
-async function startProcess(name: string, command: string[], env: Record<string, string>, ipc: boolean): Promise<Proc> {
+interface StartOptions {
+  ipc?: boolean;
+  /** Ready when this resolves true; by default when the process prints "listening". */
+  ready?: () => Promise<boolean>;
+  /** Run as this user and group (nginx, when the harness runs as root). */
+  uid?: number;
+  gid?: number;
+}
+
+async function startProcess(name: string, command: string[], env: Record<string, string>, o: StartOptions = {}): Promise<Proc> {
   const child = spawn("taskset", ["-c", "0", ...command], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+    stdio: o.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+    uid: o.uid,
+    gid: o.gid,
   });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   child.on("error", (err) => (out += `\nspawn error: ${err.message}`));
   const until = Date.now() + 60_000;
-  while (!/^listening/m.test(out)) {
+  const ready = o.ready ?? (async () => /^listening/m.test(out));
+  while (!(await ready())) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > until) {
       child.kill("SIGKILL");
       throw new Error(`${name} did not start: ${out.trim().slice(-2000) || "(no output)"}`);
@@ -214,19 +231,6 @@ async function verify(port: number, w: Workload): Promise<string | null> {
 // ---------------------------------------------------------------------------------------
 // wrk
 
-interface Run {
-  requests: number;
-  seconds: number;
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  errors: string | null;
-  /** CPU time other processes used on CPUs 0 and 1 during the run, % of the two CPUs. */
-  otherCpuPct: number;
-  stealPct: number;
-  /** otherCpuPct over DISTURBED_PCT: the run is repeated and left out of the medians. */
-  disturbed: boolean;
-}
 
 function toMs(text: string): number {
   const m = /([\d.]+)(us|ms|s|m)\b/.exec(text);
@@ -299,31 +303,10 @@ function wrk(port: number, urlPath: string, seconds: number, ours: (number | und
 // ---------------------------------------------------------------------------------------
 // Measuring one server
 
-interface Result {
-  server: string;
-  workload: Workload["id"];
-  status: "measured" | "refused" | "failed";
-  reason?: string;
-  runs?: Run[];
-  requests?: number;
-  rps?: number;
-  p50ms?: number;
-  p99ms?: number;
-  heapBytesPerRequest?: number | null;
-  gcPer100k?: number | null;
-  gcByType?: Record<string, number>;
-  heapNote?: string;
-  rssBeforeBytes?: number;
-  rssAfterBytes?: number;
-  wasmMemoryBeforeBytes?: number;
-  wasmMemoryAfterBytes?: number;
-  errors?: string[];
-  /** The largest otherCpuPct among the runs in the medians. */
-  otherCpuPct?: number;
-}
 
 async function measure(p: Proc, def: ServerDef, port: number, w: Workload, upstreamPid: number | undefined): Promise<Result> {
-  const ours = [p.child.pid, upstreamPid];
+  // nginx's worker is a child of its master: its CPU is the server's, not another process's.
+  const ours = [p.child.pid, ...childPids(p.child.pid), upstreamPid];
   const base = { server: def.name, workload: w.id };
   const diff = await verify(port, w);
   if (diff !== null) {
@@ -333,7 +316,9 @@ async function measure(p: Proc, def: ServerDef, port: number, w: Workload, upstr
   try {
     wrk(port, w.path, WARMUP_SECONDS, ours);
     const pid = p.child.pid!;
-    const rssBefore = rssBytes(pid);
+    // nginx's RSS is its master's and its worker's.
+    const rss = () => [pid, ...childPids(pid)].reduce((t, x) => t + rssBytes(x), 0);
+    const rssBefore = rss();
     const hasProbe = def.runtime === "node";
     const started = hasProbe ? await probe(p, "start") : null;
     const runs: Run[] = [];
@@ -347,7 +332,7 @@ async function measure(p: Proc, def: ServerDef, port: number, w: Workload, upstr
     }
     const used = kept > 0 ? runs.filter((r) => !r.disturbed) : runs;
     const report = hasProbe ? await probe(p, "stop") : null;
-    const rssAfter = rssBytes(pid);
+    const rssAfter = rss();
     const requests = runs.reduce((s, r) => s + r.requests, 0);
     const after = await verify(port, w); // still answering correctly after the load?
     const errors = runs.map((r) => r.errors).filter((e): e is string => e !== null);
@@ -379,186 +364,29 @@ async function measure(p: Proc, def: ServerDef, port: number, w: Workload, upstr
 }
 
 // ---------------------------------------------------------------------------------------
-// Formatting
-
-const fmtMiB = (b: number | undefined) => (b === undefined || Number.isNaN(b) ? "?" : (b / MiB).toFixed(1));
-const fmtHeap = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : v < 10 ? v.toFixed(1) : String(Math.round(v)));
-const fmtGc = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : v < 10 ? v.toFixed(2) : v.toFixed(0));
-const fmtRatio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? "–" : `${(a / b).toFixed(2)}×`);
-const fmtMs = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "?" : v < 10 ? v.toFixed(2) : v.toFixed(1));
-
-interface Target {
-  what: string;
-  goal: string;
-  actual: string;
-  met: boolean | null;
-}
-
-function targets(results: Result[]): Target[] {
-  const get = (server: string, w: string) => results.find((r) => r.server === server && r.workload === w && r.status === "measured");
-  const out: Target[] = [];
-  const rpsRatio = (w: string, peer: string, goal: number, label: string) => {
-    const a = get("arena", w);
-    const b = get(peer, w);
-    out.push({
-      what: `${w} req/s vs ${label}`, goal: `≥ ${goal}×`,
-      actual: a && b ? `${(a.rps! / b.rps!).toFixed(2)}×` : "not measured",
-      met: a && b ? a.rps! >= goal * b.rps! : null,
-    });
-  };
-  rpsRatio("W1", "node:http", 2, "node:http");
-  rpsRatio("W1", "bun", 1, "Bun.serve");
-  rpsRatio("W2", "node:http", 3, "node:http");
-  rpsRatio("W2", "bun", 1, "Bun.serve");
-  rpsRatio("W2b", "node:http", 3, "node:http");
-  const w1 = get("arena", "W1");
-  out.push({
-    what: "W1 JS heap allocated per request (Arena host)", goal: "≤ 64 B",
-    actual: w1?.heapBytesPerRequest != null ? `${fmtHeap(w1.heapBytesPerRequest)} B` : "not measured",
-    met: w1?.heapBytesPerRequest != null ? w1.heapBytesPerRequest <= 64 : null,
-  });
-  out.push({
-    what: "W1 GC events per 100k requests (Arena host)", goal: "≤ 2",
-    actual: w1?.gcPer100k != null ? fmtGc(w1.gcPer100k) : "not measured",
-    met: w1?.gcPer100k != null ? w1.gcPer100k <= 2 : null,
-  });
-  if (w1) {
-    // The target is over 1M requests: a shorter window (--quick) can only fail it.
-    const growth = w1.rssAfterBytes! - w1.rssBeforeBytes!;
-    const enough = w1.requests! >= 1_000_000;
-    out.push({
-      what: "W1 RSS growth over 1M requests (Arena)", goal: "≤ 1 MiB",
-      actual: `${(growth / MiB).toFixed(2)} MiB over ${w1.requests} requests`,
-      met: growth > MiB ? false : enough ? true : null,
-    });
-  } else {
-    out.push({ what: "W1 RSS growth over 1M requests (Arena)", goal: "≤ 1 MiB", actual: "not measured", met: null });
-  }
-  for (const w of ["W1", "W2", "W2b"]) {
-    const a = get("arena", w);
-    const b = get("node:http", w);
-    out.push({
-      what: `${w} p99 latency at ${CONNECTIONS} connections vs node:http`, goal: "≤ node:http's",
-      actual: a && b ? `${fmtMs(a.p99ms)} ms vs ${fmtMs(b.p99ms)} ms` : "not measured",
-      met: a && b ? a.p99ms! <= b.p99ms! : null,
-    });
-  }
-  return out;
-}
-
-function markdown(results: Result[], machine: Record<string, string>, tgt: Target[], workloads: Workload[], method: string): string {
-  const lines: string[] = [];
-  lines.push(`Run ${machine.date}${QUICK ? " (**--quick** smoke run: not for quoting)" : ""}: ${RUNS} × ${SECONDS} s per workload after a ${WARMUP_SECONDS} s warm-up, ` +
-    `\`wrk -t1 -c${CONNECTIONS}\` on CPU 1, each server and the upstream on CPU 0.`);
-  lines.push("");
-  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, ${machine.memory}. ` +
-    `Node ${machine.node}, Bun ${machine.bun}, Deno ${machine.deno}, ${machine.wrk}; ` +
-    `fastify ${machine.fastify}, hono ${machine.hono}, @hono/node-server ${machine.honoNodeServer}, assemblyscript ${machine.assemblyscript}; ` +
-    `Arena at ${machine.arenaCommit}. Load average (1/5/15 min) before ${machine.loadBefore}, after ${machine.loadAfter} ` +
-    "(the benchmark itself keeps about 2 CPUs busy; a high load before means something else was running).");
-  for (const w of workloads) {
-    const node = results.find((r) => r.server === "node:http" && r.workload === w.id && r.status === "measured");
-    const bun = results.find((r) => r.server === "bun" && r.workload === w.id && r.status === "measured");
-    lines.push("", `### ${w.id}: ${w.what}`, "");
-    lines.push("| server | req/s (median) | vs node:http | vs Bun.serve | p50 ms | p99 ms | JS heap B/req | GC /100k req | RSS before → after (MiB) | requests | other CPU |");
-    lines.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-    for (const r of results.filter((x) => x.workload === w.id)) {
-      const label = r.server === "bun" ? "Bun.serve" : r.server === "deno" ? "Deno.serve" : r.server === "hono" ? "Hono (node-server)" : r.server === "fastify" ? "Fastify" : r.server === "arena" ? "**Arena**" : r.server;
-      if (r.status !== "measured") {
-        lines.push(`| ${label} | ${r.status === "refused" ? "refused: body differs" : "failed"} | | | | | | | | | |`);
-        continue;
-      }
-      const wasm = r.wasmMemoryBeforeBytes !== undefined ? `; wasm ${fmtMiB(r.wasmMemoryBeforeBytes)} → ${fmtMiB(r.wasmMemoryAfterBytes)}` : "";
-      lines.push(`| ${label} | ${Math.round(r.rps!)} | ${fmtRatio(r.rps, node?.rps)} | ${fmtRatio(r.rps, bun?.rps)} | ${fmtMs(r.p50ms)} | ${fmtMs(r.p99ms)} | ` +
-        `${fmtHeap(r.heapBytesPerRequest)} | ${fmtGc(r.gcPer100k)} | ${fmtMiB(r.rssBeforeBytes)} → ${fmtMiB(r.rssAfterBytes)}${wasm} | ${r.requests} | ${r.otherCpuPct!.toFixed(1)}% |`);
-    }
-  }
-  const problems = results.filter((r) => r.status !== "measured" || (r.errors && r.errors.length > 0));
-  if (problems.length > 0) {
-    lines.push("", "Problems:", "");
-    for (const r of problems) lines.push(`- ${r.server} ${r.workload}: ${r.status !== "measured" ? `${r.status}: ${r.reason}` : r.errors!.join("; ")}`);
-  }
-  const noProbe = [...new Set(results.filter((r) => r.heapNote).map((r) => `${r.server}: ${r.heapNote}`))];
-  if (noProbe.length > 0) lines.push("", `n/a: ${noProbe.join("; ")}.`);
-  lines.push("", "### Targets (Arena, from the benchmark issue)", "");
-  lines.push("| target | goal | this run | |", "|---|---|---|---|");
-  for (const t of tgt) lines.push(`| ${t.what} | ${t.goal} | ${t.actual} | ${t.met === null ? "not decided" : t.met ? "met" : "**not met**"} |`);
-  lines.push("", method);
-  return lines.join("\n") + "\n";
-}
-
-const COLORS: Record<string, string> = { arena: "#2f5bd3", "node:http": "#5fa04e", fastify: "#8a8a8a", hono: "#e36002", bun: "#c9a227", deno: "#222222" };
-
-/** Three panels (one per workload, each with its own scale) of req/s bars per server. */
-function svgChart(results: Result[], workloads: Workload[], title: string): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  const servers = SERVERS.map((s) => s.name).filter((n) => results.some((r) => r.server === n));
-  const panelW = 300, panelH = 260, top = 60, left = 20, barGap = 8;
-  const width = left * 2 + panelW * workloads.length, height = top + panelH + 70;
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`);
-  parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">${esc(title)}</text>`);
-  parts.push(`<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">requests per second (median), higher is better; each panel has its own scale</text>`);
-  workloads.forEach((w, i) => {
-    const x0 = left + i * panelW + 20;
-    const innerW = panelW - 40;
-    const rows = servers.map((s) => results.find((r) => r.server === s && r.workload === w.id));
-    const max = Math.max(1, ...rows.map((r) => (r?.status === "measured" ? r.rps! : 0)));
-    const barW = (innerW - barGap * (servers.length - 1)) / servers.length;
-    const baseY = top + panelH - 30;
-    const scale = (panelH - 60) / max;
-    parts.push(`<text x="${x0 + innerW / 2}" y="${top + 4}" text-anchor="middle" font-size="13" font-weight="600">${esc(w.id)}</text>`);
-    parts.push(`<line x1="${x0}" y1="${baseY}" x2="${x0 + innerW}" y2="${baseY}" stroke="#999"/>`);
-    rows.forEach((r, j) => {
-      const x = x0 + j * (barW + barGap);
-      const name = servers[j];
-      if (r?.status === "measured") {
-        const h = r.rps! * scale;
-        parts.push(`<rect x="${x.toFixed(1)}" y="${(baseY - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[name] ?? "#777"}"/>`);
-        const label = r.rps! >= 10_000 ? `${(r.rps! / 1000).toFixed(0)}k` : r.rps! >= 1000 ? `${(r.rps! / 1000).toFixed(1)}k` : String(Math.round(r.rps!));
-        parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${(baseY - h - 4).toFixed(1)}" text-anchor="middle">${label}</text>`);
-      } else {
-        parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${baseY - 4}" text-anchor="middle" fill="#b42318">${r ? r.status : "–"}</text>`);
-      }
-      parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${baseY + 14}" text-anchor="middle" fill="#333" font-size="10">${esc(name === "bun" ? "Bun" : name === "deno" ? "Deno" : name)}</text>`);
-    });
-  });
-  parts.push("</svg>");
-  return parts.join("\n") + "\n";
-}
-
-// ---------------------------------------------------------------------------------------
 // Main
 
-async function main(): Promise<void> {
-  const only = flag("servers")?.split(",");
-  const servers = only ? SERVERS.filter((s) => only.includes(s.name)) : SERVERS;
-  if (servers.length === 0) throw new Error(`--servers matched none of ${SERVERS.map((s) => s.name).join(", ")}`);
-  if (os.cpus().length < 2) throw new Error("needs 2 CPUs: servers on CPU 0, wrk on CPU 1");
-  ensureWrk();
-  fs.mkdirSync(RESULTS, { recursive: true });
-
-  // The data, the expected bodies and the Arena app (with the document compiled in).
-  const doc = benchDocument(ROOT);
-  const dataFile = path.join(RESULTS, "products.json");
-  fs.writeFileSync(dataFile, doc);
-  const workloads: Workload[] = [
+/** The workloads and their expected bodies, rendered by the reference from the documents. */
+function workloadsFor(products: Buffer, orders: Buffer): Workload[] {
+  const table = referenceTable(products);
+  const ordersPage = referenceOrders(orders);
+  return [
     { id: "W1", path: "/", what: "hello (18-byte text/plain body)", contentType: HELLO_TYPE, body: HELLO_BODY },
-    { id: "W2", path: "/w2", what: `fetch ${doc.length} B of JSON (200 products) from the local upstream per request, render an HTML table`, contentType: HTML_TYPE, body: referenceTable(doc) },
-    { id: "W2b", path: "/w2b", what: "the same render from the JSON document held in memory, parsed per request", contentType: HTML_TYPE, body: referenceTable(doc) },
+    { id: "W2", path: "/w2", what: `fetch ${products.length} B of JSON (200 products) from the local upstream per request, render an HTML table`, contentType: HTML_TYPE, body: table },
+    {
+      id: "W2t", path: "/w2t", what: "Arena fetches the same document per request and answers the page rendered once at start-up (no parse, no render): how fast W2 could go if parsing and rendering cost nothing",
+      contentType: HTML_TYPE, body: table, servers: ["arena"], rowOf: "W2",
+    },
+    { id: "W2b", path: "/w2b", what: "the same render from the JSON document held in memory, parsed per request", contentType: HTML_TYPE, body: table },
+    { id: "W3", path: "/w3", what: `fetch ${orders.length} B of JSON (100 orders: nested objects, many short strings, numbers in every JSON form) from the local upstream per request, render an HTML table`, contentType: HTML_TYPE, body: ordersPage },
+    { id: "W3b", path: "/w3b", what: "the same orders render from the document held in memory, parsed per request", contentType: HTML_TYPE, body: ordersPage },
   ];
-  const gen = path.join(ROOT, "bench/apps/generated");
-  fs.mkdirSync(gen, { recursive: true });
-  fs.writeFileSync(path.join(gen, "products_json.ts"),
-    `// Generated by bench/run.ts from examples/catalog/data/products.json: do not edit.\nexport const PRODUCTS_JSON: string = ${JSON.stringify(doc.toString("utf8"))};\n`);
-  if (servers.some((s) => s.name === "arena")) {
-    execFileSync(NODE, ["cli/arena.ts", "build", "bench/apps/bench.ts"], { cwd: ROOT, stdio: "inherit" });
-  }
+}
 
+function machineInfo(): Record<string, string> {
   const gitHead = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
   const dirty = spawnSync("git", ["status", "--porcelain", "host", "runtime", "sdk", "cli"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() !== "";
-  const machine: Record<string, string> = {
+  return {
     date: new Date().toISOString(),
     cpu: /model name\s*:\s*(.*)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model ?? "?",
     cores: String(os.cpus().length),
@@ -567,6 +395,7 @@ async function main(): Promise<void> {
     node: process.version,
     bun: firstLine(BUN, ["--version"]),
     deno: firstLine(DENO, ["--version"]).replace(/^deno /, ""),
+    nginx: nginxVersion(),
     wrk: firstLine("wrk", ["-v"]).replace(/ Copyright.*/, ""),
     fastify: pkgVersion("fastify"),
     hono: pkgVersion("hono"),
@@ -575,45 +404,90 @@ async function main(): Promise<void> {
     arenaCommit: `${gitHead}${dirty ? " + uncommitted changes in host/runtime/sdk/cli" : ""}`,
     loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(" "),
   };
+}
 
-  const method = [
-    "How: each server runs alone on CPU 0 (`taskset -c 0`) with the W2 upstream (a node:http server answering every GET with the same precomputed JSON bytes, keep-alive); " +
-      `wrk runs on CPU 1 (\`taskset -c 1 wrk -t1 -c${CONNECTIONS} --latency\`). Per server and workload: one GET whose body and Content-Type must equal the reference ` +
-      `renderer's byte for byte (else the server is refused), a ${WARMUP_SECONDS} s warm-up, then ${RUNS} run(s) of ${SECONDS} s. ` +
-      "req/s, p50 and p99 are the medians over the runs of wrk's figures. JS heap B/req and GC/100k come from a probe preloaded into the Node processes " +
-      "(`node --import ./bench/probe.ts`, v8.GCProfiler between two IPC messages around the runs): allocated ≈ Σ(used heap before each GC − used heap after the previous one) + the final delta, " +
-      "divided by the requests wrk completed in the window; GC events are all V8 collections (scavenges included) in the window. RSS is VmRSS from /proc/PID/status before the first " +
-      "and after the last run; for Arena also the wasm memory (fixed at start). Arena's ratios are against the same-session numbers of node:http and Bun.serve. " +
-      "Other CPU: during each run the harness compares the user+system time of CPUs 0 and 1 (/proc/stat) with the CPU time of the server, the upstream, wrk and itself; " +
-      `a run in which other processes used more than ${DISTURBED_PCT}% of the two CPUs is repeated (up to ${RUNS} more times) and left out of the medians; the column shows the largest share among the runs kept.`,
-  ].join("\n");
+const METHOD = [
+  "How: each server runs alone on CPU 0 (`taskset -c 0`) with the upstream of W2 and W3 (a node:http server answering GET /products and GET /orders with the same precomputed JSON bytes, keep-alive); " +
+    `wrk runs on CPU 1 (\`taskset -c 1 wrk -t1 -c${CONNECTIONS} --latency\`). Per server and workload: one GET whose body and Content-Type must equal the reference ` +
+    `renderer's byte for byte (else the server is refused), a ${WARMUP_SECONDS} s warm-up, then ${RUNS} run(s) of ${SECONDS} s. ` +
+    "req/s, p50 and p99 are the medians over the runs of wrk's figures. JS heap B/req and GC/100k come from a probe preloaded into the Node processes " +
+    "(`node --import ./bench/probe.ts`, v8.GCProfiler between two IPC messages around the runs): allocated ≈ Σ(used heap before each GC − used heap after the previous one) + the final delta, " +
+    "divided by the requests wrk completed in the window; GC events are all V8 collections (scavenges included) in the window. RSS is VmRSS from /proc/PID/status before the first " +
+    "and after the last run; for Arena also the wasm memory (fixed at start). Arena's ratios are against the same-session numbers of node:http and Bun.serve. " +
+    "nginx `return 200` (one worker, access log off, keep-alive) answers W1 from its config: the limit of the sockets for that answer. Arena's W2 transport row does W2's fetch and answers a page rendered at start-up: the limit of W2 without parse and render. " +
+    "Other CPU: during each run the harness compares the user+system time of CPUs 0 and 1 (/proc/stat) with the CPU time of the server (nginx: master and worker), the upstream, wrk and itself; " +
+    `a run in which other processes used more than ${DISTURBED_PCT}% of the two CPUs is repeated (up to ${RUNS} more times) and left out of the medians; the column shows the largest share among the runs kept.`,
+].join("\n");
+
+const NOBODY = 65534;
+/** nginx's binary or why there is none: looked up (and installed) once, before the run. */
+let nginxFound: ReturnType<typeof ensureNginx> = { error: "nginx was not looked up" };
+
+/** Starts one server on `port`: nginx with a config of its own, the others from their command. */
+async function startServer(def: ServerDef, port: number, env: Record<string, string>): Promise<Proc & { cleanup?: () => void }> {
+  if (def.runtime !== "native") return startProcess(def.name, def.command, env, { ipc: def.runtime === "node" });
+  if ("error" in nginxFound) throw new Error(nginxFound.error);
+  const { command, dir } = nginxCommand(nginxFound.binary, port, HELLO_BODY.toString("utf8"), HELLO_TYPE);
+  // Unprivileged even when the harness runs as root: the whole folder belongs to nobody.
+  const root = process.getuid?.() === 0;
+  if (root) for (const f of [dir, ...fs.readdirSync(dir).map((n) => path.join(dir, n))]) fs.chownSync(f, NOBODY, NOBODY);
+  const ready = () => getOnce(port, "/").then(() => true, () => false);
+  const p = await startProcess(def.name, command, {}, { ready, uid: root ? NOBODY : undefined, gid: root ? NOBODY : undefined });
+  return { ...p, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every workload on one server (n/a where it does not do it, nothing for another server's row). */
+async function runServer(def: ServerDef, port: number, workloads: Workload[], env: Record<string, string>, upstreamPid: number | undefined): Promise<Result[]> {
+  const mine = workloads.filter((w) => !w.servers || w.servers.includes(def.name));
+  const results: Result[] = [];
+  for (const w of mine.filter((w) => def.only && !def.only.includes(w.id))) results.push({ server: def.name, workload: w.id, status: "n/a", reason: def.why });
+  const todo = mine.filter((w) => !def.only || def.only.includes(w.id));
+  log(`${def.name} (port ${port}):`);
+  let p: Proc & { cleanup?: () => void };
+  try {
+    p = await startServer(def, port, env);
+  } catch (err) {
+    const reason = (err as Error).message;
+    log(`  FAILED to start: ${reason}`);
+    return [...results, ...todo.map((w) => ({ server: def.name, workload: w.id, status: "failed" as const, reason }))];
+  }
+  try {
+    for (const w of todo) results.push(await measure(p, def, port, w, upstreamPid));
+  } finally {
+    await stopProcess(p);
+    p.cleanup?.();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const only = flag("servers")?.split(",");
+  const servers = only ? SERVERS.filter((s) => only.includes(s.name)) : SERVERS;
+  if (servers.length === 0) throw new Error(`--servers matched none of ${SERVERS.map((s) => s.name).join(", ")}`);
+  if (os.cpus().length < 2) throw new Error("needs 2 CPUs: servers on CPU 0, wrk on CPU 1");
+  ensureWrk();
+  if (servers.some((s) => s.runtime === "native")) nginxFound = ensureNginx(log);
+
+  // The data, the expected bodies and the Arena app (with the documents compiled in).
+  const data = prepareBenchData(ROOT);
+  const workloads = workloadsFor(data.products, data.orders);
+  if (servers.some((s) => s.name === "arena")) {
+    execFileSync(NODE, ["cli/arena.ts", "build", "bench/apps/bench.ts"], { cwd: ROOT, stdio: "inherit" });
+  }
+  const machine = machineInfo();
   log(`Benchmark: ${servers.map((s) => s.name).join(", ")}; ${RUNS} × ${SECONDS} s per workload after ${WARMUP_SECONDS} s warm-up${QUICK ? " (--quick)" : ""}`);
   log(`Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}; node ${machine.node}, bun ${machine.bun}, deno ${machine.deno}, ${machine.wrk}`);
-  log(method + "\n");
+  log(METHOD + "\n");
 
-  const upstream = await startProcess("upstream", [NODE, "bench/upstream.ts"], { PORT: String(UPSTREAM_PORT), BENCH_DATA: dataFile }, false);
+  const docs = { BENCH_DATA: data.productsFile, BENCH_ORDERS: data.ordersFile };
+  const upstream = await startProcess("upstream", [NODE, "bench/upstream.ts"], { PORT: String(UPSTREAM_PORT), ...docs });
   const results: Result[] = [];
   try {
     let port = FIRST_PORT;
     for (const def of servers) {
       port++;
-      log(`${def.name} (port ${port}):`);
-      let p: Proc;
-      try {
-        p = await startProcess(def.name, def.command, {
-          PORT: String(port), BENCH_DATA: dataFile, BENCH_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}`, NODE_ENV: "production",
-        }, def.runtime === "node");
-      } catch (err) {
-        const reason = (err as Error).message;
-        log(`  FAILED to start: ${reason}`);
-        for (const w of workloads) results.push({ server: def.name, workload: w.id, status: "failed", reason });
-        continue;
-      }
-      try {
-        for (const w of workloads) results.push(await measure(p, def, port, w, upstream.child.pid));
-      } finally {
-        await stopProcess(p);
-      }
+      const env = { PORT: String(port), ...docs, BENCH_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}`, NODE_ENV: "production" };
+      results.push(...await runServer(def, port, workloads, env, upstream.child.pid));
     }
   } finally {
     await stopProcess(upstream);
@@ -621,16 +495,17 @@ async function main(): Promise<void> {
 
   // Anything else busy on these two CPUs skews every number: say so in the results.
   machine.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(" ");
-  const tgt = targets(results);
-  const md = markdown(results, machine, tgt, workloads, method);
-  const title = `Arena vs node:http, Fastify, Hono, Bun.serve, Deno.serve — ${machine.cpu}, ${machine.cores} cores${QUICK ? " (--quick)" : ""}`;
+  const settings = { quick: QUICK, runs: RUNS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, servers: SERVERS.map((s) => s.name) };
+  const tgt = targets(results, CONNECTIONS, 1_000_000);
+  const md = markdown(results, machine, tgt, workloads, METHOD, settings);
+  const title = `Arena vs nginx, node:http, Fastify, Hono, Bun.serve, Deno.serve — ${machine.cpu}, ${machine.cores} cores${QUICK ? " (--quick)" : ""}`;
   fs.writeFileSync(path.join(RESULTS, "bench.json"), JSON.stringify({
     machine, quick: QUICK, runs: RUNS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS,
-    workloads: workloads.map((w) => ({ id: w.id, path: w.path, what: w.what, contentType: w.contentType, bodyBytes: w.body.length })),
+    workloads: workloads.map((w) => ({ id: w.id, path: w.path, what: w.what, contentType: w.contentType, bodyBytes: w.body.length, servers: w.servers, rowOf: w.rowOf })),
     results, targets: tgt,
   }, null, 2) + "\n");
   fs.writeFileSync(path.join(RESULTS, "bench.md"), md);
-  fs.writeFileSync(path.join(RESULTS, "bench.svg"), svgChart(results, workloads, title));
+  fs.writeFileSync(path.join(RESULTS, "bench.svg"), svgChart(results, workloads, title, settings.servers));
   log("\n" + md);
   log(`Written: bench/results/bench.json, bench/results/bench.md, bench/results/bench.svg`);
 }

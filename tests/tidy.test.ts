@@ -36,7 +36,6 @@ const LONG_FUNCTIONS: Record<string, string> = {
   "host/effects/fetch/upstream_url.ts:parseUpstreamUrl": "one pass over a URL's scheme, host and port with a message per way it can be wrong",
   "host/effects/imports.ts:imports": "the table of effect imports: one short entry per import, read as a list",
   "examples/catalog/upstream.ts:startUpstream": "the example's whole upstream server (routes and failure modes) in one function a reader can follow",
-  "bench/run.ts:main": "the benchmark's top level: parse flags, run each workload for each server, write the report",
 };
 
 /**

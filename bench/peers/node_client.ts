@@ -3,13 +3,13 @@
 // global fetch, undici, is slower here; this is the fastest thing Node ships.)
 
 import http from "node:http";
-import type { Product } from "./render.ts";
+import type { Order, Product } from "./render.ts";
 
-const url = new URL((process.env.BENCH_UPSTREAM_URL ?? "http://127.0.0.1:3190") + "/products");
+const base = new URL(process.env.BENCH_UPSTREAM_URL ?? "http://127.0.0.1:3190");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const options: http.RequestOptions = { host: url.hostname, port: url.port, path: url.pathname, agent };
 
-export function fetchProducts(): Promise<Product[]> {
+function fetchJson<T>(path: string): Promise<T> {
+  const options: http.RequestOptions = { host: base.hostname, port: base.port, path, agent };
   return new Promise((resolve, reject) => {
     http.get(options, (res) => {
       const chunks: Buffer[] = [];
@@ -17,7 +17,7 @@ export function fetchProducts(): Promise<Product[]> {
       res.on("end", () => {
         if (res.statusCode !== 200) return reject(new Error(`upstream answered ${res.statusCode}`));
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Product[]);
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as T);
         } catch (err) {
           reject(err);
         }
@@ -26,3 +26,6 @@ export function fetchProducts(): Promise<Product[]> {
     }).on("error", reject);
   });
 }
+
+export const fetchProducts = (): Promise<Product[]> => fetchJson<Product[]>("/products");
+export const fetchOrders = (): Promise<{ orders: Order[] }> => fetchJson<{ orders: Order[] }>("/orders");

@@ -52,3 +52,52 @@ export function renderTable(products: Product[]): string {
   }
   return out + "</table>";
 }
+
+// W3/W3b: the orders document (bench/orders.ts), rendered as docs/performance.md specifies.
+
+export interface Order {
+  id: number;
+  customer: { name: string; address: { city: string; country: string } };
+  items: { sku: string; qty: number; price: number }[];
+  shipping: number;
+  adjustment: number;
+  tags: string[];
+}
+
+/** Whole cents of an amount (the document's amounts are whole cents, so rounding the
+ *  product corrects only the binary fraction's error: 4.35 × 100 = 434.99999999999994). */
+export function cents(amount: number): number {
+  return Math.round(amount * 100);
+}
+
+/** `-$12.05` / `$0.00` from whole cents (-0 is not negative). */
+export function formatMoney(c: number): string {
+  const abs = Math.abs(c);
+  const r = abs % 100;
+  return (c < 0 ? "-$" : "$") + Math.trunc(abs / 100) + (r < 10 ? ".0" : ".") + r;
+}
+
+/** The W3/W3b page: `<!doctype html><table>`, one row per order, `</table>`. */
+export function renderOrders(doc: { orders: Order[] }): string {
+  let out = "<!doctype html><table>";
+  for (const o of doc.orders) {
+    const address = o.customer.address;
+    let items = "";
+    let total = 0;
+    for (let i = 0; i < o.items.length; i++) {
+      const it = o.items[i];
+      const price = cents(it.price);
+      total += it.qty * price;
+      items += (i === 0 ? "" : "; ") + it.qty + " × " + escapeHtml(it.sku) + " @ " + formatMoney(price);
+    }
+    const shipping = cents(o.shipping);
+    const adjustment = cents(o.adjustment);
+    total += shipping + adjustment;
+    let tags = "";
+    for (let i = 0; i < o.tags.length; i++) tags += "<span>" + escapeHtml(o.tags[i]) + "</span>";
+    out += "<tr><td>" + o.id + "</td><td>" + escapeHtml(o.customer.name) + "</td><td>" + escapeHtml(address.city) + ", " +
+      escapeHtml(address.country) + "</td><td>" + items + "</td><td>" + formatMoney(shipping) + "</td><td>" +
+      formatMoney(adjustment) + "</td><td>" + formatMoney(total) + "</td><td>" + tags + "</td></tr>";
+  }
+  return out + "</table>";
+}
