@@ -15,7 +15,7 @@ import { JsonValue } from "./value";
 @inline const IN_OBJECT: u8 = 2;
 
 /**
- * JSON's escape rule for the loops of sdk/lib/arena/text/escape.ts: `"`, `\\` and the
+ * JSON's escape rule for the loops of sdk/lib/arena/text/scan.ts: `"`, `\\` and the
  * control characters, which RFC 8259 forbids unescaped in a string.
  * `writeEscaped<JsonEscape>(w, "say \"hi\"")`
  */
@@ -25,6 +25,14 @@ export class JsonEscape {
   // @ts-ignore: decorator
   @inline special(c: u32): bool {
     return c < 0x20 || c == 0x22 || c == 0x5c;
+  }
+
+  /** Marks the lanes of `v` that are control characters, quotes or backslashes.
+   *  `i8x16.bitmask(rule.specials(v128.load(p)))` */
+  // @ts-ignore: decorator
+  @inline specials(v: v128): v128 {
+    let quoteOrBackslash = v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c)));
+    return v128.or(i8x16.lt_u(v, i8x16.splat(0x20)), quoteOrBackslash);
   }
 
   /** Writes the escape of special `c` at `dst`: the short form where JSON has one, else

@@ -1,48 +1,27 @@
 // The escaping core that the HTML writer, the JSON writer and the JSON string decoder share:
 // text goes out as UTF-8 with some ASCII characters replaced by an escape, and the loops
-// that do it are the same whatever the escapes are. What differs is the *rule*.
-//
-// A rule is a @final class with two @inline methods that never read `this`:
-//
-//   special(c: u32): bool           whether `c` needs an escape; false from 0x80 up
-//   write(dst: usize, c: u32): i32  writes the escape of special `c` at `dst` and returns
-//                                   its length, at most ESCAPE_BYTES_MAX
-//
-// The loops are generic over the rule's class, so asc compiles one copy of each loop per
-// rule with the rule's branch inlined into it. That is a static dispatch: a rule passed as a
-// function value would cost an indirect call per character, and AssemblyScript cannot call
-// a static method through a type parameter, so the loops call the methods on a null
-// reference typed as the rule, which is sound because the methods never read `this`.
+// that do it are the same whatever the escapes are. What differs is the *rule* (its
+// contract is in text/scan.ts, with the kernels that copy 16 bytes at a time up to the
+// next byte the rule must handle). The functions here drive those kernels straight into a
+// ByteWriter's buffer: room is reserved once per chunk of output, never per byte.
 
 import { ByteWriter } from "../bytes";
-import { utf8Encode, utf8SequenceLength, UTF8_REPLACEMENT } from "./utf8";
+import { utf8Encode } from "./utf8";
+import { escapeBytes, escapeUtf16, scanAt, ESCAPE_BYTES_MAX, SCAN_STEP_BYTES_MAX, STOP_BACKSLASH, STOP_NON_ASCII } from "./scan";
 
-/** The longest escape a rule may write (`&quot;` and `\u001f` are 6 bytes). */
+export { NoEscape, STOP_BACKSLASH } from "./scan";
+
+// Output reserved per kernel call, at most. A source unit escapes to at most
+// ESCAPE_BYTES_MAX bytes, so short text reserves only what it could need and long text
+// reserves this much at a time instead of eight times its length.
 // @ts-ignore: decorator
-@inline export const ESCAPE_BYTES_MAX: i32 = 8;
+@inline const CHUNK_BYTES: usize = 4096;
 
-// Escaped text is staged here and copied to the ByteWriter once per ~1 KiB: one memory.copy
-// instead of a bounds check and length update per byte. One buffer serves every writer and
-// request: it is filled and flushed within one call that never suspends (no effect runs
-// inside it), so no other request can run in between.
+// The output span to give a kernel for `units` more source units (bytes or code units):
+// all of them when they fit in a chunk, which a kernel then always finishes.
 // @ts-ignore: decorator
-@inline const STAGE_BYTES: i32 = 1024;
-// @ts-ignore: decorator
-@lazy const STAGE: usize = memory.data(STAGE_BYTES + 16);
-
-/**
- * The rule that escapes nothing, for loops that only decode or re-encode.
- * `writeJsonStringEscaped<NoEscape>(w, p, n)` writes a JSON string's decoded value.
- */
-@final
-export class NoEscape {
-  /** Never true. */
-  // @ts-ignore: decorator
-  @inline special(c: u32): bool { return false; }
-
-  /** Never called; writes nothing. */
-  // @ts-ignore: decorator
-  @inline write(dst: usize, c: u32): i32 { return 0; }
+@inline function spanFor(units: usize): usize {
+  return min(units * <usize>ESCAPE_BYTES_MAX, CHUNK_BYTES);
 }
 
 /**
@@ -51,77 +30,46 @@ export class NoEscape {
  * `writeEscaped<HtmlEscape>(w, "Tom & Jerry")` appends `Tom &amp; Jerry`.
  */
 export function writeEscaped<R>(w: ByteWriter, s: string): void {
-  let rule = changetype<R>(0); // never dereferenced: see the rule contract above
-  let sp = changetype<usize>(s);
-  let n = s.length;
-  let o = 0;
-  for (let k = 0; k < n; k++) {
-    if (o > STAGE_BYTES - ESCAPE_BYTES_MAX) {
-      w.raw(STAGE, o);
-      o = 0;
-    }
-    let c = <u32>load<u16>(sp + (<usize>k << 1));
-    let dst = STAGE + <usize>o;
-    if (c < 0x80) {
-      // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
-      if (rule.special(c)) {
-        // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
-        o += rule.write(dst, c);
-      } else {
-        store<u8>(dst, <u8>c);
-        o++;
-      }
-    } else if ((c & 0xf800) == 0xd800) {
-      let cp = UTF8_REPLACEMENT;
-      if (c < 0xdc00 && k + 1 < n) {
-        let d = <u32>load<u16>(sp + (<usize>(k + 1) << 1));
-        if ((d & 0xfc00) == 0xdc00) {
-          cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          k++;
-        }
-      }
-      o += utf8Encode(dst, cp);
-    } else {
-      o += utf8Encode(dst, c);
-    }
+  let p = changetype<usize>(s);
+  let end = p + (<usize>s.length << 1);
+  while (p < end) {
+    let span = spanFor((end - p) >> 1);
+    let o = w.reserve(<i32>(span + SCAN_STEP_BYTES_MAX));
+    let e = escapeUtf16<R>(p, end, o, o + span);
+    w.advance(<i32>(e - o));
+    p = scanAt;
   }
-  if (o > 0) w.raw(STAGE, o);
+}
+
+/**
+ * Appends the bytes [p, end) with rule `R`'s special characters escaped, up to `end` or,
+ * with STOP_BACKSLASH, up to the next backslash; returns where it stopped. With
+ * STOP_NON_ASCII each byte that starts no well-formed UTF-8 sequence becomes U+FFFD, else
+ * bytes from 0x80 up are copied as they are.
+ * `p = writeEscapedBytes<HtmlEscape>(w, p, end, STOP_BACKSLASH)`
+ */
+// @ts-ignore: decorator
+@inline
+export function writeEscapedBytes<R>(w: ByteWriter, p: usize, end: usize, stops: i32): usize {
+  while (p < end) {
+    let span = spanFor(end - p);
+    let o = w.reserve(<i32>(span + SCAN_STEP_BYTES_MAX));
+    let e = escapeBytes<R>(p, end, o, o + span, stops);
+    w.advance(<i32>(e - o));
+    p = scanAt;
+    if ((stops & STOP_BACKSLASH) && p < end && load<u8>(p) == 0x5c) break;
+  }
+  return p;
 }
 
 /**
  * Appends `len` UTF-8 bytes at `p` with rule `R`'s special characters escaped and
- * malformed UTF-8 replaced by U+FFFD; runs that need neither are copied in one piece.
+ * malformed UTF-8 replaced by U+FFFD (one per byte that starts no well-formed sequence);
+ * runs that need neither are copied 16 bytes at a time.
  * `writeEscapedUtf8<JsonEscape>(w, body.dataStart, body.length)`
  */
 export function writeEscapedUtf8<R>(w: ByteWriter, p: usize, len: i32): void {
-  let rule = changetype<R>(0); // never dereferenced: see the rule contract above
-  let end = p + <usize>len;
-  let run = p;
-  while (p < end) {
-    let c = <u32>load<u8>(p);
-    if (c < 0x80) {
-      // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
-      if (!rule.special(c)) {
-        p++;
-        continue;
-      }
-      if (p > run) w.raw(run, <i32>(p - run));
-      // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
-      w.raw(STAGE, rule.write(STAGE, c));
-      p++;
-    } else {
-      let k = utf8SequenceLength(p, end - p);
-      if (k != 0) {
-        p += <usize>k;
-        continue;
-      }
-      if (p > run) w.raw(run, <i32>(p - run));
-      w.raw(STAGE, utf8Encode(STAGE, UTF8_REPLACEMENT));
-      p++;
-    }
-    run = p;
-  }
-  if (p > run) w.raw(run, <i32>(p - run));
+  writeEscapedBytes<R>(w, p, p + <usize>len, STOP_NON_ASCII);
 }
 
 /**
@@ -132,7 +80,8 @@ export function writeEscapedUtf8<R>(w: ByteWriter, p: usize, len: i32): void {
 // @ts-ignore: decorator
 @inline
 export function writeEscapedCodePoint<R>(w: ByteWriter, cp: u32): void {
-  let rule = changetype<R>(0); // never dereferenced: see the rule contract above
-  // @ts-ignore: a rule's method called through its type parameter (the rule contract above)
-  w.raw(STAGE, cp < 0x80 && rule.special(cp) ? rule.write(STAGE, cp) : utf8Encode(STAGE, cp));
+  let rule = changetype<R>(0); // never dereferenced: see the rule contract in text/scan.ts
+  let o = w.reserve(ESCAPE_BYTES_MAX);
+  // @ts-ignore: a rule's method called through its type parameter (the rule contract in text/scan.ts)
+  w.advance(cp < 0x80 && rule.special(cp) ? rule.write(o, cp) : utf8Encode(o, cp));
 }
