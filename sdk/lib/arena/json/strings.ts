@@ -4,7 +4,7 @@
 
 import { ByteWriter } from "../bytes";
 import { utf8, utf8Next, utf8NextBytes, utf16Encode } from "../text/utf8";
-import { NoEscape, writeEscapedCodePoint } from "../text/escape";
+import { NoEscape, STOP_BACKSLASH, writeEscapedBytes, writeEscapedCodePoint } from "../text/escape";
 
 /** The value of hex digit `c`, or 0xff when it is not one (so an OR of four is > 15).
  *  `if ((hexDigit(a) | hexDigit(b)) > 15) fail()` */
@@ -84,28 +84,16 @@ export function decodeEscape(p: usize, avail: usize): u32 {
  * `writeJsonStringEscaped<HtmlEscape>(w, v.rawPtr, v.rawLength)`
  */
 export function writeJsonStringEscaped<R>(w: ByteWriter, p: usize, n: i32): void {
-  let rule = changetype<R>(0); // never dereferenced: a rule's methods do not read `this`
+  // The escaping core copies up to the next backslash, 16 bytes at a time; each escape is
+  // decoded here and written back through rule R.
   let end = p + <usize>n;
-  let run = p;
   while (p < end) {
-    let c = <u32>load<u8>(p);
-    // @ts-ignore: a rule's method called through its type parameter (text/escape.ts's rule contract)
-    if (c != 0x5c && !rule.special(c)) {
-      p++; // the parser validated the UTF-8, so multi-byte sequences copy as they are
-      continue;
-    }
-    if (p > run) w.raw(run, <i32>(p - run));
-    let cp = c;
-    if (c == 0x5c) {
-      cp = decodeEscape(p, end - p);
-      p += <usize>escapeLength;
-    } else {
-      p++;
-    }
-    run = p;
+    p = writeEscapedBytes<R>(w, p, end, STOP_BACKSLASH);
+    if (p >= end) break;
+    let cp = decodeEscape(p, end - p);
+    p += <usize>escapeLength;
     writeEscapedCodePoint<R>(w, cp);
   }
-  if (p > run) w.raw(run, <i32>(p - run));
 }
 
 /**
