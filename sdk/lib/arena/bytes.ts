@@ -56,7 +56,8 @@ export class ByteWriter {
 
   /** Counts `n` bytes written at the address `reserve` returned (at most what it reserved).
    *  `w.advance(utf8Encode(w.reserve(4), cp))` */
-  @unsafe advance(n: i32): void {
+  // @ts-ignore: decorator
+  @unsafe @inline advance(n: i32): void {
     if (<u32>n > <u32>(this.buf.byteLength - this.n)) abort("ByteWriter.advance: past the reserved room");
     this.n += n;
   }
