@@ -14,8 +14,8 @@
 export const JSON_DEPTH_MAX: i32 = 128;
 
 /**
- * Largest input `Json.parse` accepts, in bytes: the tape packs offsets and lengths into 27
- * bits, and 128 MiB is far past any request body an arena can hold.
+ * Largest input `Json.parse` and `Json.read` accept, in bytes: the structural index holds
+ * u32 offsets, and 128 MiB is far past any request body an arena can hold.
  *
  * ```ts
  * if (req.body.length > JSON_INPUT_BYTES_MAX) return Response.text("too large\n", 413);
@@ -24,10 +24,11 @@ export const JSON_DEPTH_MAX: i32 = 128;
 export const JSON_INPUT_BYTES_MAX: i32 = (1 << 27) - 1;
 
 /**
- * Arena bytes a parse leaves free. The tape (8 bytes per value, key and bracket) grows in
- * the request's arena; a dense document near the body limit may not fit, and then
- * `Json.parse` returns `doc.ok == false` ("document too large for the request's arena")
- * with this much left for the app's error response, instead of stopping the request.
+ * Arena bytes a parse leaves free. The structural index (4 bytes per bracket, comma, colon
+ * and quote, and as much again for the skip table beside it) grows in the request's arena;
+ * a dense document near the body limit may not fit, and then `Json.parse` / `Json.read`
+ * return `doc.ok == false` ("document too large for the request's arena") with this much
+ * left for the app's error response, instead of stopping the request.
  *
  * ```ts
  * let doc = Json.parse(req.body);

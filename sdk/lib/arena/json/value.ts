@@ -1,18 +1,20 @@
-// A parsed JSON document and the handles that read it: a JsonValue is one tape entry (see
-// tape.ts) and reads the value from the tape and the input bytes only when asked, so
-// walking a document allocates one handle per step and no strings. JsonDoc and JsonValue
-// share this file because each refers to the other (root, doc).
+// A JSON document and the handles that read it. A JsonValue is a JsonCursor (nav.ts): a
+// position in the document's structural index (index.ts) that reads the value from the
+// input bytes only when asked, so walking a document allocates one handle per step and no
+// strings. JsonDoc and JsonValue share this file because each refers to the other (root).
 
 import { ByteWriter } from "../bytes";
 import { parseJsonInt, parseJsonNumber, intOverflow } from "./numbers";
 import { decodeJsonString, stringEquals, writeJsonStringDecoded } from "./strings";
-import {
-  JsonKind, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_CLOSE,
-  TAG_SHIFT, FLAG, PAYLOAD,
-} from "./tape";
+import { JsonKind, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT } from "./kind";
+import { JsonIndex } from "./index";
+import { JsonCursor } from "./nav";
+import { findKey } from "./members";
+import { isPlainInteger } from "./scan";
+import { strictCheck } from "./validate";
 
 /**
- * A parsed JSON text: the tape plus the input bytes it points into.
+ * A JSON text: its input bytes, their structural index and the first error found.
  *
  * ```ts
  * const doc = Json.parse(req.body);
@@ -20,44 +22,61 @@ import {
  * for (let item = doc.root.first(); item.exists; item.next()) { … }
  * ```
  */
-export class JsonDoc {
-  /** Address of the input's first byte. */
-  @unsafe readonly input: usize;
-  /** Input length in bytes. */
-  @unsafe readonly inputLength: u32;
-  /** Address of the tape (0 when parsing failed). */
-  @unsafe readonly tape: usize;
-  /** Tape entries. */
-  @unsafe readonly entries: u32;
-  /** Why parsing failed, or "" when it did not. `doc.error` */
-  readonly error: string;
-  /** Byte offset where parsing failed, or -1. `doc.errorPos` */
-  readonly errorPos: i32;
-
-  /** Made by `Json.parse` from the parser's tape or error. */
+export class JsonDoc extends JsonIndex {
+  /** Made by `Json.parse` / `Json.read` (parser.ts), which build its index. */
   // @ts-ignore: decorator
-  @unsafe constructor(input: usize, inputLength: u32, tape: usize, entries: u32, error: string, errorPos: i32) {
-    this.input = input;
-    this.inputLength = inputLength;
-    this.tape = tape;
-    this.entries = entries;
-    this.error = error;
-    this.errorPos = errorPos;
+  @unsafe constructor(input: usize, inputLength: u32) {
+    super(input, inputLength);
   }
 
-  /** True when the input was one valid JSON text. `if (!doc.ok) …` */
+  /** True while no error is recorded: after `Json.parse`, when the input is one valid JSON
+   *  text; after `Json.read`, when nothing read so far (nor validate()) found one. `if (!doc.ok) …` */
   get ok(): bool {
-    return this.errorPos < 0;
+    return this.errPos < 0;
   }
 
-  /** The top-level value, or a MISSING value when parsing failed. `doc.root.get("id")` */
+  /** Why the document is not ok, or "". `doc.error` */
+  get error(): string {
+    return this.err;
+  }
+
+  /** Byte offset of that error, or -1. `doc.errorPos` */
+  get errorPos(): i32 {
+    return this.errPos;
+  }
+
+  /** The top-level value; MISSING when a strict parse failed or the input failed stage 1
+   *  (invalid UTF-8, a control character in a string, an unterminated string).
+   *  `doc.root.get("id")` */
   get root(): JsonValue {
-    return new JsonValue(this, this.ok ? 0 : -1, -1);
+    let v = new JsonValue(this);
+    if (!this.dead) v.land(this.skipWs(0), 0, -1, 0);
+    return v;
+  }
+
+  /**
+   * Checks the whole document strictly, as `Json.parse` does (grammar, escapes, numbers,
+   * depth, nothing after the value), for a document from `Json.read`; true when it is valid.
+   * Otherwise the first error found is recorded, unless reading had recorded one already.
+   * Values read afterwards skip their on-demand checks.
+   *
+   * ```ts
+   * const doc = Json.read(req.body);
+   * if (!doc.validate()) return Response.text(doc.error + "\n", 400);
+   * ```
+   */
+  validate(): bool {
+    if (this.checked || this.truncated) return this.ok;
+    // A document that failed stage 1 is checked whole, so its first error is the one
+    // Json.parse would report; errors found by reading stand (the first one recorded).
+    if (this.dead) this.errPos = -1;
+    strictCheck(this, this.inputLength);
+    return this.ok;
   }
 }
 
 /**
- * A handle on one value of a `JsonDoc` (a tape index; 32 bytes in the arena). Reading never
+ * A handle on one value of a `JsonDoc` (a position in its index; 48 bytes in the arena). Reading never
  * traps: asking an absent or mistyped value gives MISSING, "", NaN, 0 or false, and the
  * `…Or(default)` getters say what to use instead.
  *
@@ -69,46 +88,16 @@ export class JsonDoc {
  * for (let tag = user.get("tags").first(); tag.exists; tag.next()) tag.writeStrTo(w);
  * ```
  */
-export class JsonValue {
-  private doc: JsonDoc;
-  // Tape index of the value, or -1 when MISSING.
-  private i: i32;
-  // Tape index of the member's key when the value is an object member, else -1.
-  private k: i32;
-
-  /** Made by `doc.root` and the walking methods: value `i` of the tape, reached
-   *  through key `k` (-1 when not through an object). */
+export class JsonValue extends JsonCursor {
+  /** Made by `doc.root` and the walking methods. */
   // @ts-ignore: decorator
-  @unsafe constructor(doc: JsonDoc, i: i32, k: i32) {
-    this.doc = doc;
-    this.i = i;
-    this.k = k;
-  }
-
-  // @ts-ignore: decorator
-  @inline private w0(i: i32): u32 {
-    return load<u32>(this.doc.tape + (<usize>i << 3));
-  }
-
-  // @ts-ignore: decorator
-  @inline private w1(i: i32): u32 {
-    return load<u32>(this.doc.tape + (<usize>i << 3), 4);
-  }
-
-  private tag(): u32 {
-    return this.i < 0 ? 0 : this.w1(this.i) >> TAG_SHIFT;
-  }
-
-  /** Index of the entry after value `i` (its container skipped in O(1)). */
-  private after(i: i32): i32 {
-    let w1 = this.w1(i);
-    let t = w1 >> TAG_SHIFT;
-    return t == T_ARRAY || t == T_OBJECT ? <i32>(w1 & PAYLOAD) : i + 1;
+  @unsafe constructor(doc: JsonIndex) {
+    super(doc);
   }
 
   /** What this value is. `v.kind == JsonKind.STRING` */
   get kind(): JsonKind {
-    switch (this.tag()) {
+    switch (this.t) {
       case T_NULL: return JsonKind.NULL;
       case T_FALSE:
       case T_TRUE: return JsonKind.BOOL;
@@ -120,84 +109,52 @@ export class JsonValue {
     return JsonKind.MISSING;
   }
 
-  /** False for MISSING (absent member, index out of range, failed parse). `if (v.exists) …` */
-  get exists(): bool { return this.i >= 0; }
+  /** False for MISSING (absent member, index out of range, failed parse, a value that
+   *  failed its check). `if (v.exists) …` */
+  get exists(): bool { return this.t != 0; }
   /** `v.isNull` */
-  get isNull(): bool { return this.tag() == T_NULL; }
+  get isNull(): bool { return this.t == T_NULL; }
   /** `v.isBool` */
-  get isBool(): bool { let t = this.tag(); return t == T_TRUE || t == T_FALSE; }
+  get isBool(): bool { return this.t == T_TRUE || this.t == T_FALSE; }
   /** `v.isNumber` */
-  get isNumber(): bool { return this.tag() == T_NUMBER; }
+  get isNumber(): bool { return this.t == T_NUMBER; }
   /** `v.isString` */
-  get isString(): bool { return this.tag() == T_STRING; }
+  get isString(): bool { return this.t == T_STRING; }
   /** `v.isArray` */
-  get isArray(): bool { return this.tag() == T_ARRAY; }
+  get isArray(): bool { return this.t == T_ARRAY; }
   /** `v.isObject` */
-  get isObject(): bool { return this.tag() == T_OBJECT; }
+  get isObject(): bool { return this.t == T_OBJECT; }
 
-  /** Elements of an array or members of an object, O(1); 0 for anything else.
-   *  `doc.root.get("items").length` */
+  /** Elements of an array or members of an object (counted once, then O(1)); 0 for
+   *  anything else. `doc.root.get("items").length` */
   get length(): i32 {
-    let t = this.tag();
-    if (t != T_ARRAY && t != T_OBJECT) return 0;
-    return <i32>this.w0(<i32>(this.w1(this.i) & PAYLOAD) - 1);
+    return this.t == T_ARRAY || this.t == T_OBJECT ? this.count() : 0;
   }
 
   /**
    * The member `key` of an object (compared after decoding escapes), or MISSING. When a key
    * repeats, the last one wins, as in JavaScript's JSON.parse, so that two readers of the
-   * same bytes agree. O(members). `doc.root.get("a").get("b").strOr("")`
+   * same bytes agree. One pass over the members; to read several members of each object,
+   * `JsonKeys` / `JsonFields.pick` match them all in one pass. `doc.root.get("a").get("b").strOr("")`
    */
   get(key: string): JsonValue {
-    let k = this.findKey(key);
-    return new JsonValue(this.doc, k < 0 ? -1 : k + 1, k);
+    let v = new JsonValue(this.ix);
+    let e = this.t == T_OBJECT ? findKey(this.ix, <u32>this.j, key) : -1;
+    if (e >= 0) v.toMember(<u32>e, this.d + 1);
+    return v;
   }
 
   /** True when this is an object with member `key` (no allocation). `if (v.has("id")) …` */
   has(key: string): bool {
-    return this.findKey(key) >= 0;
-  }
-
-  /** Tape index of the last key equal to `key`, or -1. */
-  private findKey(key: string): i32 {
-    if (this.tag() != T_OBJECT) return -1;
-    let found = -1;
-    let j = this.i + 1;
-    // Most names differ from `key` in length or first byte: reject those here, without a
-    // call (an unescaped UTF-8 name has at least as many bytes as `key` has UTF-16 units,
-    // and an ASCII first byte must equal the first unit).
-    let units = key.length;
-    let first: u32 = units > 0 ? <u32>key.charCodeAt(0) : 0;
-    let input = this.doc.input;
-    let w1 = this.w1(j);
-    while ((w1 >> TAG_SHIFT) != T_CLOSE) {
-      let n = <i32>(w1 & PAYLOAD);
-      let plain = (w1 & FLAG) == 0;
-      let maybe = !plain;
-      if (plain && n >= units) {
-        if (units == 0) {
-          maybe = n == 0;
-        } else {
-          let b0 = <u32>load<u8>(input + <usize>this.w0(j));
-          maybe = b0 == first || b0 >= 0x80;
-        }
-      }
-      if (maybe && this.keyEquals(j, key)) found = j;
-      j = this.after(j + 1);
-      w1 = this.w1(j);
-    }
-    return found;
+    return this.t == T_OBJECT && findKey(this.ix, <u32>this.j, key) >= 0;
   }
 
   /** Element `index` of an array (or the value of member `index` of an object), or
    *  MISSING. O(index): use first()/next() to walk. `doc.root.at(0).num()` */
   at(index: i32): JsonValue {
     let v = this.first();
+    if (index < 0) v.toMissing();
     for (let n = 0; n < index && v.exists; n++) v.next();
-    if (index < 0) {
-      v.i = -1;
-      v.k = -1;
-    }
     return v;
   }
 
@@ -210,96 +167,87 @@ export class JsonValue {
    * ```
    */
   first(): JsonValue {
-    let t = this.tag();
-    let j = this.i + 1;
-    if ((t != T_ARRAY && t != T_OBJECT) || (this.w1(j) >> TAG_SHIFT) == T_CLOSE) {
-      return new JsonValue(this.doc, -1, -1);
-    }
-    return t == T_OBJECT ? new JsonValue(this.doc, j + 1, j) : new JsonValue(this.doc, j, -1);
+    let v = new JsonValue(this.ix);
+    if (this.t == T_ARRAY || this.t == T_OBJECT) v.toFirstOf(this);
+    return v;
   }
 
   /** Moves this handle, in place, to the next element or member (MISSING past the last)
    *  and returns it. Handles are not shared, so only this one moves. `v.next()` */
   next(): JsonValue {
-    if (this.i < 0) return this;
-    let j = this.after(this.i);
-    if ((this.w1(j) >> TAG_SHIFT) == T_CLOSE) {
-      this.i = -1;
-      this.k = -1;
-    } else if (this.k >= 0) {
-      this.k = j;
-      this.i = j + 1;
-    } else {
-      this.i = j;
-    }
+    this.toNext();
     return this;
   }
 
-  private keyEquals(j: i32, s: string): bool {
-    let w1 = this.w1(j);
-    return stringEquals(this.doc.input + <usize>this.w0(j), <i32>(w1 & PAYLOAD), (w1 & FLAG) != 0, s);
+  private keyEquals(e: i32, s: string): bool {
+    let ix = this.ix;
+    let a = ix.at(<u32>e) + 1;
+    let b = ix.at(<u32>e + 1);
+    return stringEquals(ix.input + <usize>a, <i32>(b - a), ix.hasBackslash(a, b), s);
   }
 
   /** The member's key when this value was reached through an object (get, first/next),
    *  else "". `m.key()` */
   key(): string {
-    return this.k < 0 ? "" : this.decode(this.k);
+    return this.k < 0 || this.t == 0 ? "" : this.decode(this.k);
   }
 
   /** Whether the member's key is `s`, without allocating. `if (m.keyIs("id")) …` */
   keyIs(s: string): bool {
-    return this.k >= 0 && this.keyEquals(this.k, s);
+    return this.k >= 0 && this.t != 0 && this.keyEquals(this.k, s);
   }
 
   /** Appends the member's decoded key as UTF-8. `m.writeKeyTo(w)` */
   writeKeyTo(w: ByteWriter): void {
-    if (this.k >= 0) this.writeDecoded(this.k, w);
+    if (this.k >= 0 && this.t != 0) this.writeDecoded(this.k, w);
   }
 
   /** Appends the member's key as written in the input, escapes kept (valid inside JSON
    *  quotes). `m.writeKeyRawTo(w)` */
   writeKeyRawTo(w: ByteWriter): void {
-    if (this.k >= 0) w.raw(this.doc.input + <usize>this.w0(this.k), <i32>(this.w1(this.k) & PAYLOAD));
+    if (this.k < 0 || this.t == 0) return;
+    let a = this.ix.at(<u32>this.k) + 1;
+    w.raw(this.ix.input + <usize>a, <i32>(this.ix.at(<u32>this.k + 1) - a));
   }
 
   /** The string, escapes decoded (lone surrogates become U+FFFD); "" when not a string.
    *  `v.str()` */
   str(): string {
-    return this.tag() == T_STRING ? this.decode(this.i) : "";
+    return this.t == T_STRING ? this.decode(this.j) : "";
   }
 
   /** The string, or `fallback` when this is not a string. `v.get("name").strOr("anon")` */
   strOr(fallback: string): string {
-    return this.tag() == T_STRING ? this.decode(this.i) : fallback;
+    return this.t == T_STRING ? this.decode(this.j) : fallback;
   }
 
   /** Whether this is a string equal to `s` after decoding, without allocating.
    *  `v.get("type").strEquals("user")` */
   strEquals(s: string): bool {
-    return this.tag() == T_STRING && this.keyEquals(this.i, s);
+    return this.t == T_STRING && this.keyEquals(this.j, s);
   }
 
   /** Appends the decoded string as UTF-8 (nothing when not a string): straight from the
    *  input bytes, no UTF-16 string. `v.get("name").writeStrTo(w)` */
   writeStrTo(w: ByteWriter): void {
-    if (this.tag() == T_STRING) this.writeDecoded(this.i, w);
+    if (this.t == T_STRING) this.writeDecoded(this.j, w);
   }
 
   /** The number (correctly rounded, like JavaScript), or NaN when not a number. `v.num()` */
   num(): f64 {
-    if (this.tag() != T_NUMBER) return NaN;
+    if (this.t != T_NUMBER) return NaN;
     return parseJsonNumber(this.rawPtr, this.rawLength);
   }
 
   /** The number, or `fallback` when this is not a number. `v.get("ratio").numOr(1.0)` */
   numOr(fallback: f64): f64 {
-    return this.tag() == T_NUMBER ? parseJsonNumber(this.rawPtr, this.rawLength) : fallback;
+    return this.t == T_NUMBER ? parseJsonNumber(this.rawPtr, this.rawLength) : fallback;
   }
 
   /** True for a number written as an integer (no fraction or exponent) that fits an i64.
    *  `if (v.isInteger) id = v.int()` */
   get isInteger(): bool {
-    if (this.tag() != T_NUMBER || (this.w1(this.i) & FLAG) == 0) return false;
+    if (this.t != T_NUMBER || !isPlainInteger(this.ix.input, this.off, this.end)) return false;
     parseJsonInt(this.rawPtr, this.rawLength);
     return !intOverflow;
   }
@@ -315,8 +263,8 @@ export class JsonValue {
   /** The number as an i64 (see int()), or `fallback` when this is not a number.
    *  `v.get("page").intOr(1)` */
   intOr(fallback: i64): i64 {
-    if (this.tag() != T_NUMBER) return fallback;
-    if ((this.w1(this.i) & FLAG) != 0) {
+    if (this.t != T_NUMBER) return fallback;
+    if (isPlainInteger(this.ix.input, this.off, this.end)) {
       let v = parseJsonInt(this.rawPtr, this.rawLength);
       if (!intOverflow) return v;
     }
@@ -328,45 +276,41 @@ export class JsonValue {
 
   /** True for `true`; false for anything else. `v.bool()` */
   bool(): bool {
-    return this.tag() == T_TRUE;
+    return this.t == T_TRUE;
   }
 
   /** The boolean, or `fallback` when this is not one. `v.get("admin").boolOr(false)` */
   boolOr(fallback: bool): bool {
-    let t = this.tag();
+    let t = this.t;
     return t == T_TRUE ? true : t == T_FALSE ? false : fallback;
   }
 
   /** Address of the raw token: a string's content (inside the quotes), a number's or a
    *  literal's text, a container's opening bracket; 0 when MISSING. `w.raw(v.rawPtr, v.rawLength)` */
   get rawPtr(): usize {
-    if (this.i < 0) return 0;
-    return this.doc.input + <usize>this.w0(this.i);
+    if (this.t == 0) return 0;
+    return this.ix.input + <usize>this.off + (this.t == T_STRING ? 1 : 0);
   }
 
   /** Length of the raw token at rawPtr in bytes (a container's span up to and including its
    *  closing bracket); 0 when MISSING. `w.raw(v.rawPtr, v.rawLength)` */
   get rawLength(): i32 {
-    switch (this.tag()) {
-      case T_NULL:
-      case T_TRUE: return 4;
-      case T_FALSE: return 5;
-      case T_NUMBER:
-      case T_STRING: return <i32>(this.w1(this.i) & PAYLOAD);
-      case T_ARRAY:
-      case T_OBJECT: {
-        let close = <i32>(this.w1(this.i) & PAYLOAD) - 1;
-        return <i32>(this.w1(close) & PAYLOAD) + 1 - <i32>this.w0(this.i);
-      }
+    let t = this.t;
+    if (t == 0) return 0;
+    if (t == T_STRING) return <i32>(this.end - this.off - 1);
+    if (t == T_ARRAY || t == T_OBJECT) {
+      let close = this.ix.closeOf(<u32>this.j);
+      if (close >= this.ix.entries) return <i32>(this.ix.inputLength - this.off);
+      return <i32>(this.ix.at(close) + 1 - this.off);
     }
-    return 0;
+    return <i32>(this.end - this.off);
   }
 
-  /** True when the string (or key) holds backslash escapes, so its raw bytes are not its
-   *  value. Writers use it to copy escape-free strings in one piece.
+  /** True when the string holds backslash escapes, so its raw bytes are not its value.
+   *  Writers use it to copy escape-free strings in one piece.
    *  `if (v.isString && !v.hasEscapes) w.raw(v.rawPtr, v.rawLength)` */
   get hasEscapes(): bool {
-    return this.tag() == T_STRING && (this.w1(this.i) & FLAG) != 0;
+    return this.t == T_STRING && this.ix.hasBackslash(this.off + 1, this.end);
   }
 
   /** A copy of the value's JSON text exactly as in the input (strings with their quotes);
@@ -374,7 +318,7 @@ export class JsonValue {
   raw(): Uint8Array {
     let p = this.rawPtr;
     let n = this.rawLength;
-    if (this.tag() == T_STRING) {
+    if (this.t == T_STRING) {
       p -= 1;
       n += 2;
     }
@@ -384,13 +328,18 @@ export class JsonValue {
     return out;
   }
 
-  private decode(j: i32): string {
-    let w1 = this.w1(j);
-    return decodeJsonString(this.doc.input + <usize>this.w0(j), <i32>(w1 & PAYLOAD), (w1 & FLAG) != 0);
+  // The string whose opening quote is entry `e` (a key or a string value).
+  private decode(e: i32): string {
+    let ix = this.ix;
+    let a = ix.at(<u32>e) + 1;
+    let b = ix.at(<u32>e + 1);
+    return decodeJsonString(ix.input + <usize>a, <i32>(b - a), ix.hasBackslash(a, b));
   }
 
-  private writeDecoded(j: i32, w: ByteWriter): void {
-    let w1 = this.w1(j);
-    writeJsonStringDecoded(w, this.doc.input + <usize>this.w0(j), <i32>(w1 & PAYLOAD), (w1 & FLAG) != 0);
+  private writeDecoded(e: i32, w: ByteWriter): void {
+    let ix = this.ix;
+    let a = ix.at(<u32>e) + 1;
+    let b = ix.at(<u32>e + 1);
+    writeJsonStringDecoded(w, ix.input + <usize>a, <i32>(b - a), ix.hasBackslash(a, b));
   }
 }

@@ -1,0 +1,39 @@
+// Finding an object's member by name over the index (index.ts): one pass over the members,
+// their values skipped through the index, not read. JsonValue.get uses findKey; the
+// multi-field lookup (JsonKeys in fields.ts) has its own pass with keys encoded once.
+
+import { JsonIndex } from "./index";
+import { stringEquals } from "./strings";
+
+/**
+ * The index entry of the opening quote of the *last* key of the object opened at entry `j`
+ * that decodes to `key`, or -1. The last wins, as in JavaScript's JSON.parse, so two readers
+ * of the same bytes agree; so the pass always reaches the object's end. Most names are
+ * rejected by length and first byte without a call. `let e = findKey(doc, obj.j, "id")`
+ */
+export function findKey(ix: JsonIndex, j: u32, key: string): i32 {
+  let units = key.length;
+  let first: u32 = units > 0 ? <u32>key.charCodeAt(0) : 0;
+  let input = ix.input;
+  let found = -1;
+  let e = j + 1;
+  while (ix.ch(e) == 0x22) {
+    let a = ix.at(e) + 1;
+    let len = <i32>(ix.at(e + 1) - a);
+    // A name's raw bytes are never fewer than the UTF-16 units it decodes to, and an ASCII
+    // first byte that is not a backslash is the first unit.
+    if (len >= units) {
+      let maybe = units == 0 ? len == 0 : true;
+      if (units > 0) {
+        let b0 = <u32>load<u8>(input + <usize>a);
+        maybe = b0 == first || b0 >= 0x80 || b0 == 0x5c;
+      }
+      if (maybe && stringEquals(input + <usize>a, len, ix.hasBackslash(a, a + <u32>len), key)) found = <i32>e;
+    }
+    if (ix.ch(e + 2) != 0x3a) break;
+    e = ix.skipValue(e + 3);
+    if (ix.ch(e) != 0x2c) break;
+    e++;
+  }
+  return found;
+}
