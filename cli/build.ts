@@ -59,6 +59,10 @@ export function ascArgs(source: string, out: string, check: boolean): string[] {
     // functions from the app's; the instrumentation drops them again unless asked to keep
     // them (the optimized code is byte-identical with and without them).
     "--debug",
+    // Wasm SIMD (every engine Arena runs on has it): the JSON reader's structural index and
+    // the escaping core read 16 bytes per instruction (sdk/lib/arena/json/stage1.ts,
+    // sdk/lib/arena/text/scan.ts).
+    "--enable", "simd",
   ];
   if (check) args.push("--use", "ARENA_CHECK=1");
   return args;

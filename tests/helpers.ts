@@ -29,7 +29,9 @@ export async function buildApp(source: string, check = false): Promise<Uint8Arra
   hashTree(hash, path.join(ROOT, "runtime"));
   hashTree(hash, path.join(ROOT, "sdk"));
   // The build reads the waiting imports' names from host/abi/constants.ts: a change there changes the wasm.
-  for (const f of ["cli/build.ts", "cli/instrument.ts", "cli/stdlib_patch.ts", "host/abi/constants.ts"]) hash.update(fs.readFileSync(path.join(ROOT, f)));
+  for (const f of ["cli/build.ts", "cli/instrument.ts", "cli/uncounted.ts", "cli/stdlib_patch.ts", "host/abi/constants.ts"]) hash.update(fs.readFileSync(path.join(ROOT, f)));
+  // A measuring switch of cli/build.ts (which loops are counted) changes the output too.
+  hash.update(process.env.ARENA_INTERNAL_LOOP_COUNTING ?? "");
   const out = path.join(CACHE, `${path.basename(source, ".ts")}-${hash.digest("hex").slice(0, 16)}${check ? ".check" : ""}.wasm`);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(CACHE, { recursive: true });
