@@ -10,10 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import asc, { libraryFiles } from "assemblyscript/asc";
-import { ascArgs } from "../cli/build.ts";
-import { instrumentCpuBudget, markMayWait } from "../cli/instrument.ts";
-import { patchStdlib } from "../cli/stdlib_patch.ts";
+import { build } from "../cli/build.ts";
 import { prepareBenchData } from "./data.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -22,15 +19,12 @@ const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1] || 5)
 const out = path.join(ROOT, "bench/results");
 fs.mkdirSync(out, { recursive: true });
 
-// The bench app as `npm run bench` builds it (with the patched Map and Set, as every build),
-// plus a name section so wasm frames have names, with the documents bench/run.ts serves.
+// The bench app built as `npm run bench` builds it (arena build: patched stdlib, CPU-budget
+// counters, may-wait list), keeping its name section so wasm frames have names, with the
+// documents bench/run.ts serves.
 const data = prepareBenchData(ROOT);
-patchStdlib(libraryFiles as Record<string, string>);
 const wasm = path.join(out, "profile-app.wasm");
-const { error } = await asc.main([...ascArgs(path.join(ROOT, "bench/apps/bench.ts"), wasm, false), "--debug"], { stdout: process.stdout, stderr: process.stderr });
-if (error) throw error;
-// With the may-wait list, like every build: without it every request would go through JSPI.
-fs.writeFileSync(wasm, markMayWait(instrumentCpuBudget(fs.readFileSync(wasm), true)));
+await build(path.join(ROOT, "bench/apps/bench.ts"), { out: wasm, names: true });
 
 function start(args: string[], env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn("taskset", ["-c", "0", process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
