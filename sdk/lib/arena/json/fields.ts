@@ -3,11 +3,12 @@
 // against all of them by length and first 8 bytes (then the rest), instead of one pass per
 // `get`. The values are read through the same JsonValue handles, one per field read.
 
-import { JsonCursor } from "./nav";
+import { JsonCursor, memberKeyOk } from "./nav";
 import { JsonIndex } from "./index";
 import { JsonValue } from "./value";
 import { stringEquals } from "./strings";
 import { T_OBJECT } from "./kind";
+import { PICK_MEMO_MEMBERS } from "../limits";
 
 /**
  * A fixed list of member names, encoded once. Make it at module top level (start-up), then
@@ -32,6 +33,8 @@ export class JsonKeys {
   private heads: StaticArray<u64>;
   private offsets: StaticArray<i32>;
   private bytes: ArrayBuffer;
+  // No name repeats: one match per member, so a remembered match is the whole answer.
+  @unsafe unique: bool = true;
 
   /** Encodes `names` (the slot of a name is its index here). `new JsonKeys(["id", "name"])` */
   constructor(names: string[]) {
@@ -51,6 +54,9 @@ export class JsonKeys {
       unchecked(this.heads[i] = load<u64>(dst) & headMask(<i32>len));
       unchecked(this.offsets[i] = at);
       at += <i32>len + 8;
+    }
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < i; k++) if (names[k] == names[i]) this.unique = false;
     }
   }
 
@@ -105,11 +111,19 @@ export class JsonFields {
   private slots: StaticArray<i32>;
   // The object picked last (its document and depth); null before the first pick.
   private obj: JsonValue | null = null;
+  // What the member at each position (up to PICK_MEMO_MEMBERS) was in the object picked
+  // before: its name's length and first 16 bytes (names up to 16 bytes are remembered),
+  // and the slot it matched (-1: none). Objects of one shape list their members in the
+  // same order, so a member whose name equals the remembered one is decided by one
+  // comparison instead of a pass over every key.
+  private memo: StaticArray<u64> = new StaticArray<u64>(PICK_MEMO_MEMBERS * 2);
+  private memoLen: StaticArray<i32> = new StaticArray<i32>(PICK_MEMO_MEMBERS * 2);
 
   /** Empty fields for `keys`. `new JsonFields(PRODUCT)` */
   constructor(keys: JsonKeys) {
     this.keys = keys;
     this.slots = new StaticArray<i32>(keys.length);
+    for (let m = 0; m < PICK_MEMO_MEMBERS; m++) unchecked(this.memoLen[m * 2] = -1);
   }
 
   /** Fills the slots from the members of `obj` (all MISSING when it is not an object).
@@ -120,7 +134,7 @@ export class JsonFields {
     for (let i = 0; i < n; i++) unchecked(slots[i] = -1);
     this.obj = obj;
     if (obj.t != T_OBJECT) return this;
-    pickMembers(obj, this.keys, slots);
+    pickMembers(obj, this.keys, slots, this.memo, this.memoLen);
     return this;
   }
 
@@ -132,7 +146,7 @@ export class JsonFields {
     let v = new JsonValue(obj.ix);
     if (i < 0 || i >= this.slots.length) return v;
     let e = unchecked(this.slots[i]);
-    if (e >= 0) v.toMember(<u32>e, obj.d + 1);
+    if (e >= 0) v.toMemberValue(<u32>e, obj.d + 1);
     return v;
   }
 
@@ -144,34 +158,82 @@ export class JsonFields {
 
 // The pass: each member's name is matched by length and first 8 bytes; a name holding an
 // escape is compared decoded (it cannot match byte for byte). Values are skipped unread.
-function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>): void {
+// At the object's end the pass records where it closes and how many members it has (the
+// index's aux), so moving past the object afterwards is O(1).
+function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, memo: StaticArray<u64>, memoLen: StaticArray<i32>): void {
   let ix = obj.ix;
   let input = ix.input;
   let limit = ix.inputLength;
   let e = <u32>obj.j + 1;
+  let m = 0;
   while (ix.ch(e) == 0x22) {
     let a = ix.at(e) + 1;
     let len = <i32>(ix.at(e + 1) - a);
     let p = input + <usize>a;
     // Eight bytes may be read only while they lie inside the input.
     let head = a + 8 <= limit ? load<u64>(p) & headMask(len) : tailHead(p, len);
-    let s = keys.match(p, len, head, 0);
-    if (s >= 0) {
-      do {
-        unchecked(slots[s] = <i32>e);
-        s = keys.match(p, len, head, s + 1);
-      } while (s >= 0);
-    } else if (ix.hasBackslash(a, a + <u32>len)) {
-      let names = keys.names;
-      for (let i = 0; i < names.length; i++) {
-        if (stringEquals(p, len, true, unchecked(names[i]))) unchecked(slots[i] = <i32>e);
+    let s: i32;
+    let tail: u64 = len <= 8 ? 0 : a + 16 <= limit ? load<u64>(p, 8) & headMask(len - 8) : tailHead(p + 8, len - 8);
+    if (m < PICK_MEMO_MEMBERS && unchecked(memoLen[m * 2]) == len && unchecked(memo[m * 2]) == head && unchecked(memo[m * 2 + 1]) == tail) {
+      s = unchecked(memoLen[m * 2 + 1]);
+      if (s >= 0) unchecked(slots[s] = <i32>e);
+    } else {
+      s = matchMember(ix, keys, slots, p, a, len, head, <i32>e);
+      if (s >= 0 && !keys.unique && !ix.checked && !memberKeyOk(ix, e)) return clearSlots(slots, <i32>e);
+      if (m < PICK_MEMO_MEMBERS) {
+        unchecked(memoLen[m * 2] = keys.unique && len <= 16 ? len : -1);
+        unchecked(memoLen[m * 2 + 1] = s);
+        unchecked(memo[m * 2] = head);
+        unchecked(memo[m * 2 + 1] = tail);
       }
     }
-    if (ix.ch(e + 2) != 0x3a) break;
+    // A key the app will read is checked here, once (at() then only lands on its value).
+    if (s >= 0 && !ix.checked && !keyPlain(ix, e, a, len) && !memberKeyOk(ix, e)) return clearSlots(slots, <i32>e);
+    m++;
+    if (ix.ch(e + 2) != 0x3a) return;
     e = ix.skipValue(e + 3);
     if (ix.ch(e) != 0x2c) break;
     e++;
   }
+  if (ix.ch(e) == 0x7d) {
+    ix.setAux(<u32>obj.j, e + 1);
+    ix.setAux(e, <u32>m + 1);
+  }
+}
+
+// The common well-formed key, decided without a call: no backslash, and its colon right
+// after the closing quote (memberKeyOk decides every other case).
+// @ts-ignore: decorator
+@inline function keyPlain(ix: JsonIndex, e: u32, a: u32, len: i32): bool {
+  let kend = a + <u32>len;
+  return ix.at(e + 2) == kend + 1 && !ix.hasBackslash(a, kend);
+}
+
+// A malformed key stops the pick: every slot that points at it reads as MISSING (the
+// error is recorded on the document).
+function clearSlots(slots: StaticArray<i32>, e: i32): void {
+  for (let i = 0; i < slots.length; i++) if (unchecked(slots[i]) == e) unchecked(slots[i] = -1);
+}
+
+// Fills every slot whose name is the member's (name bytes at `p`, input offset `a`, entry
+// `e`); returns the first such slot, or -1.
+function matchMember(ix: JsonIndex, keys: JsonKeys, slots: StaticArray<i32>, p: usize, a: u32, len: i32, head: u64, e: i32): i32 {
+  let s = keys.match(p, len, head, 0);
+  let first = s;
+  while (s >= 0) {
+    unchecked(slots[s] = e);
+    s = keys.match(p, len, head, s + 1);
+  }
+  if (first < 0 && ix.hasBackslash(a, a + <u32>len)) {
+    let names = keys.names;
+    for (let i = 0; i < names.length; i++) {
+      if (stringEquals(p, len, true, unchecked(names[i]))) {
+        unchecked(slots[i] = e);
+        if (first < 0) first = i;
+      }
+    }
+  }
+  return first;
 }
 
 // The first min(len, 8) bytes at `p`, a byte at a time (near the input's end).

@@ -101,12 +101,22 @@ export class JsonIndex {
   }
 
   /** Whether bytes [a, b) of the input hold a backslash (inside a string: an escape).
-   *  Blocks without one are known from their bit; only the others are looked at. */
-  hasBackslash(a: u32, b: u32): bool {
+   *  Blocks without one are known from their bit (most strings lie in one block: one bit
+   *  test); only the others are looked at. */
+  // @ts-ignore: decorator
+  @inline hasBackslash(a: u32, b: u32): bool {
     if (a >= b) return false;
+    let first = a >> 6;
     let last = (b - 1) >> 6;
+    if (first == last) {
+      if (((load<u64>(this.esc + (<usize>(first >> 6) << 3)) >> <u64>(first & 63)) & 1) == 0) return false;
+    }
+    return this.scanBackslash(first, last, a, b);
+  }
+
+  private scanBackslash(first: u32, last: u32, a: u32, b: u32): bool {
     let any = false;
-    for (let blk = a >> 6; blk <= last; blk++) {
+    for (let blk = first; blk <= last; blk++) {
       if ((load<u64>(this.esc + (<usize>(blk >> 6) << 3)) >> <u64>(blk & 63)) & 1) {
         any = true;
         break;

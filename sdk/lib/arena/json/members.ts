@@ -30,10 +30,13 @@ export function findKey(ix: JsonIndex, j: u32, key: string): i32 {
       }
       if (maybe && stringEquals(input + <usize>a, len, ix.hasBackslash(a, a + <u32>len), key)) found = <i32>e;
     }
-    if (ix.ch(e + 2) != 0x3a) break;
+    if (ix.ch(e + 2) != 0x3a) return found;
     e = ix.skipValue(e + 3);
     if (ix.ch(e) != 0x2c) break;
     e++;
   }
+  // The pass reached the object's end: remember where it is (index.ts aux), so moving past
+  // the object afterwards is O(1).
+  if (ix.ch(e) == 0x7d) ix.setAux(j, e + 1);
   return found;
 }

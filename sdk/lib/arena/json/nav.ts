@@ -98,21 +98,14 @@ export class JsonCursor {
    *  on demand, checks the key and its colon first. */
   toMember(e: u32, d: i32): bool {
     let ix = this.ix;
-    if (!ix.checked) {
-      if (ix.ch(e) != 0x22) {
-        let at = ix.skipWs(ix.at(e - 1) + 1);
-        ix.fail(at >= ix.inputLength ? "unexpected end of input" : "expected a string key", at);
-        return this.toMissing();
-      }
-      if (e + 1 >= ix.entries) return this.toMissing(); // unterminated: stage 1 said so
-      let kend = ix.at(e + 1);
-      let colon = ix.skipWs(kend + 1);
-      if (ix.hasBackslash(ix.at(e) + 1, kend) && !checkEscapes(ix, ix.at(e) + 1, kend)) return this.toMissing();
-      if (colon != ix.at(e + 2) || ix.ch(e + 2) != 0x3a) {
-        ix.fail(colon >= ix.inputLength ? "unexpected end of input" : "expected ':' after an object key", colon);
-        return this.toMissing();
-      }
-    }
+    if (!ix.checked && !memberKeyOk(ix, e)) return this.toMissing();
+    return this.toMemberValue(e, d);
+  }
+
+  /** Lands on the value of the member at key entry `e` whose key is known good (checked by
+   *  memberKeyOk, or the document is checked). */
+  toMemberValue(e: u32, d: i32): bool {
+    let ix = this.ix;
     return this.land(ix.skipWs(ix.at(e + 2) + 1), e + 3, <i32>e, d);
   }
 
@@ -188,4 +181,25 @@ export class JsonCursor {
     if (close < ix.entries) ix.setAux(close, n + 1);
     return n;
   }
+}
+
+/**
+ * On demand: whether entry `e` starts a well-formed member key (a string whose escapes are
+ * valid, then only whitespace before its colon); records the error when not. The multi-field
+ * pick (fields.ts) checks the keys it matches with it once, so reading them is a landing.
+ * `if (!memberKeyOk(ix, e)) return …`
+ */
+export function memberKeyOk(ix: JsonIndex, e: u32): bool {
+  if (ix.ch(e) != 0x22) {
+    let at = ix.skipWs(ix.at(e - 1) + 1);
+    return ix.fail(at >= ix.inputLength ? "unexpected end of input" : "expected a string key", at);
+  }
+  if (e + 1 >= ix.entries) return false; // unterminated: stage 1 said so
+  let kend = ix.at(e + 1);
+  if (ix.hasBackslash(ix.at(e) + 1, kend) && !checkEscapes(ix, ix.at(e) + 1, kend)) return false;
+  let colon = ix.skipWs(kend + 1);
+  if (colon != ix.at(e + 2) || ix.ch(e + 2) != 0x3a) {
+    return ix.fail(colon >= ix.inputLength ? "unexpected end of input" : "expected ':' after an object key", colon);
+  }
+  return true;
 }
