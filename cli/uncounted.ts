@@ -43,15 +43,38 @@ export interface UncountedEntry {
   why: string;
 }
 
-/** The SDK functions whose loops are not counted. The JSON reader's and the escaping
- *  writers' loops, the ones that matter for throughput (docs/performance.md), join the
- *  list once their rewrite (issue 12) has settled their names. */
+/** The SDK functions whose loops are not counted: byte loops whose counter would be a
+ *  visible share of their work (the JSON reader's, the escaping writers'; see
+ *  docs/performance.md, "What the CPU budget costs"). Left counted on purpose: the
+ *  multi-field pick (its work grows with the app's key count, not only the input), number
+ *  parsing (its exact-decimal fallback runs a large constant per number) and the strict
+ *  validator. */
 export const UNCOUNTED: readonly UncountedEntry[] = [
   { fn: "~lib/arena/text/utf8/utf8", why: "decodes the `len` bytes it is given; every turn of its one loop consumes at least one byte" },
   { fn: "~lib/arena/crypto/hexEncode", why: "one turn per byte of its input" },
   { fn: "~lib/arena/crypto/base64UrlEncode", why: "one turn per three bytes of its input" },
   { fn: "~lib/arena/crypto/base64UrlDecode", why: "one turn per character of its input, after trimming at most all of them" },
   { fn: "~lib/arena/crypto/constantTimeEqual", why: "one turn per byte of its (equal-length) inputs" },
+  { fn: "~lib/arena/json/stage1/buildIndex", why: "one turn per 64-byte block of the input, and one per structural character found in it" },
+  { fn: "~lib/arena/json/index/JsonIndex#closeOf", why: "one turn per index entry of the container (at most one per input byte), remembered so a container is scanned once" },
+  { fn: "~lib/arena/json/index/JsonIndex#scanBackslash", why: "one turn per 64-byte block, then per byte, of the string it is given" },
+  { fn: "~lib/arena/json/index/JsonIndex#skipWs", why: "one turn per whitespace byte it passes" },
+  { fn: "~lib/arena/json/scan/scanNumber", why: "one turn per byte of the number token" },
+  { fn: "~lib/arena/json/scan/checkEscapes", why: "one turn per byte of the string it checks" },
+  { fn: "~lib/arena/json/nav/memberKeyOk", why: "passes the whitespace and checks the escapes of one key: a turn per byte" },
+  { fn: "~lib/arena/json/nav/JsonCursor#land", why: "checks the one value it lands on (its bytes, the whitespace after it)" },
+  { fn: "~lib/arena/json/nav/JsonCursor#toNext", why: "passes the whitespace after a value, then lands on the next one" },
+  { fn: "~lib/arena/json/nav/JsonCursor#toMemberValue", why: "passes the whitespace after a colon, then lands on the value" },
+  { fn: "~lib/arena/json/strings/stringEquals", why: "one turn per byte of the string compared" },
+  { fn: "~lib/arena/json/members/findKey", why: "one turn per member of the object, each comparing at most the name's bytes" },
+  { fn: "~lib/arena/json/strings/writeJsonStringEscaped", why: "each turn consumes at least one byte of the JSON string (a clean run, or one escape)" },
+  { fn: "~lib/arena/text/escape/writeEscaped", why: "each turn consumes at least one code unit of the string" },
+  { fn: "~lib/arena/text/escape/writeEscapedBytes", why: "each turn consumes at least one byte, or stops at a byte its caller consumes" },
+  { fn: "~lib/arena/text/escape/writeEscapedUtf8", why: "each turn consumes at least one byte of the input" },
+  { fn: "~lib/arena/bytes/ByteWriter#str", why: "each turn consumes at least one code unit of the string" },
+  { fn: "~lib/arena/bytes/ByteWriter#bytes", why: "one turn per 16 bytes of the bytes it copies" },
+  { fn: "~lib/arena/html/Html#rawBytes", why: "copies the bytes it is given: one turn per 16 of them" },
+  { fn: "~lib/arena/html/Html#int", why: "at most 20 turns, the digits of an i64" },
 ];
 
 /** The asc internal names of the primitive types (type arguments that bring no code). */
