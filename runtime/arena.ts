@@ -39,6 +39,7 @@ import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD,
 import { heapAlloc, heapCapacity, heapContains, heapFree, heapInit, heapIsUsedBlock, heapRealloc, heapUsed } from "./heap";
 import "./gc";
 import "./keep";
+import { zeroBytes } from "./zero";
 import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATION_FREE } from "./report";
 
 // Region header field offsets; mirrored in host/abi/constants.ts (a test keeps them equal).
@@ -373,7 +374,7 @@ function __new(size: usize, id: u32): usize {
   // asc's standard library relies on this (a GC runtime zeroes in __new: ArrayBuffer, Array
   // and StaticArray skip their own fill), and so does isolation: arenas and heap blocks are
   // reused, and a fresh object must never show what an earlier request left there.
-  memory.fill(ptr + OBJECT_OVERHEAD, 0, size);
+  zeroBytes(ptr + OBJECT_OVERHEAD, size);
   return ptr + OBJECT_OVERHEAD;
 }
 
