@@ -98,7 +98,7 @@ export function writeJsonStringEscaped<R>(w: ByteWriter, p: usize, n: i32): void
 
 /**
  * The raw JSON string content of `n` validated bytes at `p` decoded to a string; `escaped`
- * says whether it holds backslashes (the tape's flag), else it is plain UTF-8.
+ * says whether it holds backslashes (`JsonValue.hasEscapes`), else it is plain UTF-8.
  * `decodeJsonString(v.rawPtr, v.rawLength, v.hasEscapes)`
  */
 export function decodeJsonString(p: usize, n: i32, escaped: bool): string {
