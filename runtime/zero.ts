@@ -14,12 +14,16 @@
   if (n > ZERO_INLINE_BYTES_MAX) {
     memory.fill(p, 0, n);
   } else if (n >= 16) {
-    let z = i64x2.splat(0);
-    v128.store(p, z);
-    v128.store(p + n - 16, z);
+    // Eight-byte stores (no simd needed: the runtime builds with or without it).
+    store<u64>(p, 0);
+    store<u64>(p, 0, 8);
+    store<u64>(p + n - 16, 0);
+    store<u64>(p + n - 8, 0);
     if (n > 32) {
-      v128.store(p, z, 16);
-      v128.store(p + n - 32, z);
+      store<u64>(p, 0, 16);
+      store<u64>(p, 0, 24);
+      store<u64>(p + n - 32, 0);
+      store<u64>(p + n - 24, 0);
     }
   } else if (n >= 8) {
     store<u64>(p, 0);
