@@ -77,27 +77,34 @@ export function isPlainInteger(p: usize, a: u32, b: u32): bool {
 /** Checks the escapes of the string content [a, b) (stage 1 checked its UTF-8 and control
  *  characters); false after `ix.fail` at the offending backslash. */
 export function checkEscapes(ix: JsonIndex, a: u32, b: u32): bool {
-  let p = ix.input;
+  let at = firstBadEscape(ix.input, a, b);
+  if (at < 0) return true;
+  if (load<u8>(ix.input + <usize>at + 1) == 0x75) return ix.fail("invalid \\u escape: expected 4 hex digits", <u32>at);
+  return ix.fail("invalid escape", <u32>at);
+}
+
+/** The offset of the first invalid escape in the string content [a, b) at `p`, or -1.
+ *  Stage 1 ended the string at an unescaped quote, so a backslash is never its last byte. */
+export function firstBadEscape(p: usize, a: u32, b: u32): i32 {
   let i = a;
   while (i < b) {
     if (load<u8>(p + <usize>i) != 0x5c) {
       i++;
       continue;
     }
-    // Stage 1 ended the string at an unescaped quote, so a backslash is never its last byte.
     let e = <u32>load<u8>(p + <usize>i + 1);
     if (e == 0x75) {
       if (i + 6 > b ||
         (hexDigit(load<u8>(p + <usize>i + 2)) | hexDigit(load<u8>(p + <usize>i + 3)) |
           hexDigit(load<u8>(p + <usize>i + 4)) | hexDigit(load<u8>(p + <usize>i + 5))) > 15) {
-        return ix.fail("invalid \\u escape: expected 4 hex digits", i);
+        return <i32>i;
       }
       i += 6;
     } else if (e == 0x22 || e == 0x5c || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
       i += 2;
     } else {
-      return ix.fail("invalid escape", i);
+      return <i32>i;
     }
   }
-  return true;
+  return -1;
 }
