@@ -60,7 +60,7 @@ export const UNCOUNTED: readonly UncountedEntry[] = [
   { fn: "~lib/arena/json/index/JsonIndex#scanBackslash", why: "one turn per 64-byte block, then per byte, of the string it is given" },
   { fn: "~lib/arena/json/index/JsonIndex#skipWs", why: "one turn per whitespace byte it passes" },
   { fn: "~lib/arena/json/scan/scanNumber", why: "one turn per byte of the number token" },
-  { fn: "~lib/arena/json/scan/checkEscapes", why: "one turn per byte of the string it checks" },
+  { fn: "~lib/arena/json/scan/firstBadEscape", why: "one turn per byte of the string it checks" },
   { fn: "~lib/arena/json/nav/memberKeyOk", why: "passes the whitespace and checks the escapes of one key: a turn per byte" },
   { fn: "~lib/arena/json/nav/JsonCursor#land", why: "checks the one value it lands on (its bytes, the whitespace after it)" },
   { fn: "~lib/arena/json/nav/JsonCursor#toNext", why: "passes the whitespace after a value, then lands on the next one" },

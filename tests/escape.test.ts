@@ -76,8 +76,8 @@ async function buildWithoutSimd(): Promise<Uint8Array> {
 
 interface Variant { name: string; server: ArenaServer; port: number }
 const variants: Variant[] = [];
-let simdWasm = new Uint8Array(0);
-let byteWasm = new Uint8Array(0);
+let simdWasm: Uint8Array = new Uint8Array(0);
+let byteWasm: Uint8Array = new Uint8Array(0);
 
 before(async () => {
   simdWasm = await buildApp(FIXTURE);
