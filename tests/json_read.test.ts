@@ -222,6 +222,23 @@ describe("JsonKeys / JsonFields.pick", () => {
     await pickCheck(texts, keys);
   });
 
+  it("checks the members' frame it walks on demand: a picked object that is not well formed is an error", async () => {
+    const bad = ['[{"id",1}]', '[{"id":1 "title":2}]', '[{"id":1,}]', '[{"a":1,"id":2 ,}]', '[{1:2}]', '[{"id":1},{"title":"x" "id":3}]'];
+    const good = ['[{"id" :1, "x" : [1,{"id":5}] ,"title":"t"}]', '[{"i\\u0064":1}]', '[{"id":1},{"id":2,"title":"b"},{}]', '[ { "title" : "a" , "id" : -0.5e1 } ]'];
+    const res = await callMany([...bad, ...good].map((x) => post("/pickonly?keys=id,title", x)));
+    bad.forEach((x, i) => {
+      assert.equal(res[i].status, 400, `${x} → ${res[i].body.toString()}`);
+      const e = JSON.parse(res[i].body.toString()) as { error: string; pos: number };
+      assert.ok(e.pos >= 0 && e.pos <= x.length && e.error.length > 0, `${x}: ${res[i].body.toString()}`);
+    });
+    good.forEach((x, i) => {
+      const r = res[bad.length + i];
+      assert.equal(r.status, 200, `${x} → ${r.body.toString()}`);
+      const want = (JSON.parse(x) as Record<string, unknown>[]).map((o) => ["id", "title"].map((k) => (Object.hasOwn(o, k) ? o[k] : "<missing>")));
+      assert.deepStrictEqual(JSON.parse(r.body.toString()), want, x);
+    });
+  });
+
   it("picks the fields of the second shape's nested objects", async () => {
     await pickCheck([shape2(rng(3), 40)], [["id", "customer", "labels", "total", "missing", "note"]]);
   });

@@ -157,56 +157,79 @@ export class JsonFields {
 }
 
 // The pass: each member's name is matched by length and first 8 bytes; a name holding an
-// escape is compared decoded (it cannot match byte for byte). Values are skipped unread.
-// At the object's end the pass records where it closes and how many members it has (the
-// index's aux), so moving past the object afterwards is O(1).
+// escape is compared decoded (it cannot match byte for byte). Values are skipped unread,
+// but the members' frame is checked as the pass walks it (on demand: a name, its colon, a
+// comma or the close after each value), so a picked object that is not well formed sets
+// `doc.ok` false. At the object's end the pass records where it closes and how many
+// members it has (the index's aux), so moving past the object afterwards is O(1).
 function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, memo: StaticArray<u64>, memoLen: StaticArray<i32>): void {
   let ix = obj.ix;
+  // The index's fields in locals: the pass stores into memory (slots, memo), after which
+  // the engine would otherwise load them again.
   let input = ix.input;
   let limit = ix.inputLength;
+  let idx = ix.idx;
+  let entries = ix.entries;
+  let checked = ix.checked;
+  let unique = keys.unique;
   let e = <u32>obj.j + 1;
   let m = 0;
-  while (ix.ch(e) == 0x22) {
-    let a = ix.at(e) + 1;
-    let len = <i32>(ix.at(e + 1) - a);
+  while (e + 2 < entries) {
+    let q = load<u32>(idx + (<usize>e << 2));
+    if (load<u8>(input + <usize>q) != 0x22) break;
+    let a = q + 1;
+    let kend = load<u32>(idx + (<usize>e << 2), 4);
+    let colon = load<u32>(idx + (<usize>e << 2), 8);
+    if (load<u8>(input + <usize>colon) != 0x3a) {
+      if (!checked) memberKeyOk(ix, e); // records what is wrong
+      return;
+    }
+    let len = <i32>(kend - a);
     let p = input + <usize>a;
     // Eight bytes may be read only while they lie inside the input.
     let head = a + 8 <= limit ? load<u64>(p) & headMask(len) : tailHead(p, len);
-    let s: i32;
     let tail: u64 = len <= 8 ? 0 : a + 16 <= limit ? load<u64>(p, 8) & headMask(len - 8) : tailHead(p + 8, len - 8);
+    let s: i32;
     if (m < PICK_MEMO_MEMBERS && unchecked(memoLen[m * 2]) == len && unchecked(memo[m * 2]) == head && unchecked(memo[m * 2 + 1]) == tail) {
       s = unchecked(memoLen[m * 2 + 1]);
       if (s >= 0) unchecked(slots[s] = <i32>e);
     } else {
       s = matchMember(ix, keys, slots, p, a, len, head, <i32>e);
-      if (s >= 0 && !keys.unique && !ix.checked && !memberKeyOk(ix, e)) return clearSlots(slots, <i32>e);
       if (m < PICK_MEMO_MEMBERS) {
-        unchecked(memoLen[m * 2] = keys.unique && len <= 16 ? len : -1);
+        unchecked(memoLen[m * 2] = unique && len <= 16 ? len : -1);
         unchecked(memoLen[m * 2 + 1] = s);
         unchecked(memo[m * 2] = head);
         unchecked(memo[m * 2 + 1] = tail);
       }
     }
-    // A key the app will read is checked here, once (at() then only lands on its value).
-    if (s >= 0 && !ix.checked && !keyPlain(ix, e, a, len) && !memberKeyOk(ix, e)) return clearSlots(slots, <i32>e);
+    // A key the app will read is checked here, once (at() then only lands on its value):
+    // the common case (no backslash, the colon right after the quote) without a call.
+    if (s >= 0 && !checked && !(colon == kend + 1 && !ix.hasBackslash(a, kend)) && !memberKeyOk(ix, e)) {
+      return clearSlots(slots, <i32>e);
+    }
     m++;
-    if (ix.ch(e + 2) != 0x3a) return;
     e = ix.skipValue(e + 3);
-    if (ix.ch(e) != 0x2c) break;
-    e++;
+    let c = ix.ch(e);
+    if (c == 0x2c) {
+      e++;
+      continue;
+    }
+    if (c == 0x7d) {
+      ix.setAux(<u32>obj.j, e + 1);
+      ix.setAux(e, <u32>m + 1);
+    } else if (!checked) {
+      ix.fail("expected ',' or '}' after an object member", e < entries ? ix.at(e) : limit);
+    }
+    return;
   }
-  if (ix.ch(e) == 0x7d) {
+  // An empty object; else a member that does not start with a name (after a comma, even a
+  // close is one: a trailing comma).
+  if (m == 0 && ix.ch(e) == 0x7d) {
     ix.setAux(<u32>obj.j, e + 1);
-    ix.setAux(e, <u32>m + 1);
+    ix.setAux(e, 1);
+  } else if (!checked) {
+    memberKeyOk(ix, e); // records what is wrong
   }
-}
-
-// The common well-formed key, decided without a call: no backslash, and its colon right
-// after the closing quote (memberKeyOk decides every other case).
-// @ts-ignore: decorator
-@inline function keyPlain(ix: JsonIndex, e: u32, a: u32, len: i32): bool {
-  let kend = a + <u32>len;
-  return ix.at(e + 2) == kend + 1 && !ix.hasBackslash(a, kend);
 }
 
 // A malformed key stops the pick: every slot that points at it reads as MISSING (the
