@@ -226,6 +226,9 @@ describe("JsonKeys / JsonFields.pick", () => {
     const bad = ['[{"id",1}]', '[{"id":1 "title":2}]', '[{"id":1,}]', '[{"a":1,"id":2 ,}]', '[{1:2}]', '[{"id":1},{"title":"x" "id":3}]'];
     const good = ['[{"id" :1, "x" : [1,{"id":5}] ,"title":"t"}]', '[{"i\\u0064":1}]', '[{"id":1},{"id":2,"title":"b"},{}]', '[ { "title" : "a" , "id" : -0.5e1 } ]'];
     const res = await callMany([...bad, ...good].map((x) => post("/pickonly?keys=id,title", x)));
+    // get() walks the same frame: the same verdicts.
+    const viaGet = await callMany([...bad, ...good].map((x) => post("/getonly?keys=id,title", x)));
+    [...bad, ...good].forEach((x, i) => assert.equal(viaGet[i].status, res[i].status, `get ${x} → ${viaGet[i].body.toString()}`));
     bad.forEach((x, i) => {
       assert.equal(res[i].status, 400, `${x} → ${res[i].body.toString()}`);
       const e = JSON.parse(res[i].body.toString()) as { error: string; pos: number };

@@ -4,12 +4,15 @@
 
 import { JsonIndex } from "./index";
 import { stringEquals } from "./strings";
+import { memberKeyOk } from "./nav";
 
 /**
  * The index entry of the opening quote of the *last* key of the object opened at entry `j`
  * that decodes to `key`, or -1. The last wins, as in JavaScript's JSON.parse, so two readers
- * of the same bytes agree; so the pass always reaches the object's end. Most names are
- * rejected by length and first byte without a call. `let e = findKey(doc, obj.j, "id")`
+ * of the same bytes agree; so the pass always reaches the object's end, and on demand it
+ * checks the members' frame on the way (a name, its colon, a comma or the close after each
+ * value): -1 and the error recorded when it is not well formed. Most names are rejected by
+ * length and first byte without a call. `let e = findKey(doc, obj.j, "id")`
  */
 export function findKey(ix: JsonIndex, j: u32, key: string): i32 {
   let units = key.length;
@@ -30,13 +33,25 @@ export function findKey(ix: JsonIndex, j: u32, key: string): i32 {
       }
       if (maybe && stringEquals(input + <usize>a, len, ix.hasBackslash(a, a + <u32>len), key)) found = <i32>e;
     }
-    if (ix.ch(e + 2) != 0x3a) return found;
+    if (ix.ch(e + 2) != 0x3a) {
+      if (!ix.checked) memberKeyOk(ix, e); // records what is wrong
+      return -1;
+    }
     e = ix.skipValue(e + 3);
     if (ix.ch(e) != 0x2c) break;
     e++;
+    // After a comma only a name may come (a close there is a trailing comma).
+    if (ix.ch(e) != 0x22) {
+      if (!ix.checked) memberKeyOk(ix, e);
+      return -1;
+    }
   }
   // The pass reached the object's end: remember where it is (index.ts aux), so moving past
-  // the object afterwards is O(1).
+  // the object afterwards is O(1). Anything else there is an error in the members' frame.
   if (ix.ch(e) == 0x7d) ix.setAux(j, e + 1);
+  else if (!ix.checked) {
+    ix.fail("expected ',' or '}' after an object member", e < ix.entries ? ix.at(e) : ix.inputLength);
+    return -1;
+  }
   return found;
 }
