@@ -226,6 +226,16 @@ export const STARTUP_CPU_MS_MAX = 10_000;
  *  kernel's extra work for a second buffer at this size (W1, measured in the benchmark). */
 export const SMALL_BODY_COPY_BYTES_MAX = 2 * KiB;
 
+/** Listening sockets the server opens on its one host:port (SO_REUSEPORT, where the
+ *  kernel spreads new connections over them). libuv accepts one connection per listening
+ *  socket per event-loop iteration, and under CPU load one iteration runs every ready
+ *  request (~14 ms for 64 busy connections at W2b), so with one socket a burst of 64 new
+ *  connections waited 64 iterations (~1 s) for its last accept; 16 take it in 6–11. Past
+ *  16 the gain is small (32 cut the burst's slowest answer by a fifth more), and an idle
+ *  listening socket costs a file descriptor and nothing per iteration (docs/performance.md,
+ *  "Tail latency: new connections under load"). */
+export const ACCEPT_LISTENERS = 16;
+
 /** Default listen address: loopback, so a fresh `npm start` is not exposed. */
 export const HOST_DEFAULT = "127.0.0.1";
 export const PORT_DEFAULT = 3000;
@@ -259,4 +269,5 @@ assert(HEADER_BYTES_MAX + HEADER_COUNT_MAX * 16 + 256 + 8 * KiB <= BODY_DECODE_R
   "the body's reserve holds the largest head, its header table and descriptor, and 8 KiB or more for the handler");
 assert((ARENA_BYTES_MIN - RESPONSE_HEAD_BYTES_MAX - BODY_DECODE_RESERVE_BYTES) / BODY_DECODE_FACTOR >= 8 * KiB,
   "the smallest arena still takes an 8 KiB body and its text");
+assert(Number.isInteger(ACCEPT_LISTENERS) && ACCEPT_LISTENERS >= 1, "the server listens with one socket at least");
 assert(BODY_DECODE_FACTOR >= 3, "a body's share of the arena holds the body and its UTF-16 text (2 bytes per body byte at most)");

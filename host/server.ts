@@ -18,6 +18,7 @@ import { Effects } from "./effects/imports.ts";
 import { ArenaError, ERRORS } from "./errors.ts";
 import { Connection, type ConnectionEnv, type Timeouts } from "./http/connection.ts";
 import { HttpDate } from "./http/date.ts";
+import { listenShared } from "./http/listeners.ts";
 import { errorResponse } from "./http/response_head.ts";
 import { SlotScheduler } from "./http/scheduler.ts";
 import {
@@ -132,7 +133,8 @@ export class ArenaServer implements ConnectionEnv {
   /** Connection buffers, lent while a connection has bytes in progress. */
   readonly buffers = new BufferPool();
   private readonly connections = new Set<Connection>();
-  private readonly net: net.Server;
+  /** The listening sockets, all on one host:port and all feeding accept() (listen()). */
+  private listeners: net.Server[] = [];
   private readonly shutdownTimeoutMs: number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private requestCount = 0;
@@ -172,8 +174,12 @@ export class ArenaServer implements ConnectionEnv {
     };
     this.connectionsMax = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
-    // Paused on connect: the connection sets up its read path before any byte is read.
-    this.net = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+  }
+
+  /** A listening socket that hands its connections to accept(). Paused on connect: the
+   *  connection sets up its read path before any byte is read. */
+  private listener(): net.Server {
+    return net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   /** Loads the app from wasm bytes over a fresh fixed memory; throws ArenaError on bad
@@ -215,25 +221,14 @@ export class ArenaServer implements ConnectionEnv {
   budget(note = ""): string {
     return budgetLine(this.app.memory.plan, this.connectionsMax, note);
   }
-  /** Listens on host:port; resolves with the bound port. Errors come back as ArenaError. */
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        this.net.off("listening", onListening);
-        if (err.code === "EADDRINUSE") reject(new ArenaError("ARENA_E_LISTEN", `port ${port} on ${host} is already in use`, "stop the other server or pick another --port"));
-        else if (err.code === "EACCES") reject(new ArenaError("ARENA_E_LISTEN", `no permission to listen on ${host}:${port}`, "use a port above 1023"));
-        else if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") reject(new ArenaError("ARENA_E_LISTEN", `address ${host} is not available on this machine`, "use --host 127.0.0.1 or 0.0.0.0"));
-        else reject(new ArenaError("ARENA_E_LISTEN", `cannot listen on ${host}:${port}: ${err.message}`));
-      };
-      const onListening = () => {
-        this.net.off("error", onError);
-        this.startSweep();
-        resolve((this.net.address() as net.AddressInfo).port);
-      };
-      this.net.once("error", onError);
-      this.net.once("listening", onListening);
-      this.net.listen(port, host);
-    });
+  /** Listens on host:port with ACCEPT_LISTENERS sockets where the platform allows it
+   *  (host/http/listeners.ts says why and how a second server is still refused); resolves
+   *  with the bound port. Errors come back as ArenaError. */
+  async listen(port: number, host: string): Promise<number> {
+    const bound = await listenShared(() => this.listener(), port, host);
+    this.listeners = bound.listeners;
+    this.startSweep();
+    return bound.port;
   }
 
   private startSweep(): void {
@@ -327,7 +322,7 @@ export class ArenaServer implements ConnectionEnv {
         for (const line of this.peaks?.lines(this.app.memory.plan.slotBytes) ?? []) this.log.info(line);
         resolve();
       };
-      this.net.close();
+      for (const l of this.listeners) l.close();
       for (const conn of [...this.connections]) conn.shutdown();
       if (this.connections.size === 0) {
         this.resolveClosed();
