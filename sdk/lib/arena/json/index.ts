@@ -14,6 +14,13 @@
 // JsonIndex is JsonDoc's base (value.ts): the navigation code (nav.ts), the validator and
 // the multi-field lookup (JsonKeys in fields.ts) reach it without importing the handles.
 
+// Container levels below the one closeOf is asked for whose closes it remembers on the way
+// (deeper ones are found again when asked), and its scratch stack of their openers: closeOf
+// neither waits nor re-enters, so one static stack serves every document.
+// @ts-ignore: decorator
+@inline const CLOSE_STACK_DEPTH: u32 = 64;
+const CLOSE_STACK: usize = memory.data(<i32>CLOSE_STACK_DEPTH << 2);
+
 /**
  * The input, its structural index and the document's first error. Made by `Json.parse` and
  * `Json.read` (parser.ts) as a `JsonDoc`; apps use the `JsonDoc` API.
@@ -133,30 +140,37 @@ export class JsonIndex {
   /**
    * The entry of the bracket that closes the container opened at entry `j`, or `entries`
    * when the input ends first. Found by depth over the index, jumping over containers whose
-   * close is known, and remembered in aux: walking a document and skipping what was walked
-   * stays linear however deep or wide it is.
+   * close is known, and remembered in aux — for `j` and for every container the scan passes
+   * through (up to CLOSE_STACK_DEPTH levels down): walking a document and skipping what was
+   * walked stays linear however deep or wide it is, and the first skip of a large container
+   * makes every later skip inside it O(1).
    */
   closeOf(j: u32): u32 {
     let m = this.auxAt(j);
     if (m != 0) return m - 1;
     let n = this.entries;
-    let depth = 1;
+    let idx = this.idx;
+    let input = this.input;
+    let aux = this.aux;
+    let depth: u32 = 1;
     let e = j + 1;
     while (e < n) {
-      let c = this.ch(e);
+      let c = <u32>load<u8>(input + <usize>load<u32>(idx + (<usize>e << 2)));
       if (c == 0x22) {
         e += 2;
         continue;
       }
       if (c == 0x5b || c == 0x7b) {
-        let known = this.auxAt(e);
+        let known = load<u32>(aux + (<usize>e << 2));
         if (known != 0) {
           e = known;
           continue;
         }
+        if (depth < CLOSE_STACK_DEPTH) store<u32>(CLOSE_STACK + (<usize>depth << 2), e);
         depth++;
       } else if (c == 0x5d || c == 0x7d) {
         if (--depth == 0) break;
+        if (depth < CLOSE_STACK_DEPTH) store<u32>(aux + (<usize>load<u32>(CLOSE_STACK + (<usize>depth << 2)) << 2), e + 1);
       }
       e++;
     }
