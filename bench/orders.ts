@@ -10,6 +10,9 @@
 // JavaScript (Math.round(x × 100)), AssemblyScript (the same on the same double) and the
 // reference (exact decimal arithmetic on the source text) agree on every figure.
 
+// The repository's one seeded PRNG (mulberry32), the tests' too; the seed is arbitrary but fixed.
+import { rng as prng } from "../tests/rng.ts";
+
 /** A number written exactly as `text` in the document. */
 class Num {
   readonly text: string;
@@ -20,17 +23,6 @@ class Num {
 
 type Value = Num | string | Value[] | { [key: string]: Value };
 
-// mulberry32: small, fast and the same everywhere; the seed is arbitrary but fixed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `cents` / 100 written in one of several forms (`form` picks which), all exact:

@@ -2,6 +2,7 @@
 // with an ephemeral port, and talk raw HTTP/1.1 over sockets so every byte is checked.
 
 import crypto from "node:crypto";
+import assert from "node:assert/strict";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -226,4 +227,23 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > until) throw new Error("timed out waiting for condition");
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A POST request with `body` (a string is UTF-8), as bytes to send. */
+export function postRequest(path: string, body: string | Buffer): Buffer {
+  const b = typeof body === "string" ? Buffer.from(body) : body;
+  return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: ${b.length}\r\n\r\n`), b]);
+}
+
+/** Sends the requests pipelined on one connection, 64 at a time, and returns every
+ *  response in order (asserting each batch was answered whole). */
+export async function pipelined(port: number, reqs: Buffer[], timeoutMs = 30_000): Promise<ParsedResponse[]> {
+  const out: ParsedResponse[] = [];
+  for (let i = 0; i < reqs.length; i += 64) {
+    const batch = reqs.slice(i, i + 64);
+    const r = await exchange(port, Buffer.concat(batch), { expect: batch.length, timeoutMs });
+    assert.equal(r.responses.length, batch.length, "every pipelined request is answered");
+    out.push(...r.responses);
+  }
+  return out;
 }

@@ -5,7 +5,8 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { exchange, get, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
+import { exchange, get, pipelined, postRequest as post, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
+import { CHARS, norm, randomJson, randomNumberText, rng } from "./fixtures/json_read/gen.ts";
 
 let t: Running;
 
@@ -16,42 +17,15 @@ after(async () => {
   await t.server.close();
 });
 
-function post(path: string, body: string | Buffer): Buffer {
-  const b = typeof body === "string" ? Buffer.from(body) : body;
-  return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: ${b.length}\r\n\r\n`), b]);
-}
-
 /** Sends the requests pipelined on one connection (in batches) and returns the responses in order. */
-async function callMany(reqs: Buffer[]): Promise<ParsedResponse[]> {
-  const out: ParsedResponse[] = [];
-  for (let i = 0; i < reqs.length; i += 64) {
-    const batch = reqs.slice(i, i + 64);
-    const r = await exchange(t.port, Buffer.concat(batch), { expect: batch.length, timeoutMs: 20_000 });
-    assert.equal(r.responses.length, batch.length, "every pipelined request is answered");
-    out.push(...r.responses);
-  }
-  return out;
+function callMany(reqs: Buffer[]): Promise<ParsedResponse[]> {
+  return pipelined(t.port, reqs, 20_000);
 }
 
 async function call(path: string, body: string | Buffer): Promise<ParsedResponse> {
   return (await callMany([post(path, body)]))[0];
 }
 
-/** What JSON.parse's value becomes after our decode + write: lone surrogates are U+FFFD,
- *  and numbers JSON cannot express (1e400 → Infinity) are written as null. */
-function norm(v: unknown): unknown {
-  if (typeof v === "string") return v.toWellFormed();
-  if (typeof v === "number") return Number.isFinite(v) ? v : null;
-  if (Array.isArray(v)) return v.map(norm);
-  if (v !== null && typeof v === "object") {
-    const o = {};
-    for (const [k, x] of Object.entries(v)) {
-      Object.defineProperty(o, k.toWellFormed(), { value: norm(x), enumerable: true, writable: true, configurable: true });
-    }
-    return o;
-  }
-  return v;
-}
 
 const MODES = ["str", "bytes", "raw"] as const;
 
@@ -187,79 +161,6 @@ describe("JSON reader: invalid input", () => {
     assert.equal(JSON.parse(r.body.toString()).pos, 128);
   });
 });
-
-// A small seeded PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const CHARS = ["a", "Z", " ", '"', "\\", "/", "\b", "\f", "\n", "\r", "\t", "\u0000", "\u001f", "\u007f", "é", "ß",
-  "中", "\u2028", "\uffff", "😀", "\u{10ffff}", "\ud800", "\udfff", "<", "&"];
-
-function randomNumberText(r: () => number): string {
-  const digits = (n: number, lead = false) => {
-    let s = "";
-    for (let i = 0; i < n; i++) s += String(Math.floor(r() * 10) || (lead && i === 0 ? 1 : 0));
-    return s;
-  };
-  const pick = r();
-  if (pick < 0.25) {
-    // A random double by its bits, in JavaScript's own shortest form or an exponent form.
-    const b = new DataView(new ArrayBuffer(8));
-    b.setUint32(0, Math.floor(r() * 2 ** 32));
-    b.setUint32(4, Math.floor(r() * 2 ** 32));
-    let x = b.getFloat64(0);
-    if (!Number.isFinite(x)) x = r();
-    return r() < 0.5 ? String(x) : x.toExponential(Math.floor(r() * 20));
-  }
-  let s = r() < 0.3 ? "-" : "";
-  s += r() < 0.2 ? "0" : digits(1 + Math.floor(r() * (r() < 0.8 ? 8 : 30)), true);
-  if (r() < 0.5) s += "." + digits(1 + Math.floor(r() * (r() < 0.8 ? 6 : 30)));
-  if (r() < 0.3) s += (r() < 0.5 ? "e" : "E") + ["", "+", "-"][Math.floor(r() * 3)] + String(Math.floor(r() * (r() < 0.9 ? 30 : 400)));
-  return s;
-}
-
-/** Serialises a random value with random escapes and whitespace: text JSON.parse accepts. */
-function randomJson(r: () => number, depth: number): string {
-  const ws = () => (r() < 0.2 ? [" ", "\n", "\t", "\r\n", "  "][Math.floor(r() * 5)] : "");
-  const str = () => {
-    let s = '"';
-    const n = Math.floor(r() * (r() < 0.9 ? 8 : 60));
-    for (let i = 0; i < n; i++) {
-      const ch = CHARS[Math.floor(r() * CHARS.length)];
-      const form = r();
-      const plain = JSON.stringify(ch).slice(1, -1); // escapes what must be escaped
-      if (form < 0.3) {
-        // Every UTF-16 unit as \uXXXX, in either case.
-        for (let k = 0; k < ch.length; k++) {
-          const hex = ch.charCodeAt(k).toString(16).padStart(4, "0");
-          s += "\\u" + (r() < 0.5 ? hex : hex.toUpperCase());
-        }
-      } else s += plain;
-    }
-    return s + '"';
-  };
-  const pick = r();
-  if (depth > 4 || pick < 0.45) {
-    const k = r();
-    if (k < 0.4) return randomNumberText(r);
-    if (k < 0.85) return str();
-    return ["true", "false", "null"][Math.floor(r() * 3)];
-  }
-  const n = Math.floor(r() * 6);
-  const items: string[] = [];
-  if (pick < 0.7) {
-    for (let i = 0; i < n; i++) items.push(ws() + randomJson(r, depth + 1) + ws());
-    return "[" + items.join(",") + ws() + "]";
-  }
-  for (let i = 0; i < n; i++) items.push(ws() + str() + ws() + ":" + ws() + randomJson(r, depth + 1) + ws());
-  return "{" + items.join(",") + ws() + "}";
-}
 
 describe("JSON reader: random documents", () => {
   it("round-trips 400 seeded random documents exactly as JSON.parse reads them", async () => {

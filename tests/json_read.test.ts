@@ -6,8 +6,8 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { exchange, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
-import { rng, randomJson, shape2 } from "./fixtures/json_read/gen.ts";
+import { pipelined, postRequest as post, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
+import { norm, rng, randomJson, shape2 } from "./fixtures/json_read/gen.ts";
 
 let t: Running;
 
@@ -18,36 +18,10 @@ after(async () => {
   await t.server.close();
 });
 
-function post(path: string, body: string | Buffer): Buffer {
-  const b = typeof body === "string" ? Buffer.from(body) : body;
-  return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: ${b.length}\r\n\r\n`), b]);
+function callMany(reqs: Buffer[]): Promise<ParsedResponse[]> {
+  return pipelined(t.port, reqs);
 }
 
-async function callMany(reqs: Buffer[]): Promise<ParsedResponse[]> {
-  const out: ParsedResponse[] = [];
-  for (let i = 0; i < reqs.length; i += 64) {
-    const batch = reqs.slice(i, i + 64);
-    const r = await exchange(t.port, Buffer.concat(batch), { expect: batch.length, timeoutMs: 30_000 });
-    assert.equal(r.responses.length, batch.length, "every pipelined request is answered");
-    out.push(...r.responses);
-  }
-  return out;
-}
-
-/** What JSON.parse's value becomes after decode + write (see tests/json.test.ts). */
-function norm(v: unknown): unknown {
-  if (typeof v === "string") return v.toWellFormed();
-  if (typeof v === "number") return Number.isFinite(v) ? v : null;
-  if (Array.isArray(v)) return v.map(norm);
-  if (v !== null && typeof v === "object") {
-    const o = {};
-    for (const [k, x] of Object.entries(v)) {
-      Object.defineProperty(o, k.toWellFormed(), { value: norm(x), enumerable: true, writable: true, configurable: true });
-    }
-    return o;
-  }
-  return v;
-}
 
 /** Each text through /rt in both modes: equal to JSON.parse when it accepts, else a 400
  *  with a message and a position inside the input, the same in both modes for parse. */

@@ -10,7 +10,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { exchange, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
+import { pipelined, postRequest as post, startTestServer, type ParsedResponse, type Running } from "./helpers.ts";
 import { rng, randomJson, randomNumberText } from "./fixtures/json_read/gen.ts";
 
 let t: Running;
@@ -22,20 +22,8 @@ after(async () => {
   await t.server.close();
 });
 
-function post(path: string, body: string): Buffer {
-  const b = Buffer.from(body);
-  return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: ${b.length}\r\n\r\n`), b]);
-}
-
-async function callMany(reqs: Buffer[]): Promise<ParsedResponse[]> {
-  const out: ParsedResponse[] = [];
-  for (let i = 0; i < reqs.length; i += 64) {
-    const batch = reqs.slice(i, i + 64);
-    const r = await exchange(t.port, Buffer.concat(batch), { expect: batch.length, timeoutMs: 30_000 });
-    assert.equal(r.responses.length, batch.length, "every pipelined request is answered");
-    out.push(...r.responses);
-  }
-  return out;
+function callMany(reqs: Buffer[]): Promise<ParsedResponse[]> {
+  return pipelined(t.port, reqs);
 }
 
 /** Each text: parse and validate() accept it exactly when JSON.parse does; a rejection
