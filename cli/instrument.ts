@@ -11,15 +11,14 @@
 // countdown at every loop iteration and call cost 35 % of its throughput, at loops only
 // 15 %; this layout costs about 9 % (W2, with a fetch, about 5 %). See docs/performance.md.
 //
-// The SDK functions listed in cli/uncounted.ts keep their entry countdown but their loops
-// get no counter. The budget stays honest: each of their loops runs a small constant
-// number of turns per byte of an input the call is given, so one call does O(input bytes)
-// uncounted work (like a memory.copy of the input, never counted per byte either), and an
-// input is what the request can read: its arena slot, the startup region or the heap
-// (their limits in host/limits.ts); every call is still counted at entry, and the app's
-// loops around the calls keep their counters, so an app that calls a listed function
-// forever is stopped as before. App code cannot be listed, and an instance that could run
-// app code (through a type argument or a call) is counted (cli/uncounted.ts).
+// The SDK functions listed in cli/uncounted.ts keep their entry countdown, and each turn of
+// their loops counts down the same global, but their loops have no check of their own (no
+// call in the loop, so the loop's code stays tight). The budget stays honest: every turn
+// is counted, and the next entry of any function with loops checks, so between two checks
+// there are at most CPU_CHECK_STEP counted events plus the rest of one listed call, whose
+// loops run O(the bytes of an input it is given) turns (cli/uncounted.ts says why for each).
+// App code cannot be listed, and an instance that could run app code (through a type
+// argument or a call) gets the full counter (cli/uncounted.ts).
 
 import binaryen from "assemblyscript/binaryen";
 import { MAY_WAIT_SECTION, WAITING_IMPORTS } from "../host/abi/constants.ts";
@@ -96,6 +95,7 @@ export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false, uncoun
         m.if(m.call(CHECK, [], binaryen.i32), m.unreachable()),
       ])),
     ]);
+    const turn = () => m.global.set(COUNTER, m.i32.sub(m.global.get(COUNTER, binaryen.i32), m.i32.const(1)));
     const probe = (local: number) => m.if(
       m.i32.eqz(m.i32.and(m.local.tee(local, m.i32.add(m.local.get(local, binaryen.i32), m.i32.const(1)), binaryen.i32), m.i32.const(CPU_CHECK_STEP - 1))),
       m.if(m.call(CHECK, [], binaryen.i32), m.unreachable()),
@@ -113,7 +113,13 @@ export function instrumentCpuBudget(bytes: Uint8Array, debugInfo = false, uncoun
       const func = m.getFunctionByIndex(i);
       const raw = binaryen as unknown as { _BinaryenFunctionAddVar(f: number, t: number): number; _BinaryenFunctionSetBody(f: number, b: number): void };
       if (uncounted.has(fn.name)) {
-        skipped += loops.length;
+        // A listed loop counts its turns down the shared countdown, without a check in the
+        // loop; the next entry of any function with loops checks (see the file comment).
+        for (const loop of loops) {
+          const body = loopApi.getBody(loop);
+          loopApi.setBody(loop, m.block(null, [turn(), body], binaryen.getExpressionType(body)));
+          skipped++;
+        }
       } else {
         const local = raw._BinaryenFunctionAddVar(func, binaryen.i32);
         for (const loop of loops) {

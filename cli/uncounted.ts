@@ -1,16 +1,18 @@
-// Which SDK functions' loops the CPU budget does not count (cli/instrument.ts), and the
-// build's checks that keep that list honest. Every other loop in a build is counted.
+// Which SDK functions' loops the CPU budget counts without a check of their own
+// (cli/instrument.ts), and the build's checks that keep that list honest. Every other loop
+// in a build has the full counter: a register per turn and a host check every
+// CPU_CHECK_STEP turns.
 //
-// Why a loop may go uncounted: the loops of a function listed here run at most a small
-// constant number of turns per byte of an input the function is given, so one call does
-// O(input bytes) uncounted work, like one memory.copy of its input, which the budget never
-// counted per byte either. An input is bytes the request can read: its arena slot
-// (ARENA_BYTES_DEFAULT unless configured, in host/limits.ts), the startup region
-// (STARTUP_BYTES_DEFAULT) or the heap (HEAP_BYTES_DEFAULT); a request body is at most
-// BODY_BYTES_MAX_DEFAULT (docs/performance.md, "What the CPU budget costs"). The call
-// itself is still counted: the instrumentation keeps the function-entry countdown of a
-// listed function, and the app's loops around the call keep their counters, so an app
-// loop calling a listed function forever is stopped like any other runaway.
+// What a listed loop gets instead: each turn counts down the global countdown that every
+// function with loops also counts down at its entry, where the check is. No turn goes
+// uncounted; what is saved is the check's code in the loop (a call that keeps the loop's
+// values out of registers). Between two checks there are then at most CPU_CHECK_STEP counted
+// events plus the rest of one listed call, so a listed function's loops must end within
+// O(the bytes of an input it is given): its arena slot (ARENA_BYTES_DEFAULT unless
+// configured, host/limits.ts), the startup region (STARTUP_BYTES_DEFAULT) or the heap
+// (HEAP_BYTES_DEFAULT) bound that (docs/performance.md, "What the CPU budget costs"). An app
+// loop calling a listed function forever is stopped like any other runaway, within about
+// its budget, whatever the input's size (tests/instrument.test.ts).
 //
 // The rules the build enforces (UncountedLoops below):
 // - only functions of the SDK (`~lib/arena/…`, files under sdk/lib/arena/) can be listed,
@@ -43,12 +45,11 @@ export interface UncountedEntry {
   why: string;
 }
 
-/** The SDK functions whose loops are not counted: byte loops whose counter would be a
- *  visible share of their work (the JSON reader's, the escaping writers'; see
- *  docs/performance.md, "What the CPU budget costs"). Left counted on purpose: the
- *  multi-field pick (its work grows with the app's key count, not only the input), number
- *  parsing (its exact-decimal fallback runs a large constant per number) and the strict
- *  validator. */
+/** The SDK functions whose loops count their turns without a check of their own: byte
+ *  loops whose check would be a visible share of their work (the JSON reader's, the escaping
+ *  writers'; see docs/performance.md, "What the CPU budget costs"). Left with the full
+ *  counter on purpose: the multi-field pick (its work grows with the app's key count, not
+ *  only the input), number parsing (its exact-decimal fallback) and the strict validator. */
 export const UNCOUNTED: readonly UncountedEntry[] = [
   { fn: "~lib/arena/text/utf8/utf8", why: "decodes the `len` bytes it is given; every turn of its one loop consumes at least one byte" },
   { fn: "~lib/arena/crypto/hexEncode", why: "one turn per byte of its input" },

@@ -206,9 +206,9 @@ describe("uncounted SDK loops", () => {
   const COMPARE = "~lib/arena/crypto/constantTimeEqual";
 
   /** Per function with loops: its loops, its loop counters and whether it counts its calls. */
-  function loopsByFunction(bytes: Uint8Array): Map<string, { loops: number; counters: number; entry: boolean }> {
+  function loopsByFunction(bytes: Uint8Array): Map<string, { loops: number; counters: number; turns: number; entry: boolean }> {
     const m = binaryen.readBinary(bytes);
-    const out = new Map<string, { loops: number; counters: number; entry: boolean }>();
+    const out = new Map<string, { loops: number; counters: number; turns: number; entry: boolean }>();
     try {
       for (let i = 0; i < m.getNumFunctions(); i++) {
         const fn = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
@@ -218,7 +218,9 @@ describe("uncounted SDK loops", () => {
         if (loops === 0) continue;
         // A loop counter masks with CPU_CHECK_STEP - 1; the entry countdown reads the global.
         const counters = text.split(`(i32.const ${CPU_CHECK_STEP - 1})`).length - 1;
-        out.set(fn.name, { loops, counters, entry: text.includes("global.get $__arena_cpu_calls") });
+        // The entry countdown sets the global twice (decrement, reset); a listed loop's turn once.
+        const turns = text.split("global.set $__arena_cpu_calls").length - 1 - 2;
+        out.set(fn.name, { loops, counters, turns, entry: text.includes("global.get $__arena_cpu_calls") });
       }
     } finally {
       m.dispose();
@@ -240,19 +242,23 @@ describe("uncounted SDK loops", () => {
     return { error, stderr, names: transform.names };
   }
 
-  it("a listed SDK loop has no counter in the built module, the app's loop of the same shape has one", async () => {
+  it("a listed SDK loop counts its turns with no check of its own, the app's loop of the same shape has the full counter", async () => {
     // A check build keeps function names; its instrumentation is the release build's.
     const fns = loopsByFunction(await buildApp(FIXTURE, true));
     for (const name of [UTF8, COMPARE]) {
       const f = fns.get(name);
       assert.ok(f !== undefined, `${name} is in the module with its loop: ${[...fns.keys()].join(", ")}`);
-      assert.equal(f.counters, 0, `${name}'s loop is not counted`);
+      assert.equal(f.counters, 0, `${name}'s loop has no check of its own`);
+      assert.equal(f.turns, f.loops, `${name}'s loop turns count down the global countdown`);
       assert.ok(f.entry, `${name}'s calls are still counted at entry`);
     }
     const app = [...fns].filter(([name]) => name.startsWith("tests/fixtures/uncounted_app/"));
     // appHash's loop (inlined or not) and spinCompare's loop.
     assert.ok(app.reduce((n, [, f]) => n + f.loops, 0) >= 2, app.map(([n]) => n).join(", "));
-    for (const [name, f] of app) assert.equal(f.counters, f.loops, `${name}: every app loop is counted`);
+    for (const [name, f] of app) {
+      assert.equal(f.counters, f.loops, `${name}: every app loop is counted`);
+      assert.equal(f.turns, 0, `${name}: no app loop takes the listed loops' way`);
+    }
   });
 
   it("an app loop that calls a listed function forever is stopped with 500 ARENA_E_CPU", async () => {
@@ -264,6 +270,27 @@ describe("uncounted SDK loops", () => {
       assert.equal(JSON.parse(await spin.text()).code, "ARENA_E_CPU");
       const ok = await fetch(`http://127.0.0.1:${port}/decode`);
       assert.match(await ok.text(), /^héllo, wörld: ☃ \d+ true\n$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("an app loop calling a listed function on a large input is stopped within a few times its budget", async () => {
+    // Each call scans the whole body (findKey over 40,000 members, listed); were its turns
+    // not counted, 8,192 calls would pass between two checks: over a second past a 50 ms
+    // budget. Counted, the next call checks. The bound, 10x, is far from both.
+    const budgetMs = 50;
+    const server = await ArenaServer.create(await buildApp(FIXTURE), "uncounted_app.wasm",
+      { slots: 2, slotBytes: 2 * 1024 * 1024, cpuBudgetMs: budgetMs, log: new MemoryLogger() });
+    const port = await server.listen(0, "127.0.0.1");
+    try {
+      const body = "{" + Array.from({ length: 40_000 }, () => '"a":0').join(",") + "}";
+      const t0 = performance.now();
+      const spin = await fetch(`http://127.0.0.1:${port}/spin-has`, { method: "POST", body });
+      const ms = performance.now() - t0;
+      assert.equal(spin.status, 500);
+      assert.equal(JSON.parse(await spin.text()).code, "ARENA_E_CPU");
+      assert.ok(ms < budgetMs * 10, `stopped after ${Math.round(ms)} ms, budget ${budgetMs} ms`);
     } finally {
       await server.close();
     }
