@@ -3,7 +3,7 @@
 // against all of them by length and first 8 bytes (then the rest), instead of one pass per
 // `get`. The values are read through the same JsonValue handles, one per field read.
 
-import { JsonCursor, memberKeyOk } from "./nav";
+import { JsonCursor, memberKeyOk, memberKeyPlain, memberValueFramed, memberValuePlain, rootCloseOk } from "./nav";
 import { JsonIndex } from "./index";
 import { JsonValue } from "./value";
 import { stringEquals } from "./strings";
@@ -202,13 +202,12 @@ function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, m
         unchecked(memo[m * 2 + 1] = tail);
       }
     }
-    // A key the app will read is checked here, once (at() then only lands on its value):
-    // the common case (no backslash, the colon right after the quote) without a call.
-    if (s >= 0 && !checked && !(colon == kend + 1 && !ix.hasBackslash(a, kend)) && !memberKeyOk(ix, e)) {
-      return clearSlots(slots, <i32>e);
-    }
+    // On demand every key walked is checked here, once (at() then only lands on a value).
+    if (!checked && !memberKeyPlain(ix, e) && !memberKeyOk(ix, e)) return clearSlots(slots, <i32>e);
     m++;
+    let key = e;
     e = ix.skipValue(e + 3);
+    if (!checked && !memberValuePlain(ix, key, e) && !memberValueFramed(ix, key, e)) return;
     let c = ix.ch(e);
     if (c == 0x2c) {
       e++;
@@ -217,6 +216,7 @@ function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, m
     if (c == 0x7d) {
       ix.setAux(<u32>obj.j, e + 1);
       ix.setAux(e, <u32>m + 1);
+      if (obj.j == 0 && !checked) rootCloseOk(ix, e);
     } else if (!checked) {
       ix.fail("expected ',' or '}' after an object member", e < entries ? ix.at(e) : limit);
     }

@@ -4,7 +4,7 @@
 
 import { JsonIndex } from "./index";
 import { stringEquals } from "./strings";
-import { memberKeyOk } from "./nav";
+import { memberKeyOk, memberKeyPlain, memberValueFramed, memberValuePlain, rootCloseOk } from "./nav";
 
 /**
  * The index entry of the opening quote of the *last* key of the object opened at entry `j`
@@ -20,7 +20,10 @@ export function findKey(ix: JsonIndex, j: u32, key: string): i32 {
   let input = ix.input;
   let found = -1;
   let e = j + 1;
+  let checked = ix.checked;
   while (ix.ch(e) == 0x22) {
+    // On demand every key walked is checked (its frame, its escapes), the matching ones too.
+    if (!checked && !memberKeyPlain(ix, e) && !memberKeyOk(ix, e)) return -1;
     let a = ix.at(e) + 1;
     let len = <i32>(ix.at(e + 1) - a);
     // A name's raw bytes are never fewer than the UTF-16 units it decodes to, and an ASCII
@@ -33,23 +36,24 @@ export function findKey(ix: JsonIndex, j: u32, key: string): i32 {
       }
       if (maybe && stringEquals(input + <usize>a, len, ix.hasBackslash(a, a + <u32>len), key)) found = <i32>e;
     }
-    if (ix.ch(e + 2) != 0x3a) {
-      if (!ix.checked) memberKeyOk(ix, e); // records what is wrong
-      return -1;
-    }
+    if (ix.ch(e + 2) != 0x3a) return -1; // only in a checked document's impossible case
+    let k = e;
     e = ix.skipValue(e + 3);
+    if (!checked && !memberValuePlain(ix, k, e) && !memberValueFramed(ix, k, e)) return -1;
     if (ix.ch(e) != 0x2c) break;
     e++;
     // After a comma only a name may come (a close there is a trailing comma).
     if (ix.ch(e) != 0x22) {
-      if (!ix.checked) memberKeyOk(ix, e);
+      if (!checked) memberKeyOk(ix, e);
       return -1;
     }
   }
   // The pass reached the object's end: remember where it is (index.ts aux), so moving past
   // the object afterwards is O(1). Anything else there is an error in the members' frame.
-  if (ix.ch(e) == 0x7d) ix.setAux(j, e + 1);
-  else if (!ix.checked) {
+  if (ix.ch(e) == 0x7d) {
+    ix.setAux(j, e + 1);
+    if (j == 0 && !checked) rootCloseOk(ix, e);
+  } else if (!checked) {
     ix.fail("expected ',' or '}' after an object member", e < ix.entries ? ix.at(e) : ix.inputLength);
     return -1;
   }

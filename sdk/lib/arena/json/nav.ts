@@ -115,11 +115,32 @@ export class JsonCursor {
     let j = <u32>c.j;
     let v = ix.skipWs(ix.at(j) + 1);
     if (c.t == T_ARRAY) {
-      if (ix.ch(j + 1) == 0x5d && ix.at(j + 1) == v) return this.toMissing();
+      if (ix.ch(j + 1) == 0x5d && ix.at(j + 1) == v) return this.emptyOf(c);
       return this.land(v, j + 1, -1, c.d + 1);
     }
-    if (ix.ch(j + 1) == 0x7d && ix.at(j + 1) == v) return this.toMissing();
+    if (ix.ch(j + 1) == 0x7d && ix.at(j + 1) == v) return this.emptyOf(c);
     return this.toMember(j + 1, c.d + 1);
+  }
+
+  /** On demand, for the root: only whitespace after it (a scalar has no index entry
+   *  after it, a string or container none past its close); else records the error and
+   *  the root reads as MISSING. */
+  checkRootEnd(): bool {
+    let ix = this.ix;
+    // A container's is checked when a walk or a member pass reaches its close (rootCloseOk):
+    // finding the close now would scan the whole document before anything is read.
+    if (this.t == T_ARRAY || this.t == T_OBJECT) return true;
+    let next = this.afterEntry();
+    let w = ix.skipWs(this.t == T_STRING ? ix.at(next - 1) + 1 : this.end);
+    if (next >= ix.entries && w >= ix.inputLength) return true;
+    ix.fail("unexpected data after the JSON value", w);
+    return this.toMissing();
+  }
+
+  /** MISSING: container `c` is empty; on demand, an empty root is at its close. */
+  private emptyOf(c: JsonCursor): bool {
+    if (c.d == 0 && !this.ix.checked) rootCloseOk(this.ix, <u32>c.j + 1);
+    return this.toMissing();
   }
 
   /** The entry just past this value. */
@@ -153,8 +174,9 @@ export class JsonCursor {
       if (this.k >= 0) return this.toMember(e + 1, this.d);
       return this.land(ix.skipWs(ix.at(e) + 1), e + 1, -1, this.d);
     }
-    if (c != (this.k >= 0 ? 0x7d : 0x5d) && !ix.checked) {
-      ix.fail(e >= ix.entries ? "unexpected end of input" : this.afterMsg(), ix.at(e));
+    if (!ix.checked) {
+      if (c != (this.k >= 0 ? 0x7d : 0x5d)) ix.fail(e >= ix.entries ? "unexpected end of input" : this.afterMsg(), ix.at(e));
+      else if (this.d == 1) rootCloseOk(ix, e); // the walk reached the root's close
     }
     return this.toMissing();
   }
@@ -184,22 +206,74 @@ export class JsonCursor {
 }
 
 /**
- * On demand: whether entry `e` starts a well-formed member key (a string whose escapes are
- * valid, then only whitespace before its colon); records the error when not. The multi-field
- * pick (fields.ts) checks the keys it matches with it once, so reading them is a landing.
+ * On demand: whether entry `e` starts a well-formed member key (only whitespace since the
+ * `{` or `,` before it, a string whose escapes are valid, then only whitespace before its
+ * colon); records the error when not. The member passes (get's findKey, pick) check every
+ * key they walk with it; the common case is decided by two comparisons.
  * `if (!memberKeyOk(ix, e)) return …`
  */
 export function memberKeyOk(ix: JsonIndex, e: u32): bool {
+  let before = ix.at(e - 1) + 1;
   if (ix.ch(e) != 0x22) {
-    let at = ix.skipWs(ix.at(e - 1) + 1);
+    let at = ix.skipWs(before);
     return ix.fail(at >= ix.inputLength ? "unexpected end of input" : "expected a string key", at);
   }
   if (e + 1 >= ix.entries) return false; // unterminated: stage 1 said so
+  let q = ix.at(e);
+  if (q != before && ix.skipWs(before) != q) return ix.fail("expected a string key", ix.skipWs(before));
   let kend = ix.at(e + 1);
-  if (ix.hasBackslash(ix.at(e) + 1, kend) && !checkEscapes(ix, ix.at(e) + 1, kend)) return false;
-  let colon = ix.skipWs(kend + 1);
-  if (colon != ix.at(e + 2) || ix.ch(e + 2) != 0x3a) {
-    return ix.fail(colon >= ix.inputLength ? "unexpected end of input" : "expected ':' after an object key", colon);
+  if (ix.hasBackslash(q + 1, kend) && !checkEscapes(ix, q + 1, kend)) return false;
+  let colon = ix.at(e + 2);
+  if ((colon != kend + 1 && ix.skipWs(kend + 1) != colon) || ix.ch(e + 2) != 0x3a) {
+    let at = ix.skipWs(kend + 1);
+    return ix.fail(at >= ix.inputLength ? "unexpected end of input" : "expected ':' after an object key", at);
   }
   return true;
+}
+
+/**
+ * On demand: whether the value of the member at key entry `e`, which ends before entry
+ * `next`, is followed by nothing but whitespace up to that entry (for a string or a
+ * container), or is not empty (for a scalar, whose own bytes are checked when it is read);
+ * records the error when not. `if (!memberValueFramed(ix, e, next)) return …`
+ */
+export function memberValueFramed(ix: JsonIndex, e: u32, next: u32): bool {
+  let at = next < ix.entries ? ix.at(next) : ix.inputLength;
+  if (next == e + 3) {
+    let v = ix.skipWs(ix.at(e + 2) + 1);
+    return v < at ? true : ix.fail(v >= ix.inputLength ? "unexpected end of input" : "expected a value", v);
+  }
+  let after = ix.at(next - 1) + 1;
+  if (after == at) return true;
+  let w = ix.skipWs(after);
+  return w == at ? true : ix.fail(w >= ix.inputLength ? "unexpected end of input" : AFTER_MEMBER, w);
+}
+
+/** On demand, at entry `e`, the close of the root container: only whitespace may follow it;
+ *  records the error when something else does. */
+export function rootCloseOk(ix: JsonIndex, e: u32): bool {
+  let w = ix.skipWs(ix.at(e) + 1);
+  if (e + 1 >= ix.entries && w >= ix.inputLength) return true;
+  return ix.fail("unexpected data after the JSON value", w);
+}
+
+/** memberKeyOk's common case without a call: the key's quote right after the `{` or `,`,
+ *  its colon right after its closing quote, no backslash in it. */
+// @ts-ignore: decorator
+@inline export function memberKeyPlain(ix: JsonIndex, e: u32): bool {
+  let q = ix.at(e);
+  let kend = ix.at(e + 1);
+  return q == ix.at(e - 1) + 1 && ix.at(e + 2) == kend + 1 && ix.ch(e) == 0x22 && ix.ch(e + 2) == 0x3a && !ix.hasBackslash(q + 1, kend);
+}
+
+/** memberValueFramed's common case without a call: a string or container value followed
+ *  at once by the next entry, or a scalar whose first byte follows the colon at once. */
+// @ts-ignore: decorator
+@inline export function memberValuePlain(ix: JsonIndex, e: u32, next: u32): bool {
+  if (next >= ix.entries) return false;
+  if (next == e + 3) {
+    let v = ix.at(e + 2) + 1;
+    return v < ix.at(next) && <u32>load<u8>(ix.input + <usize>v) > 0x20;
+  }
+  return ix.at(next - 1) + 1 == ix.at(next);
 }

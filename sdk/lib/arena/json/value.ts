@@ -50,7 +50,7 @@ export class JsonDoc extends JsonIndex {
    *  `doc.root.get("id")` */
   get root(): JsonValue {
     let v = new JsonValue(this);
-    if (!this.dead) v.land(this.skipWs(0), 0, -1, 0);
+    if (!this.dead && v.land(this.skipWs(0), 0, -1, 0) && !this.checked) v.checkRootEnd();
     return v;
   }
 
