@@ -43,7 +43,8 @@ function upstreamFailure(res: FetchResponse): Response | null {
 }
 
 // Read on demand (Json.read): stage 1 checks the whole input (UTF-8, strings), the render
-// checks each value it reads, and `doc.ok` after the render says whether all of it was valid.
+// checks each value it reads and the frame of each member it passes, and `doc.ok` after the
+// render says whether all of that was valid.
 function parsed(bytes: Uint8Array, render: (doc: JsonDoc) => ByteWriter): Response {
   const doc = Json.read(bytes);
   const page = render(doc);

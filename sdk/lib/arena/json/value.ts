@@ -126,7 +126,9 @@ export class JsonValue extends JsonCursor {
   get isObject(): bool { return this.t == T_OBJECT; }
 
   /** Elements of an array or members of an object (counted once, then O(1)); 0 for
-   *  anything else. `doc.root.get("items").length` */
+   *  anything else. In a document read on demand (`Json.read`) the count walks the
+   *  container's commas without checking its elements: walk them, or `doc.validate()`,
+   *  to know they are valid. `doc.root.get("items").length` */
   get length(): i32 {
     return this.t == T_ARRAY || this.t == T_OBJECT ? this.count() : 0;
   }

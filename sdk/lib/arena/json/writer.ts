@@ -255,7 +255,9 @@ export class JsonWriter {
   }
 
   /** A parsed value copied as written in its input — one copy, no re-encoding (a
-   *  container keeps its inner whitespace). MISSING is written as null.
+   *  container keeps its inner whitespace). MISSING is written as null. From a document
+   *  read on demand (`Json.read`), a container's bytes are copied unchecked: call
+   *  `doc.validate()` first when they come from a client.
    *  `j.key("user").value(doc.root.get("user"))` */
   value(v: JsonValue): JsonWriter {
     this.before();
