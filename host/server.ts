@@ -133,6 +133,8 @@ export class ArenaServer implements ConnectionEnv {
   /** Connection buffers, lent while a connection has bytes in progress. */
   readonly buffers = new BufferPool();
   private readonly connections = new Set<Connection>();
+  /** listen() was called (it may still be binding the group). */
+  private listening = false;
   /** The listening sockets, all on one host:port and all feeding accept() (listen()). */
   private listeners: net.Server[] = [];
   private readonly shutdownTimeoutMs: number;
@@ -225,8 +227,21 @@ export class ArenaServer implements ConnectionEnv {
    *  (host/http/listeners.ts says why and how a second server is still refused); resolves
    *  with the bound port. Errors come back as ArenaError. */
   async listen(port: number, host: string): Promise<number> {
-    const bound = await listenShared(() => this.listener(), port, host);
+    assert(this.listeners.length === 0 && !this.listening, "a server listens once");
+    this.listening = true;
+    let bound: { listeners: net.Server[]; port: number };
+    try {
+      bound = await listenShared(() => this.listener(), port, host);
+    } catch (err) {
+      this.listening = false; // nothing is bound: listen() may be tried again
+      throw err;
+    }
     this.listeners = bound.listeners;
+    // close() while the group was being bound: it closed nothing, so close the group now.
+    if (this.closing) {
+      for (const l of this.listeners) l.close();
+      return bound.port;
+    }
     this.startSweep();
     return bound.port;
   }

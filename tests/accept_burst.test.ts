@@ -82,6 +82,17 @@ describe("listening on one port with several sockets", () => {
     exclusive.close();
   });
 
+  it("close() while listen() is still binding leaves no listener behind; a second listen() is refused", { timeout: 20_000 }, async () => {
+    const server = await newServer();
+    const listening = server.listen(0, "127.0.0.1");
+    await assert.rejects(server.listen(0, "127.0.0.1"), /a server listens once/);
+    await server.close();
+    const port = await listening;
+    const exclusive = net.createServer();
+    assert.equal(await listenPlain(exclusive, { port, host: "127.0.0.1" }), port);
+    exclusive.close();
+  });
+
   it("a burst of new connections is accepted in a few event-loop iterations", { skip: !SPREADS, timeout: 20_000 }, async () => {
     // The connects are issued in one iteration (their syscalls run in this callback's
     // nextTicks, and loopback completes the handshake at once), so the whole burst is
