@@ -69,7 +69,9 @@ export class ByteWriter {
     let len = <usize>s.length;
     // At most 3 bytes per code unit, plus the kernel's last block (text/scan.ts).
     let o = this.reserve(<i32>(len * 3 + SCAN_STEP_BYTES_MAX));
-    let e = escapeUtf16<NoEscape>(start, start + (len << 1), o, <usize>-1);
+    // The output limit is the room reserved (a limit of "none" would wrap the kernel's
+    // block bound and skip its 16-unit blocks).
+    let e = escapeUtf16<NoEscape>(start, start + (len << 1), o, o + len * 3);
     this.n += <i32>(e - o);
     return this;
   }
