@@ -3,7 +3,7 @@
 // against all of them by length and first 8 bytes (then the rest), instead of one pass per
 // `get`. The values are read through the same JsonValue handles, one per field read.
 
-import { JsonCursor, memberKeyOk, memberKeyPlain, memberValueFramed, memberValuePlain, rootCloseOk } from "./nav";
+import { JsonCursor, memberKeyOk, memberValueFramed, memberValuePlain, rootCloseOk } from "./nav";
 import { JsonIndex } from "./index";
 import { JsonValue } from "./value";
 import { stringEquals } from "./strings";
@@ -158,8 +158,9 @@ export class JsonFields {
 
 // The pass: each member's name is matched by length and first 8 bytes; a name holding an
 // escape is compared decoded (it cannot match byte for byte). Values are skipped unread,
-// but the members' frame is checked as the pass walks it (on demand: a name, its colon, a
-// comma or the close after each value), so a picked object that is not well formed sets
+// but the members' frame is checked as the pass walks it (on demand: only whitespace
+// around names, colons and commas, no empty value, a comma or the close after each value,
+// nothing after the root's close), so a picked object that is not well formed sets
 // `doc.ok` false. At the object's end the pass records where it closes and how many
 // members it has (the index's aux), so moving past the object afterwards is O(1).
 function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, memo: StaticArray<u64>, memoLen: StaticArray<i32>): void {
@@ -202,8 +203,12 @@ function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, m
         unchecked(memo[m * 2 + 1] = tail);
       }
     }
-    // On demand every key walked is checked here, once (at() then only lands on a value).
-    if (!checked && !memberKeyPlain(ix, e) && !memberKeyOk(ix, e)) return clearSlots(slots, <i32>e);
+    // On demand every key walked is checked here, once (at() then only lands on a value);
+    // the common case from what this pass has loaded already: the quote right after the `{`
+    // or `,`, the colon (checked above) right after the closing quote, no backslash.
+    if (!checked && !(q == ix.at(e - 1) + 1 && colon == kend + 1 && !ix.hasBackslash(a, kend)) && !memberKeyOk(ix, e)) {
+      return clearSlots(slots, <i32>e);
+    }
     m++;
     let key = e;
     e = ix.skipValue(e + 3);
@@ -214,9 +219,7 @@ function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, m
       continue;
     }
     if (c == 0x7d) {
-      ix.setAux(<u32>obj.j, e + 1);
-      ix.setAux(e, <u32>m + 1);
-      if (obj.j == 0 && !checked) rootCloseOk(ix, e);
+      closeObject(ix, <u32>obj.j, e, m);
     } else if (!checked) {
       ix.fail("expected ',' or '}' after an object member", e < entries ? ix.at(e) : limit);
     }
@@ -224,12 +227,16 @@ function pickMembers(obj: JsonCursor, keys: JsonKeys, slots: StaticArray<i32>, m
   }
   // An empty object; else a member that does not start with a name (after a comma, even a
   // close is one: a trailing comma).
-  if (m == 0 && ix.ch(e) == 0x7d) {
-    ix.setAux(<u32>obj.j, e + 1);
-    ix.setAux(e, 1);
-  } else if (!checked) {
-    memberKeyOk(ix, e); // records what is wrong
-  }
+  if (m == 0 && ix.ch(e) == 0x7d) closeObject(ix, <u32>obj.j, e, 0);
+  else if (!checked) memberKeyOk(ix, e); // records what is wrong
+}
+
+// The object opened at entry `j` closes at entry `e` after `m` members: remembered in the
+// index's aux (its close, its count); on demand, the root's close is checked for what follows.
+function closeObject(ix: JsonIndex, j: u32, e: u32, m: i32): void {
+  ix.setAux(j, e + 1);
+  ix.setAux(e, <u32>m + 1);
+  if (j == 0 && !ix.checked) rootCloseOk(ix, e);
 }
 
 // A malformed key stops the pick: every slot that points at it reads as MISSING (the
