@@ -19,6 +19,7 @@ import {
 } from "../abi/constants.ts";
 import type { Caller } from "../abi/caller.ts";
 import type { AppMemory } from "../memory/app_memory.ts";
+import type { SharedRegion } from "../memory/shared_region.ts";
 import type { HttpClient } from "./fetch/client.ts";
 import { CryptoEffects } from "./crypto.ts";
 import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
@@ -61,6 +62,8 @@ export class Effects {
   readonly client: HttpClient;
   private readonly sleeps: Sleep[];
   private readonly crypto: CryptoEffects;
+  /** The region every worker of the server shares (host/memory/shared_region.ts), or null. */
+  readonly shared: SharedRegion | null;
 
   /** App log lines below this level are dropped (LOG_INFO by default: no debug lines). */
   private readonly logLevel: number;
@@ -71,7 +74,8 @@ export class Effects {
   /** Everything here exists before the app's instance; `caller` finds the request an
    *  import acts for once the instance is bound to it. */
   constructor(memory: AppMemory, caller: Caller, client: HttpClient, log: Logger, logLevel: number = LOG_INFO,
-    cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT) {
+    cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT, shared: SharedRegion | null = null) {
+    this.shared = shared;
     this.memory = memory;
     this.caller = caller;
     this.client = client;
