@@ -2,7 +2,7 @@
 // defaults in limits.ts. Every bad value is refused with one line that says what to use.
 
 import { LOG_LEVELS } from "./log.ts";
-import type { ServerOptions } from "./server.ts";
+import type { ServerOptions } from "./options.ts";
 import { ArenaError } from "./errors.ts";
 import {
   ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,

@@ -38,6 +38,10 @@ export const ERRORS = {
   ARENA_E_BUILD: { status: 0, message: "The app did not compile." },
   ARENA_E_USAGE: { status: 0, message: "The command line is wrong." },
   ARENA_E_SETUP: { status: 0, message: "Arena's own installation is incomplete (its dependencies or its pinned Node are missing)." },
+
+  // Operations: logged while the server runs; it goes on serving.
+  ARENA_E_RELOAD: { status: 0, message: "A reload was refused or its new build failed to load; the build that was serving goes on serving." },
+  ARENA_E_WORKER: { status: 0, message: "A worker thread stopped unexpectedly; it is replaced and the other workers go on serving." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

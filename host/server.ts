@@ -6,95 +6,33 @@
 
 import net from "node:net";
 import { App } from "./abi/app.ts";
-import { Caller } from "./abi/caller.ts";
-import { RequestBridge } from "./abi/request_bridge.ts";
-import { ReportingBridge, type RequestDone, type RequestDoneHook } from "./abi/request_done.ts";
-import { appImports } from "./abi/runtime_imports.ts";
-import { ClassTable } from "./abi/violation.ts";
-import { CHECK_BUILD_SECTION } from "./abi/constants.ts";
+import type { RequestBridge } from "./abi/request_bridge.ts";
+import type { RequestDone, RequestDoneHook } from "./abi/request_done.ts";
 import { assert } from "./assert.ts";
-import { HttpClient, type FetchClientOptions } from "./effects/fetch/client.ts";
-import { Effects } from "./effects/imports.ts";
+import type { Effects } from "./effects/imports.ts";
 import { ArenaError, ERRORS } from "./errors.ts";
 import { Connection, type ConnectionEnv, type Timeouts } from "./http/connection.ts";
 import { HttpDate } from "./http/date.ts";
 import { listenShared } from "./http/listeners.ts";
+import type { RequestObserver } from "./http/observer.ts";
 import { errorResponse } from "./http/response_head.ts";
-import { SlotScheduler } from "./http/scheduler.ts";
+import type { SlotScheduler } from "./http/scheduler.ts";
+import { bodyBytesDecodable, checkBodyLimit } from "./body_limit.ts";
+import { Instance, type InstanceOptions } from "./instance.ts";
+import type { ServerOptions } from "./options.ts";
 import {
-  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_DECODE_FACTOR, BODY_DECODE_RESERVE_BYTES, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS,
+  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS,
   CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS,
-  REQUEST_DEADLINE_MS_DEFAULT, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
+  REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
-import { AppMemory } from "./memory/app_memory.ts";
 import { ArenaPeaks } from "./memory/arena_peaks.ts";
 import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
-import { budgetLine, formatBytes, planMemory, type MemoryPlan } from "./memory/plan.ts";
+import { budgetLine, formatBytes, planMemory } from "./memory/plan.ts";
+import { SharedRegion } from "./memory/shared_region.ts";
 
-export interface ServerOptions {
-  slots?: number;
-  /** Bytes per slot, what --arena-bytes sets: the request's arena and the response head
-   *  reserve after it (MemoryPlan.arenaBytes is the arena alone). */
-  slotBytes?: number;
-  startupBytes?: number;
-  /** Heap region bytes (--heap-bytes); a whole number of 64 KiB pages, 0 for none. */
-  heapBytes?: number;
-  queueDepth?: number;
-  bodyBytesMax?: number;
-  headersTimeoutMs?: number;
-  /** The whole body must arrive within this (BODY_TIMEOUT_MS). */
-  bodyTimeoutMs?: number;
-  /** No body bytes for this long → 408 (BODY_IDLE_TIMEOUT_MS). */
-  bodyIdleTimeoutMs?: number;
-  /** Wall-clock ms the app may take for one request → 504 (REQUEST_DEADLINE_MS_DEFAULT). */
-  deadlineMs?: number;
-  keepAliveTimeoutMs?: number;
-  shutdownTimeoutMs?: number;
-  /** No progress on a response write for this long closes the connection (SEND_TIMEOUT_MS). */
-  sendTimeoutMs?: number;
-  /** Open connections at most (CONNECTIONS_MAX_DEFAULT). */
-  connectionsMax?: number;
-  /** The HTTP client behind the app's fetch effect. */
-  fetch?: FetchClientOptions;
-  /** Lowest app log level printed (LOG_DEBUG … LOG_ERROR); LOG_INFO by default. */
-  logLevel?: number;
-  /** CPU ms one request may use (CPU_BUDGET_MS_DEFAULT). */
-  cpuBudgetMs?: number;
-  log?: Logger;
-  /** Called when the app is done with a request (returned or trapped), before its response
-   *  is written: its route, status and arena peak (host/abi/request_done.ts). Unset, the
-   *  server does nothing per request for it. */
-  onRequestDone?: RequestDoneHook;
-  /** Logs each route's peak arena use and the --arena-bytes it suggests when the server
-   *  closes (host/memory/arena_peaks.ts). On by default for a check build: its module
-   *  carries debug names, which `arena build --check` keeps and the plain build strips. */
-  memoryReport?: boolean;
-}
-
-/** Largest body an arena of `arenaBytes` can take such that the handler can still decode
- *  it: the body, its UTF-16 text (req.text(), 2 bytes per body byte at most) and
- *  BODY_DECODE_RESERVE_BYTES for the head and the handler. 335,872 bytes (328 KiB) for
- *  the default 1 MiB slot, 73,728 (72 KiB) for 256 KiB. It is below the request bridge's
- *  own bound (half of what the head leaves, bodyRoom), so that bound never binds. */
-export function bodyBytesDecodable(arenaBytes: number): number {
-  return Math.max(0, Math.floor((arenaBytes - BODY_DECODE_RESERVE_BYTES) / BODY_DECODE_FACTOR));
-}
-
-/** Refuses a body limit (--body-bytes) a handler could not decode in the arena, with what to use. */
-function checkBodyLimit(bodyBytes: number, plan: MemoryPlan): void {
-  if (!Number.isSafeInteger(bodyBytes) || bodyBytes < 0) {
-    throw new ArenaError("ARENA_E_CONFIG", `body limit must be a whole number of bytes, got ${bodyBytes}`, "set --body-bytes");
-  }
-  const max = bodyBytesDecodable(plan.arenaBytes);
-  if (bodyBytes <= max) return;
-  // The slot that would fit it, in whole KiB (a multiple of 16, as slots must be).
-  const slotKiB = Math.ceil((bodyBytes * BODY_DECODE_FACTOR + BODY_DECODE_RESERVE_BYTES + RESPONSE_HEAD_BYTES_MAX) / 1024);
-  throw new ArenaError("ARENA_E_CONFIG",
-    `body limit of ${bodyBytes} bytes is more than a ${formatBytes(plan.slotBytes)} arena can take and decode: at most ${max} bytes ` +
-    `(req.text() needs the body and its UTF-16 text, ${BODY_DECODE_FACTOR} bytes per body byte, beside the head)`,
-    `lower --body-bytes to ${max} or raise --arena-bytes to ${slotKiB}KiB`);
-}
+export type { ServerOptions } from "./options.ts";
+export { bodyBytesDecodable } from "./body_limit.ts";
 
 export interface ServerStats {
   slots: number;
@@ -115,14 +53,13 @@ export interface ServerStats {
 }
 
 export class ArenaServer implements ConnectionEnv {
-  readonly app: App;
-  readonly effects: Effects;
-  readonly bridge: RequestBridge;
-  readonly scheduler: SlotScheduler;
   readonly log: Logger;
   readonly bodyBytesMax: number;
   readonly date = new HttpDate();
   readonly timeouts: Timeouts;
+  readonly observer: RequestObserver | null;
+  /** The region shared by every worker (and every build) of this server. */
+  readonly shared: SharedRegion;
   /** Wall clock in ms, refreshed by the sweep; deadlines are measured against it. */
   now = Date.now();
   closing = false;
@@ -132,6 +69,15 @@ export class ArenaServer implements ConnectionEnv {
   readonly readBuffer = new Uint8Array(CONNECTION_BUFFER_BYTES);
   /** Connection buffers, lent while a connection has bytes in progress. */
   readonly buffers = new BufferPool();
+  /** The build new requests run on (ConnectionEnv.current). */
+  current: Instance;
+  /** Builds a reload replaced that still have requests; each is closed when its last one
+   *  is done (the sweep checks). */
+  private readonly retiring: Instance[] = [];
+  /** How each build is loaded: the same for every reload. */
+  private readonly instanceOptions: InstanceOptions;
+  /** A reload is loading the next build (reloads do not overlap). */
+  private reloading = false;
   private readonly connections = new Set<Connection>();
   /** listen() was called (it may still be binding the group). */
   private listening = false;
@@ -148,21 +94,14 @@ export class ArenaServer implements ConnectionEnv {
   /** Per-route arena peaks, logged at close (ServerOptions.memoryReport), or null. */
   private readonly peaks: ArenaPeaks | null;
 
-  private constructor(app: App, effects: Effects, options: ServerOptions, log: Logger, memoryReport: boolean) {
-    const plan = app.memory.plan;
-    this.app = app;
-    this.effects = effects;
+  private constructor(first: Instance, instanceOptions: InstanceOptions, options: ServerOptions, log: Logger, peaks: ArenaPeaks | null) {
+    const plan = instanceOptions.plan;
+    this.current = first;
+    this.instanceOptions = instanceOptions;
+    this.shared = instanceOptions.shared!;
     this.log = log;
-    const peaks = memoryReport ? new ArenaPeaks() : null;
-    const user = options.onRequestDone;
-    const hook = peaks === null ? user : user === undefined ? (i: RequestDone) => peaks.add(i) : (i: RequestDone) => {
-      peaks.add(i);
-      user(i);
-    };
     this.peaks = peaks;
-    // Without a hook the plain bridge: nothing is built per request for reports.
-    this.bridge = hook === undefined ? new RequestBridge(app, effects.cpuBudgetMs) : new ReportingBridge(app, effects.cpuBudgetMs, hook);
-    this.scheduler = new SlotScheduler(plan.slots, options.queueDepth ?? QUEUE_DEPTH_DEFAULT);
+    this.observer = options.observer ?? null;
     this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, bodyBytesDecodable(plan.arenaBytes));
     const bodyTotal = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
     this.timeouts = {
@@ -176,6 +115,20 @@ export class ArenaServer implements ConnectionEnv {
     };
     this.connectionsMax = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+  }
+
+  /** The current build's parts (tests and tools read them; requests use their own build). */
+  get app(): App {
+    return this.current.app;
+  }
+  get effects(): Effects {
+    return this.current.effects;
+  }
+  get bridge(): RequestBridge {
+    return this.current.bridge;
+  }
+  get scheduler(): SlotScheduler {
+    return this.current.scheduler;
   }
 
   /** A listening socket that hands its connections to accept(). Paused on connect: the
@@ -199,24 +152,23 @@ export class ArenaServer implements ConnectionEnv {
     const plan = planMemory(options.slots ?? SLOTS_DEFAULT, options.slotBytes ?? ARENA_BYTES_DEFAULT, options.startupBytes ?? STARTUP_BYTES_DEFAULT,
       options.heapBytes ?? HEAP_BYTES_DEFAULT);
     if (options.bodyBytesMax !== undefined) checkBodyLimit(options.bodyBytesMax, plan);
-    const module = await App.compile(wasm, file);
     const logLevel = options.logLevel ?? LOG_LEVELS.indexOf("info");
     assert(logLevel >= 0 && logLevel < LOG_LEVELS.length, `the log level is one of LOG_LEVELS (got ${logLevel})`);
-    // Everything the imports need exists before the instance: nothing is linked late.
-    const memory = new AppMemory(plan);
-    const caller = new Caller(plan.slots);
-    const client = new HttpClient(memory, caller.contexts, options.fetch);
-    const effects = new Effects(memory, caller, client, log, logLevel, options.cpuBudgetMs ?? CPU_BUDGET_MS_DEFAULT);
-    const imports = appImports(memory, caller, log, effects.imports(), module.mayWait, ClassTable.fromModule(module.module));
-    let app: App;
-    try {
-      app = await App.instantiate(module, memory, caller, imports);
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-    const checkBuild = WebAssembly.Module.customSections(module.module, CHECK_BUILD_SECTION).length > 0;
-    return new ArenaServer(app, effects, options, log, options.memoryReport ?? checkBuild);
+    const module = await App.compile(wasm, file);
+    // The peaks are the server's, over every build it loads: a reload keeps the report. A
+    // check build reports by default (its module carries debug names).
+    const peaks = options.memoryReport ?? Instance.isCheckBuild(module) ? new ArenaPeaks() : null;
+    const user = options.onRequestDone;
+    const hook = peaks === null ? user : user === undefined ? (i: RequestDone) => peaks.add(i) : (i: RequestDone) => {
+      peaks.add(i);
+      user(i);
+    };
+    const instanceOptions: InstanceOptions = {
+      plan, queueDepth, logLevel, cpuBudgetMs: options.cpuBudgetMs ?? CPU_BUDGET_MS_DEFAULT, fetch: options.fetch,
+      shared: options.shared ?? SharedRegion.create(), onRequestDone: hook,
+    };
+    const first = await Instance.load(module, file, instanceOptions, log);
+    return new ArenaServer(first, instanceOptions, options, log, peaks);
   }
 
   /** The memory budget line, printed at start; `note` follows the word "fixed". */
@@ -251,7 +203,8 @@ export class ArenaServer implements ConnectionEnv {
     this.sweepTimer.unref();
   }
 
-  /** One timer for all connections: refresh the clock and Date, fire passed deadlines. */
+  /** One timer for all connections: refresh the clock and Date, fire passed deadlines,
+   *  drop builds a reload replaced once their last request is done. */
   private sweep(): void {
     const now = Date.now();
     this.now = now;
@@ -259,6 +212,56 @@ export class ArenaServer implements ConnectionEnv {
     for (const conn of this.connections) {
       if (conn.deadline !== 0 && now >= conn.deadline) conn.timedOut();
     }
+    if (this.retiring.length > 0) this.dropDrained();
+  }
+
+  /**
+   * Loads a new build of the app (`wasm`, read from `file`) beside the current one and makes
+   * it current: a request whose head completes from now on runs on it, a request in
+   * progress finishes on the build it started on, and that build is closed and dropped
+   * (its memory with it) once its last request is done. The new build starts as at start-up
+   * (its heap region is new; what must outlive a reload belongs in the shared region).
+   * Resolves when the new build serves; rejects with the ArenaError when the build cannot
+   * be loaded, and the current build goes on serving.
+   */
+  async reload(wasm: Uint8Array, file: string): Promise<void> {
+    if (this.closing) throw new ArenaError("ARENA_E_RELOAD", `not reloading ${file}: the server is shutting down`);
+    if (this.reloading) throw new ArenaError("ARENA_E_RELOAD", `not reloading ${file}: a reload is already loading`, "wait for it to finish");
+    this.reloading = true;
+    let next: Instance;
+    try {
+      next = await Instance.load(await App.compile(wasm, file), file, this.instanceOptions, this.log);
+    } catch (err) {
+      if (!(err instanceof ArenaError)) throw err;
+      throw new ArenaError("ARENA_E_RELOAD", `${file} was not loaded, still serving ${this.current.file}: ${err.code}: ${err.message}`, err.hint);
+    } finally {
+      this.reloading = false;
+    }
+    if (this.closing) {
+      next.close(); // shut down while it loaded: it never served
+      return;
+    }
+    const old = this.current;
+    this.current = next;
+    this.retiring.push(old);
+    this.log.info(`reload: serving ${file}; the previous build finishes its ${old.inFlight()} request(s) in flight`);
+    this.dropDrained();
+  }
+
+  /** Closes the builds a reload replaced that have no request left. */
+  private dropDrained(): void {
+    for (let i = this.retiring.length - 1; i >= 0; i--) {
+      const old = this.retiring[i];
+      if (old.inFlight() !== 0) continue;
+      this.retiring.splice(i, 1);
+      old.close();
+      this.log.info(`reload: the previous build (${old.file}) finished its last request; its ${formatBytes(old.app.memory.plan.totalBytes)} are released`);
+    }
+  }
+
+  /** Builds loaded and not yet dropped: 1, or 2 and more while replaced ones drain. */
+  get builds(): number {
+    return 1 + this.retiring.length;
   }
 
   private accept(socket: net.Socket): void {
@@ -333,7 +336,7 @@ export class ArenaServer implements ConnectionEnv {
       this.resolveClosed = () => {
         if (timer !== null) clearTimeout(timer);
         if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-        this.effects.client.close();
+        for (const build of [this.current, ...this.retiring.splice(0)]) build.close();
         for (const line of this.peaks?.lines(this.app.memory.plan.slotBytes) ?? []) this.log.info(line);
         resolve();
       };

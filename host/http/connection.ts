@@ -35,6 +35,7 @@ import {
   PIPELINE_BATCH_MAX, RESPONSE_HEAD_BYTES_MAX, RETRY_AFTER_SECONDS, SMALL_BODY_COPY_BYTES_MAX, TIMER_SWEEP_MS,
 } from "../limits.ts";
 import type { Logger } from "../log.ts";
+import type { RequestObserver } from "./observer.ts";
 import { CONNECTION_BUFFER_BYTES, type BufferPool } from "../memory/connection_buffers.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import type { HttpDate } from "./date.ts";
@@ -65,6 +66,15 @@ export interface Timeouts {
   app: number;
 }
 
+/** What a request needs from the build of the app it runs on. A connection takes the
+ *  server's current build when a request's head is complete and keeps it until that
+ *  response is written: a reload swaps the current build, and a request in progress
+ *  finishes on the one it started on (its slot belongs to that build's memory). */
+export interface RequestEnv {
+  readonly scheduler: SlotScheduler;
+  readonly bridge: RequestBridge;
+}
+
 /** What a connection needs from the server it belongs to, and nothing more. */
 export interface ConnectionEnv {
   /** Wall clock in ms, refreshed by the server's sweep every TIMER_SWEEP_MS. */
@@ -77,8 +87,10 @@ export interface ConnectionEnv {
   /** Where every connection's reads land; valid only during the read callback. */
   readonly readBuffer: Uint8Array;
   readonly buffers: BufferPool;
-  readonly scheduler: SlotScheduler;
-  readonly bridge: RequestBridge;
+  /** The build new requests run on; a request keeps the one it started on (RequestEnv). */
+  readonly current: RequestEnv;
+  /** Told of every finished request, or null (then nothing is done for it). */
+  readonly observer: RequestObserver | null;
   readonly log: Logger;
   nextRequestId(): number;
   connectionClosed(conn: Connection): void;
@@ -168,6 +180,11 @@ export class Connection implements SlotWaiter {
   /** The app still has this slot (set while APP, also after the client went away). */
   private inApp = false;
   private requestId = 0;
+  /** The build this connection's current request runs on (RequestEnv). */
+  private run: RequestEnv;
+  /** performance.now() when the current request's head was complete, for the observer; 0
+   *  when no head is complete or no observer is attached. */
+  private startedAt = 0;
   /** Bound once so that no closure is made per write or per app call. */
   private readonly onAppDone = (status: number): void => this.appReturned(status);
   private readonly onAppError = (err: unknown): void => this.appThrew(err);
@@ -179,6 +196,7 @@ export class Connection implements SlotWaiter {
   constructor(socket: Socket, env: ConnectionEnv) {
     this.socket = socket;
     this.env = env;
+    this.run = env.current;
     socket.setNoDelay(true);
     this.writer = new SocketWriter(socket, (err: boolean) => this.afterWrite(err));
     socket.on("end", () => this.onEnd());
@@ -282,12 +300,12 @@ export class Connection implements SlotWaiter {
   }
 
   private onClose(): void {
-    if (this.state === S_QUEUED) this.env.scheduler.dequeue(this);
+    if (this.state === S_QUEUED) this.run.scheduler.dequeue(this);
     this.state = S_CLOSED;
     if (this.inApp) {
       // The app is running or suspended on an effect: stop its effects; the slot is
       // released when the app returns.
-      this.env.bridge.cancel(this.slot);
+      this.run.bridge.cancel(this.slot);
     }
     this.releaseSlot();
     this.endBodySlot();
@@ -394,6 +412,10 @@ export class Connection implements SlotWaiter {
       return false;
     }
     const head = this.head;
+    // A new request: it runs on the server's current build, and has no id until the app has it.
+    this.run = this.env.current;
+    this.requestId = 0;
+    if (this.env.observer !== null) this.startedAt = performance.now();
     const r = parseHead(inbuf, end, head, this.env.bodyBytesMax);
     if (r < 0) {
       const reason = r === HEAD_BODY_TOO_LARGE
@@ -446,14 +468,14 @@ export class Connection implements SlotWaiter {
    *  when it got one. */
   private queueForSlot(): boolean {
     this.state = S_QUEUED;
-    this.env.scheduler.request(this, this.streamsBody);
+    this.run.scheduler.request(this, this.streamsBody);
     return this.state !== S_QUEUED;
   }
 
   /** The server grants a slot: copy the head into its arena and start reading the body. */
   startRequest(slot: number): void {
     assert(this.state === S_QUEUED && this.slot < 0, "a slot is granted to a request that waits for one");
-    const bridge = this.env.bridge;
+    const bridge = this.run.bridge;
     const head = this.head;
     const inbuf = this.inbuf!;
     this.slot = slot;
@@ -490,7 +512,7 @@ export class Connection implements SlotWaiter {
     if (this.state !== S_QUEUED) {
       // The client went away meanwhile.
       this.endBodySlot();
-      this.env.scheduler.release(slot);
+      this.run.scheduler.release(slot);
       return;
     }
     this.startRequest(slot);
@@ -500,12 +522,12 @@ export class Connection implements SlotWaiter {
   /** The body is read (or the request ended): its slot no longer counts as streaming. */
   private endBodySlot(): void {
     if (!this.holdsBodySlot) return;
-    this.env.scheduler.bodySlotDone(this);
+    this.run.scheduler.bodySlotDone(this);
   }
 
   /** Reads body bytes into the arena. True when the state advanced. */
   private readBody(): boolean {
-    const u8 = this.env.bridge.u8;
+    const u8 = this.run.bridge.u8;
     const before = this.bodyLen;
     if (this.head.chunked) {
       const dec = this.chunked;
@@ -558,7 +580,7 @@ export class Connection implements SlotWaiter {
 
   /** The request is complete in the arena: call the app and write its response. */
   private dispatch(): void {
-    const bridge = this.env.bridge;
+    const bridge = this.run.bridge;
     this.endBodySlot();
     this.batch++;
     this.setDeadline(DEADLINE_APP);
@@ -589,7 +611,7 @@ export class Connection implements SlotWaiter {
   private appDone(): boolean {
     assert(this.inApp, "the app finishes a request it has");
     this.inApp = false;
-    this.env.bridge.ended(this.slot);
+    this.run.bridge.ended(this.slot);
     if (this.deadlineKind === DEADLINE_APP) this.setDeadline(DEADLINE_NONE);
     if (this.state !== S_CLOSED && !this.abandoned) return true;
     this.releaseSlot();
@@ -600,7 +622,7 @@ export class Connection implements SlotWaiter {
    *  close; its effects are cancelled and its next CPU check traps, and the slot is
    *  released when the app has returned. */
   private deadlinePassed(): void {
-    this.env.bridge.deadlinePassed(this.slot);
+    this.run.bridge.deadlinePassed(this.slot);
     this.abandoned = true;
     this.keepAlive = false;
     this.failResponse("ARENA_E_DEADLINE", `no response after ${this.env.timeouts.app} ms (--deadline-ms)`, this.requestId);
@@ -621,7 +643,7 @@ export class Connection implements SlotWaiter {
   }
 
   private sendResponse(id: number): void {
-    const bridge = this.env.bridge;
+    const bridge = this.run.bridge;
     const slot = this.slot;
     const bad = bridge.readResponse(slot);
     if (bad !== null) {
@@ -647,13 +669,14 @@ export class Connection implements SlotWaiter {
     const headStart = bridge.headReserve(slot);
     const headEnd = writeHead(u8, headStart, r.status, r.headersPtr, r.headersLen, noBody ? 0 : bodyLen, this.env.date,
       keepAlive, this.head.versionMinor === 0);
+    const sendBody = !(noBody || this.head.isHead || bodyLen === 0);
+    if (this.env.observer !== null) this.observe(r.status, null, headEnd - headStart + (sendBody ? bodyLen : 0));
     this.state = S_WRITING;
     // Head and body go out in one write, as views over wasm memory; the views are cached
     // per slot, so a response laid out as the last one allocates nothing. A small body is
     // copied after the head in the slot's head reserve: one contiguous write() is cheaper
     // for the kernel than a two-part writev().
     this.writing = true;
-    const sendBody = !(noBody || this.head.isHead || bodyLen === 0);
     if (!sendBody) {
       this.writer.write(bridge.view(slot, 0, headStart, headEnd - headStart), null);
     } else if (bodyLen <= SMALL_BODY_COPY_BYTES_MAX && headEnd + bodyLen <= bridge.slotEnd(slot)) {
@@ -667,16 +690,21 @@ export class Connection implements SlotWaiter {
 
   /** The app trapped: answer 500 with the code, keep the connection if the request allows. */
   private appFailed(err: unknown, id: number): void {
-    const e = this.env.bridge.trapError(this.slot, err);
+    const e = this.run.bridge.trapError(this.slot, err);
     this.failResponse(e.code, e.detail, id);
   }
 
   /** Logs a request error with method, path and route, then answers with its code. */
   private failResponse(code: ErrorCode, detail: string, id: number): void {
-    const where = this.env.bridge.describe(this.slot);
+    const where = this.run.bridge.describe(this.slot);
     this.env.log.error(code, `req=${id} slot=${this.slot} ${where}: ${detail}`);
+    const keepAlive = this.keepAlive && !this.env.closing;
+    const response = errorResponse(code, `${where}: ${detail}`, this.env.date, keepAlive, this.head.isHead, "");
+    // Observed while the slot is held (its route and arena use are read from it); released
+    // before the write, which may complete at once and start the next pipelined request.
+    if (this.env.observer !== null) this.observe(ERRORS[code].status, code, response.length);
     this.releaseSlot();
-    this.sendError(code, `${where}: ${detail}`, this.keepAlive && !this.env.closing);
+    this.writeError(response, keepAlive);
   }
 
   /** A request the host refuses before the app sees it: answer and close. */
@@ -724,6 +752,28 @@ export class Connection implements SlotWaiter {
   }
 
   private sendError(code: ErrorCode, detail: string, keepAlive: boolean, extra = ""): void {
+    const response = errorResponse(code, detail, this.env.date, keepAlive, this.head.isHead, extra);
+    if (this.env.observer !== null) this.observe(ERRORS[code].status, code, response.length);
+    this.writeError(response, keepAlive);
+  }
+
+  /** Tells the observer the current request is answered with `status` (`code` when the
+   *  host wrote it) in `bytes`. */
+  private observe(status: number, code: ErrorCode | null, bytes: number): void {
+    const obs = this.env.observer!;
+    const r = obs.record;
+    r.id = this.requestId;
+    r.status = status;
+    r.code = code;
+    r.bytes = bytes;
+    r.durationMs = this.startedAt === 0 ? 0 : performance.now() - this.startedAt;
+    r.slot = this.slot;
+    r.bridge = this.run.bridge;
+    this.startedAt = 0;
+    obs.finished(r);
+  }
+
+  private writeError(response: Uint8Array, keepAlive: boolean): void {
     this.keepAlive = keepAlive;
     if (!keepAlive) {
       // Nothing more is read from a connection that will close.
@@ -734,7 +784,7 @@ export class Connection implements SlotWaiter {
     this.state = S_WRITING;
     this.setDeadline(DEADLINE_NONE);
     this.writing = true;
-    this.writer.write(errorResponse(code, detail, this.env.date, keepAlive, this.head.isHead, extra), null);
+    this.writer.write(response, null);
     this.watchSend();
   }
 
@@ -797,7 +847,7 @@ export class Connection implements SlotWaiter {
     if (this.slot >= 0 && !this.inApp) {
       const slot = this.slot;
       this.slot = -1;
-      this.env.scheduler.release(slot);
+      this.run.scheduler.release(slot);
     }
   }
 }

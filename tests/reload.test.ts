@@ -1,0 +1,98 @@
+// A reload (ArenaServer.reload: SIGHUP, `arena reload`) loads a new build beside the one
+// serving: requests that start after it run on the new build, requests in flight finish
+// on the old one, and the old one is dropped once its last request is done. A build that
+// fails to load leaves the serving one serving. Under load, no request fails.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { ArenaError, ArenaServer, MemoryLogger } from "../host/index.ts";
+import { buildApp, waitFor } from "./helpers.ts";
+
+const V1 = "tests/fixtures/versions/v1.ts";
+const V2 = "tests/fixtures/versions/v2.ts";
+
+/** GET `path` on a keep-alive agent; resolves with the status and body. */
+function get(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+  });
+}
+
+describe("reload", () => {
+  let server: ArenaServer;
+  let port: number;
+  let v1: Uint8Array;
+  let v2: Uint8Array;
+  const log = new MemoryLogger();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+  before(async () => {
+    [v1, v2] = await Promise.all([buildApp(V1), buildApp(V2)]);
+    server = await ArenaServer.create(v1, V1, { slots: 8, slotBytes: 256 * 1024, heapBytes: 0, log });
+    port = await server.listen(0, "127.0.0.1");
+  });
+  after(async () => {
+    agent.destroy();
+    await server.close();
+  });
+
+  it("swaps builds under keep-alive load with no failed request; in-flight requests finish on the old build", { timeout: 30_000 }, async () => {
+    assert.equal((await get(agent, port, "/version")).body, "v1\n");
+    const slow = get(agent, port, "/slow"); // in flight on v1 across the reload
+    await waitFor(() => server.stats().slotsFree < server.stats().slots);
+    const bodies = new Map<string, number>();
+    let failures = 0;
+    let stop = false;
+    const client = async () => {
+      while (!stop) {
+        const r = await get(agent, port, "/version").catch(() => ({ status: 0, body: "" }));
+        if (r.status !== 200) failures++;
+        bodies.set(r.body, (bodies.get(r.body) ?? 0) + 1);
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    await new Promise((r) => setTimeout(r, 200));
+    const firstMemory = server.app.memory;
+    await server.reload(v2, V2);
+    assert.notEqual(server.app.memory, firstMemory, "the new build has its own memory");
+    assert.equal(server.builds, 2, "the old build is kept while its slow request runs");
+    await new Promise((r) => setTimeout(r, 200));
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual(await slow, { status: 200, body: "v1 slow\n" }, "the request in flight finished on the build it started on");
+    assert.equal(failures, 0);
+    assert.ok((bodies.get("v1\n") ?? 0) > 0 && (bodies.get("v2\n") ?? 0) > 0, `both builds answered: ${[...bodies]}`);
+    assert.deepEqual([...bodies.keys()].sort(), ["v1\n", "v2\n"]);
+    assert.equal((await get(agent, port, "/version")).body, "v2\n");
+    // The sweep drops the old build once its last request is done.
+    await waitFor(() => server.builds === 1);
+    assert.ok(log.lines.some((l) => /reload: the previous build \(.*v1\.ts\) finished its last request/.test(l)), log.lines.join("\n"));
+  });
+
+  it("a build that fails to load is refused in one line and the serving build goes on", { timeout: 20_000 }, async () => {
+    const serving = server.app;
+    await assert.rejects(server.reload(new Uint8Array([0, 1, 2, 3]), "broken.wasm"), (err: unknown) => {
+      assert.ok(err instanceof ArenaError);
+      assert.equal(err.code, "ARENA_E_RELOAD");
+      assert.match(err.message, /^broken\.wasm was not loaded, still serving .*: ARENA_E_WASM: /);
+      return true;
+    });
+    assert.equal(server.app, serving);
+    assert.equal(server.builds, 1);
+    assert.equal((await get(agent, port, "/version")).status, 200);
+  });
+
+  it("refuses a reload while one is loading", { timeout: 20_000 }, async () => {
+    const first = server.reload(v1, V1);
+    await assert.rejects(server.reload(v2, V2), /a reload is already loading/);
+    await first;
+    assert.equal((await get(agent, port, "/version")).body, "v1\n");
+  });
+});
