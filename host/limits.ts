@@ -271,3 +271,44 @@ assert((ARENA_BYTES_MIN - RESPONSE_HEAD_BYTES_MAX - BODY_DECODE_RESERVE_BYTES) /
   "the smallest arena still takes an 8 KiB body and its text");
 assert(Number.isInteger(ACCEPT_LISTENERS) && ACCEPT_LISTENERS >= 1, "the server listens with one socket at least");
 assert(BODY_DECODE_FACTOR >= 3, "a body's share of the arena holds the body and its UTF-16 text (2 bytes per body byte at most)");
+
+// The shared region (host/memory/shared_region.ts): counters and a small key-value store on
+// one SharedArrayBuffer that every worker of a server reaches, fixed at start like the rest.
+
+/** Bytes of the shared region when the server is given none: the default counters (16 KiB)
+ *  and about 3,500 entries of the default key and value sizes. Small next to the slots
+ *  (256 MiB), large enough for sessions or feature flags of a small service. */
+export const SHARED_BYTES_DEFAULT = 4 * MiB;
+
+/** Largest shared region: its offsets stay far inside what an Int32Array indexes, and a
+ *  region this size is a database, which the shared region is not meant to be. */
+export const SHARED_BYTES_MAX = 1024 * MiB;
+
+/** Named counters a region holds by default: each takes one 64-byte cache line (so two
+ *  workers adding to two counters never contend for a line), 16 KiB in all. Names are never
+ *  removed, so this bounds the names an app uses, not the counts it keeps. */
+export const SHARED_COUNTERS_DEFAULT = 256;
+
+/** Longest counter name in UTF-8 bytes: what is left of a counter's 64-byte line after its
+ *  state, length and 8-byte value. Names are identifiers ("hits", "orders.created"). */
+export const SHARED_COUNTER_NAME_BYTES_MAX = 48;
+
+/** Longest shared key by default, in UTF-8 bytes: a session id (43 characters of base64url
+ *  for 32 random bytes) with a prefix fits several times. Every entry reserves this much. */
+export const SHARED_KEY_BYTES_MAX_DEFAULT = 128;
+
+/** Largest shared value by default. Every entry reserves this much (fixed slots: no
+ *  allocator and no fragmentation in the region), so it is small: a session's user, a flag,
+ *  a short JSON document. A larger value is SharedSet.TooLarge. */
+export const SHARED_VALUE_BYTES_MAX_DEFAULT = 1 * KiB;
+
+/** Longest wait for the shared store's lock or for a counter another thread is naming. Both
+ *  are held for microseconds (a copy of one value at most), so a wait this long means the
+ *  holder died inside (a worker terminated mid-call): the caller fails loudly (the request
+ *  gets 500) instead of every worker hanging in silence. */
+export const SHARED_LOCK_WAIT_MS_MAX = 1_000;
+
+assert(SHARED_BYTES_DEFAULT <= SHARED_BYTES_MAX, "the default shared region is within the largest one");
+assert(SHARED_COUNTERS_DEFAULT * 64 + SHARED_KEY_BYTES_MAX_DEFAULT + SHARED_VALUE_BYTES_MAX_DEFAULT < SHARED_BYTES_DEFAULT / 64,
+  "the default shared region's counters leave nearly all of it to the store's entries");
+assert(SHARED_COUNTER_NAME_BYTES_MAX + 16 === 64, "a counter's name, state, length and value fill one 64-byte cache line");

@@ -80,6 +80,17 @@ export const EFFECT_UNAVAILABLE = 9;
 export const EFFECT_NETWORK = 10;
 export const EFFECT_BAD_ARGUMENT = 11;
 
+/**
+ * Shared-region statuses (`arena.shared_*`, host/effects/shared.ts): what a set, a get, a
+ * delete or a counter's naming answers. An import that returns a length or an index answers
+ * a failure as the negated status. The SDK names the first three SharedSet.*.
+ */
+export const SHARED_OK = 0;
+export const SHARED_FULL = 1;
+export const SHARED_TOO_LARGE = 2;
+export const SHARED_ABSENT = 3;
+export const SHARED_BAD_ARGUMENT = 4;
+
 
 /**
  * Fetch descriptor: the app allocates FETCH_DESC_BYTES in its arena, fills the FETCH_*

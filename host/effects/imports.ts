@@ -22,6 +22,7 @@ import type { AppMemory } from "../memory/app_memory.ts";
 import type { SharedRegion } from "../memory/shared_region.ts";
 import type { HttpClient } from "./fetch/client.ts";
 import { CryptoEffects } from "./crypto.ts";
+import { SharedEffects } from "./shared.ts";
 import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
 import { LOG_LEVELS, type Logger } from "../log.ts";
 import type { PendingEffect, SlotContext } from "../abi/slot_context.ts";
@@ -62,6 +63,7 @@ export class Effects {
   readonly client: HttpClient;
   private readonly sleeps: Sleep[];
   private readonly crypto: CryptoEffects;
+  private readonly sharedEffects: SharedEffects;
   /** The region every worker of the server shares (host/memory/shared_region.ts), or null. */
   readonly shared: SharedRegion | null;
 
@@ -84,6 +86,7 @@ export class Effects {
     this.cpuBudgetMs = cpuBudgetMs;
     this.sleeps = caller.contexts.map((ctx) => new Sleep(ctx));
     this.crypto = new CryptoEffects(memory, caller);
+    this.sharedEffects = new SharedEffects(memory, caller, shared);
   }
 
   /** Whether the caller may read or write [ptr, ptr + len). */
@@ -109,6 +112,9 @@ export class Effects {
     return {
       // sha256, hmac_sha256: host/effects/crypto.ts.
       ...this.crypto.imports(),
+      // shared_counter, shared_add, shared_load, shared_exchange, shared_set, shared_get,
+      // shared_delete: host/effects/shared.ts.
+      ...this.sharedEffects.imports(),
       // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
         const ctx = this.waitingRequest();

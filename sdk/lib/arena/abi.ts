@@ -100,6 +100,16 @@ export declare function hostMayWait(tableIndex: u32): i32;
 @inline export const EFFECT_NETWORK: i32 = 10;
 // @ts-ignore: decorator
 @inline export const EFFECT_BAD_ARGUMENT: i32 = 11;
+// @ts-ignore: decorator
+@inline export const SHARED_OK: i32 = 0;
+// @ts-ignore: decorator
+@inline export const SHARED_FULL: i32 = 1;
+// @ts-ignore: decorator
+@inline export const SHARED_TOO_LARGE: i32 = 2;
+// @ts-ignore: decorator
+@inline export const SHARED_ABSENT: i32 = 3;
+// @ts-ignore: decorator
+@inline export const SHARED_BAD_ARGUMENT: i32 = 4;
 
 // @ts-ignore: decorator
 @inline export const FETCH_METHOD_PTR: usize = 0;
