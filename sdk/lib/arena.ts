@@ -20,6 +20,7 @@ export { JSON_DEPTH_MAX, JSON_INPUT_BYTES_MAX } from "./arena/limits";
 export { log, LogFields } from "./arena/log";
 export { Heap } from "./arena/heap";
 export { Store, StoreOptions, StoreResult } from "./arena/store";
+export { Shared, SharedCounter, SharedSet } from "./arena/shared";
 export { CookieOptions, httpDate } from "./arena/cookies";
 export { CorsOptions, cors } from "./arena/cors";
 export { sha256, hmacSha256, utf8Bytes, hexEncode, base64UrlEncode, base64UrlDecode, constantTimeEqual } from "./arena/crypto";
