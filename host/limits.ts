@@ -312,3 +312,39 @@ assert(SHARED_BYTES_DEFAULT <= SHARED_BYTES_MAX, "the default shared region is w
 assert(SHARED_COUNTERS_DEFAULT * 64 + SHARED_KEY_BYTES_MAX_DEFAULT + SHARED_VALUE_BYTES_MAX_DEFAULT < SHARED_BYTES_DEFAULT / 64,
   "the default shared region's counters leave nearly all of it to the store's entries");
 assert(SHARED_COUNTER_NAME_BYTES_MAX + 16 === 64, "a counter's name, state, length and value fill one 64-byte cache line");
+
+// Operations (host/ops/): the metrics block each worker writes, the access log's buffers.
+
+/** Routes the metrics name per worker; a route past them is counted under "other". Bounds
+ *  the series a scrape returns however many patterns an app registers (64 × the status
+ *  buckets × workers), and the route table's share of each worker's block. */
+export const METRICS_ROUTES_MAX = 64;
+
+/** Longest route pattern named in the metrics, in UTF-8 bytes; a longer one is counted under
+ *  "other" (cutting it could make two routes one). Patterns are short ("/users/:id"). */
+export const METRICS_ROUTE_NAME_BYTES_MAX = 128;
+
+/** Each of the access log's two buffers: about 250 lines of a typical request, so a busy
+ *  worker flushes a few times per 100 ms and a stalled writer costs 128 KiB at most. */
+export const ACCESS_LOG_BUFFER_BYTES = 64 * KiB;
+
+/** The access log is written at least this often: lines reach the file within a tenth of a
+ *  second without one write per request. */
+export const ACCESS_LOG_FLUSH_MS = 100;
+
+/** Longest access log line: PIPE_BUF on Linux, so one line written to a pipe shared by
+ *  several workers (stdout) is never interleaved with another worker's. */
+export const ACCESS_LOG_LINE_BYTES_MAX = 4 * KiB;
+
+/** Most bytes of a request's path, once escaped, an access log line carries; the rest is
+ *  cut. Leaves the line's other fields room under ACCESS_LOG_LINE_BYTES_MAX. */
+export const ACCESS_LOG_PATH_BYTES_MAX = 2 * KiB;
+
+assert(ACCESS_LOG_PATH_BYTES_MAX + 6 * METRICS_ROUTE_NAME_BYTES_MAX + 6 * 32 + 512 <= ACCESS_LOG_LINE_BYTES_MAX,
+  "an access log line's escaped path, route and method and its other fields fit the longest line");
+assert(ACCESS_LOG_LINE_BYTES_MAX <= ACCESS_LOG_BUFFER_BYTES, "the longest access log line fits one buffer");
+
+/** Distinct route patterns a worker keeps decoded (each one's name, once): far more than
+ *  METRICS_ROUTES_MAX, so the access log names the routes the metrics count as "other"; a
+ *  pattern past it is logged as "other" too. */
+export const METRICS_ROUTE_KEYS_MAX = 1024;

@@ -70,7 +70,7 @@ export class RequestBridge {
   readonly u8: Uint8Array;
   readonly response = new ResponseFields();
   private readonly memory: AppMemory;
-  private readonly app: App;
+  readonly app: App;
   private readonly contexts: readonly SlotContext[];
   private readonly cpuBudgetMs: number;
   /** Per slot, the last head and body views written: a response laid out like the previous
