@@ -16,7 +16,7 @@ import { ArenaError } from "../errors.ts";
 import type { FinishedRequest } from "../http/observer.ts";
 import { REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN, REQ_PATH_PTR } from "../abi/constants.ts";
 import { ACCESS_LOG_BUFFER_BYTES, ACCESS_LOG_FLUSH_MS, ACCESS_LOG_LINE_BYTES_MAX, ACCESS_LOG_PATH_BYTES_MAX } from "../limits.ts";
-import { ascii, bytes, IsoTime, jsonBytes, millis, uint } from "./line_bytes.ts";
+import { ascii, bytes, IsoTime, jsonBytes, thousandths, uint } from "./line_bytes.ts";
 
 /** Method bytes an access log line carries: a longer method is cut (methods are short). */
 const METHOD_BYTES_MAX = 32;
@@ -84,7 +84,7 @@ export class AccessLog {
 
   private line(buf: Buffer, at: number, r: FinishedRequest, arenaBytes: number, route: Uint8Array | null): number {
     at = ascii(buf, at, '{"time":"');
-    at = this.time.write(buf, at, Date.now());
+    at = this.time.write(buf, at);
     at = ascii(buf, at, '","method":"');
     const bridge = r.bridge;
     if (r.slot >= 0 && bridge !== null) {
@@ -103,7 +103,10 @@ export class AccessLog {
     at = ascii(buf, at, ',"bytes":');
     at = uint(buf, at, r.bytes);
     at = ascii(buf, at, ',"duration_ms":');
-    at = millis(buf, at, r.durationMs);
+    const micros = Math.round(r.durationMs * 1000);
+    const whole = Math.floor(micros / 1000);
+    at = uint(buf, at, whole);
+    at = thousandths(buf, at, micros - whole * 1000);
     at = ascii(buf, at, ',"arena_bytes":');
     at = uint(buf, at, arenaBytes);
     at = ascii(buf, at, ',"id":');

@@ -1,5 +1,5 @@
 // Writing a JSON line byte by byte into a preallocated buffer: ASCII text, whole numbers,
-// milliseconds with three decimals, request bytes escaped as a JSON string body, and the
+// the decimals of milliseconds, request bytes escaped as a JSON string body, and the
 // time as ISO 8601. Nothing here allocates but the time's text, once a second.
 
 /** Writes the ASCII string `s` at `at`; returns the end. For the line's fixed parts. */
@@ -27,12 +27,10 @@ export function uint(buf: Uint8Array, at: number, n: number): number {
   return at + digits;
 }
 
-/** Writes `ms` (≥ 0) rounded to microseconds, as milliseconds with three decimals. */
-export function millis(buf: Uint8Array, at: number, ms: number): number {
-  const micros = Math.round(ms * 1000);
-  const whole = Math.floor(micros / 1000);
-  const frac = micros - whole * 1000;
-  at = uint(buf, at, whole);
+/** Writes "." and `frac` (0-999) as three digits: the decimals of a millisecond count.
+ *  The caller splits the number: only small integers cross a call, because a double passed
+ *  to a function that is not inlined is boxed, an allocation per request. */
+export function thousandths(buf: Uint8Array, at: number, frac: number): number {
   buf[at] = 0x2e; // "."
   buf[at + 1] = 0x30 + Math.floor(frac / 100);
   buf[at + 2] = 0x30 + (Math.floor(frac / 10) % 10);
@@ -78,8 +76,10 @@ export class IsoTime {
   private second = -1;
   private readonly prefix = new Uint8Array(20); // "2025-01-02T03:04:05."
 
-  /** Writes the time `now` (ms since the epoch) at `at`; returns the end. */
-  write(buf: Uint8Array, at: number, now: number): number {
+  /** Writes the time now at `at`; returns the end. The clock is read here: passed in, the
+   *  time (a double) would be boxed by the call. */
+  write(buf: Uint8Array, at: number): number {
+    const now = Date.now();
     const second = Math.floor(now / 1000);
     if (second !== this.second) {
       this.second = second;
