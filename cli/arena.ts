@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ArenaError, ArenaServer, consoleLogger, formatBytes, resolveServeConfig, serverOptions } from "../host/index.ts";
+import { ArenaError, consoleLogger, formatBytes, parseWhole, planMemory, Primary, resolveServeConfig, serverOptions, workersBudgetLine } from "../host/index.ts";
 import { scaffold } from "./scaffold.ts";
 
 const HELP = `arena — a web server where every request runs in its own fixed memory arena
@@ -42,6 +42,8 @@ Usage:
       --arena-bytes SIZE  memory per request (env ARENA_BYTES, default 1MiB)
       --startup-bytes SIZE  region for what the app builds at start (env ARENA_STARTUP_BYTES, default 4MiB)
       --heap-bytes SIZE     heap region for state kept between requests (env ARENA_HEAP_BYTES, default 16MiB)
+      --shared-bytes SIZE   region every worker shares: counters and a key-value store
+                            (env ARENA_SHARED_BYTES, default 4MiB, 0 for none)
       --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
       --body-bytes SIZE   request body limit, at most (arena - 40KiB)/3 so req.text() fits
                           (env ARENA_BODY_BYTES, default min(512KiB, (arena - 40KiB)/3))
@@ -53,6 +55,21 @@ Usage:
                           (env ARENA_DEADLINE_MS, default 30000)
       --log-level LEVEL   lowest app log level printed: debug, info, warn, error
                           (env ARENA_LOG_LEVEL, default info)
+      --workers N         worker threads, each with its own memory and the port shared
+                          (env ARENA_WORKERS, default: the number of cores; 1 = one server
+                          in the main thread)
+      --admin-port N      admin listener: GET /metrics, /healthz, /readyz, POST /reload
+                          (env ARENA_ADMIN_PORT, default off; --admin-host, env
+                          ARENA_ADMIN_HOST, default 127.0.0.1)
+      --access-log FILE   one JSON line per request to FILE, - for stdout
+                          (env ARENA_ACCESS_LOG, default off)
+      SIGHUP reloads the build (new requests go to it, requests in flight finish on the
+      old one); SIGTERM or Ctrl-C drains every worker and exits 0. docs/operations.md.
+  arena reload --admin-port N [--admin-host H]
+      Reload a running server's build through its admin listener and print the outcome.
+  arena budget [serve options]
+      Print the memory a configuration needs: per worker, in all, with the runtime, a
+      reload and open connections, and the Kubernetes request and limit for it.
   arena --help
 
 SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:
@@ -68,7 +85,8 @@ const CLI_FILE = fileURLToPath(import.meta.url);
  *  launcher (cli/launcher.cjs) pass the signal on as well. */
 const SIGNAL_REPEAT_MS = 300;
 
-const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms"]);
+const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms",
+  "workers", "admin-port", "admin-host", "access-log", "shared-bytes"]);
 
 interface Parsed {
   positional: string[];
@@ -122,31 +140,50 @@ async function cmdServe(argv: string[]): Promise<void> {
   return serveFile(p.positional[0], p.flags);
 }
 
-async function serveFile(file: string, flags: Record<string, string>): Promise<void> {
+async function serveFile(file: string, flags: Record<string, string>, rebuild: (() => Promise<void>) | null = null): Promise<void> {
   const config = resolveServeConfig(flags, process.env);
-  let bytes: Uint8Array;
+  const bytes = readWasm(file);
+  // The plan is checked here, in this thread, so a bad size is the one line before any
+  // worker starts (each worker plans the same memory again).
+  const plan = planMemory(config.slots, config.slotBytes, config.startupBytes, config.heapBytes);
+  const primary = await Primary.start({
+    wasm: bytes, file, host: config.host, port: config.port, workers: config.workers, sharedBytes: config.sharedBytes, options: serverOptions(config),
+    adminPort: config.adminPort, adminHost: config.adminHost, accessLog: config.accessLog, log: consoleLogger,
+    nextBuild: async () => {
+      if (rebuild !== null) await rebuild();
+      return readWasm(file);
+    },
+  });
+  // Before the "serving" line: whoever waits for that line may stop the server at once, and
+  // the write to a pipe is synchronous, so a signal could otherwise land before the handler.
+  stopOnSignals(primary);
+  process.on("SIGHUP", () => {
+    consoleLogger.info(`SIGHUP: reloading ${file}`);
+    void primary.reload();
+  });
+  process.stdout.write(`${workersBudgetLine(plan, config.workers, primary.sharedBytes, config.connections, ` (startup used ${formatBytes(primary.startupUsed)})`)}\n`);
+  const shown = (h: string) => (h.includes(":") ? `[${h}]` : h);
+  const workers = config.workers === 1 ? "" : ` with ${config.workers} workers`;
+  process.stdout.write(`arena: serving ${file} on http://${shown(config.host)}:${primary.servingPort}/${workers} (Ctrl-C to stop)\n`);
+  if (primary.adminPort !== null) {
+    process.stdout.write(`arena: admin on http://${shown(config.adminHost)}:${primary.adminPort}/ (/metrics, /healthz, /readyz, POST /reload)\n`);
+  }
+}
+
+/** The app's wasm bytes, or the one-line error that says how to get them. */
+function readWasm(file: string): Uint8Array {
   try {
-    bytes = fs.readFileSync(file);
+    return fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArenaError("ARENA_E_WASM", code === "ENOENT" ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`,
       file.endsWith(".wasm") ? "build it first with `arena build <app.ts>`" : "pass the .wasm file that `arena build` wrote");
   }
-  const server = await ArenaServer.create(bytes, file, { ...serverOptions(config), log: consoleLogger });
-  // Listen first: a port in use is the one line printed, not after a budget that never ran.
-  const port = await server.listen(config.port, config.host);
-  // Before the "serving" line: whoever waits for that line may stop the server at once, and
-  // the write to a pipe is synchronous, so a signal could otherwise land before the handler.
-  stopOnSignals(server);
-  const stats = server.stats();
-  process.stdout.write(`${server.budget(` (startup used ${formatBytes(stats.startupUsedBytes)})`)}\n`);
-  const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
-  process.stdout.write(`arena: serving ${file} on http://${shown}:${port}/ (Ctrl-C to stop)\n`);
 }
 
 /** Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, exit 0. A second press
  *  exits at once. */
-function stopOnSignals(server: ArenaServer): void {
+function stopOnSignals(primary: Primary): void {
   let stoppedAt = -1;
   const stop = (signal: string) => {
     const now = performance.now();
@@ -156,9 +193,8 @@ function stopOnSignals(server: ArenaServer): void {
       process.exit(1);
     }
     stoppedAt = now;
-    const s = server.stats();
-    consoleLogger.info(`${signal}: shutting down, finishing ${s.inProgress} in-flight request(s)`);
-    server.close().then(() => {
+    consoleLogger.info(`${signal}: shutting down, finishing ${primary.inProgressText()}`);
+    primary.drain().then(() => {
       consoleLogger.info("shutdown complete");
       process.exit(0);
     });
@@ -168,13 +204,14 @@ function stopOnSignals(server: ArenaServer): void {
 }
 
 /** Runs the pinned Node (this process's) on `args` in the user's folder; resolves to its exit code. */
-function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+function runNode(args: string[], env: NodeJS.ProcessEnv = process.env, forwardSignals = true): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: "inherit", env });
     // While the child runs, a stop signal is the child's to handle (it gets it too from the
-    // terminal, or below); this process only waits for it to end.
+    // terminal, or below); this process only waits for it to end. A rebuild for a reload
+    // runs beside a serving server, whose own handlers stop it.
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    process.on("SIGINT", forward).on("SIGTERM", forward);
+    if (forwardSignals) process.on("SIGINT", forward).on("SIGTERM", forward);
     child.on("exit", (code, signal) => {
       process.off("SIGINT", forward).off("SIGTERM", forward);
       resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
@@ -194,7 +231,13 @@ async function cmdStart(argv: string[]): Promise<void> {
     process.exitCode = code;
     return;
   }
-  return serveFile(source.replace(/\.ts$/, check ? ".check.wasm" : ".wasm"), p.flags);
+  // A reload (SIGHUP, `arena reload`) builds the app again first; a compile error fails it
+  // and the running build goes on serving.
+  const rebuild = async () => {
+    const status = await runNode([CLI_FILE, "build", source, ...(check ? ["--check"] : [])], process.env, false);
+    if (status !== 0) throw new ArenaError("ARENA_E_BUILD", `${source} did not compile (the compiler's messages are above)`, "fix it and reload again");
+  };
+  return serveFile(source.replace(/\.ts$/, check ? ".check.wasm" : ".wasm"), p.flags, rebuild);
 }
 
 async function cmdNew(argv: string[]): Promise<void> {
@@ -245,6 +288,38 @@ async function cmdProfile(argv: string[]): Promise<void> {
   process.exitCode = await profileCommand(argv);
 }
 
+/** `arena reload`: asks a running server, through its admin listener, to load its build
+ *  again (the .wasm file read again; with `arena start`, the app rebuilt) and prints the
+ *  outcome. SIGHUP to the server's process does the same without an answer. */
+async function cmdReload(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, new Set(["admin-port", "admin-host"]), new Set());
+  const portText = p.flags["admin-port"] ?? process.env.ARENA_ADMIN_PORT;
+  if (p.positional.length !== 0 || portText === undefined || portText === "") {
+    throw new ArenaError("ARENA_E_USAGE", "reload needs the server's admin port", "arena reload --admin-port 9090 (the server runs with --admin-port), or send SIGHUP to its process");
+  }
+  const port = parseWhole("--admin-port", portText, 1, 65535);
+  const host = p.flags["admin-host"] ?? process.env.ARENA_ADMIN_HOST ?? "127.0.0.1";
+  let res: Response;
+  try {
+    res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${port}/reload`, { method: "POST" });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new ArenaError("ARENA_E_RELOAD", `no admin listener answers on ${host}:${port} (${cause})`, "is the server running with --admin-port?");
+  }
+  const text = (await res.text()).trim();
+  if (!res.ok) {
+    process.stderr.write(`${text.startsWith("arena: ") ? text : `arena: ARENA_E_RELOAD: the admin listener answered ${res.status}: ${text}`}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${text}\n`);
+}
+
+async function cmdBudget(argv: string[]): Promise<void> {
+  const { budgetCommand } = await import("./budget.ts");
+  process.exitCode = await budgetCommand(argv);
+}
+
 /** The commands by name; a new command is a function of its arguments added here and in HELP. */
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   new: cmdNew,
@@ -254,6 +329,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   test: cmdTest,
   dev: cmdDev,
   profile: cmdProfile,
+  reload: cmdReload,
+  budget: cmdBudget,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,12 +1,13 @@
 // Server configuration from flags and environment: flags win over env, env over the
 // defaults in limits.ts. Every bad value is refused with one line that says what to use.
 
+import os from "node:os";
 import { LOG_LEVELS } from "./log.ts";
 import type { ServerOptions } from "./options.ts";
 import { ArenaError } from "./errors.ts";
 import {
   ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,
-  REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT,
+  REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, SHARED_BYTES_DEFAULT, WORKERS_MAX,
 } from "./limits.ts";
 
 export interface ServeConfig {
@@ -18,6 +19,8 @@ export interface ServeConfig {
   slotBytes: number;
   startupBytes: number;
   heapBytes: number;
+  /** The region every worker shares (counters, key-value store), 0 for none. */
+  sharedBytes: number;
   queueDepth: number;
   bodyBytes: number | undefined;
   /** Lowest level of the app's log lines that is printed (LOG_DEBUG … LOG_ERROR). */
@@ -28,6 +31,13 @@ export interface ServeConfig {
   connections: number;
   /** Wall-clock ms one request may take. */
   deadlineMs: number;
+  /** Worker threads, each with its own memory (1: the server in the main thread). */
+  workers: number;
+  /** The admin listener (metrics, health, reload), or null for none. */
+  adminPort: number | null;
+  adminHost: string;
+  /** Where access log lines go ("-": stdout), or null for none. */
+  accessLog: string | null;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -38,12 +48,17 @@ export const ENV_NAMES: Record<string, string> = {
   "arena-bytes": "ARENA_BYTES",
   "startup-bytes": "ARENA_STARTUP_BYTES",
   "heap-bytes": "ARENA_HEAP_BYTES",
+  "shared-bytes": "ARENA_SHARED_BYTES",
   queue: "ARENA_QUEUE",
   "body-bytes": "ARENA_BODY_BYTES",
   "log-level": "ARENA_LOG_LEVEL",
   "cpu-ms": "ARENA_CPU_MS",
   connections: "ARENA_CONNECTIONS",
   "deadline-ms": "ARENA_DEADLINE_MS",
+  workers: "ARENA_WORKERS",
+  "admin-port": "ARENA_ADMIN_PORT",
+  "admin-host": "ARENA_ADMIN_HOST",
+  "access-log": "ARENA_ACCESS_LOG",
 };
 
 const UNITS: Record<string, number> = {
@@ -119,11 +134,16 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     slotBytes: size("arena-bytes", ARENA_BYTES_DEFAULT)!,
     startupBytes: size("startup-bytes", STARTUP_BYTES_DEFAULT)!,
     heapBytes: size("heap-bytes", HEAP_BYTES_DEFAULT)!,
+    sharedBytes: size("shared-bytes", SHARED_BYTES_DEFAULT)!,
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),
     logLevel,
     cpuMs: whole("cpu-ms", CPU_BUDGET_MS_DEFAULT, 1, 3_600_000),
     connections: whole("connections", CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
     deadlineMs: whole("deadline-ms", REQUEST_DEADLINE_MS_DEFAULT, 1, 3_600_000),
+    workers: whole("workers", Math.min(os.availableParallelism(), WORKERS_MAX), 1, WORKERS_MAX),
+    adminPort: get("admin-port") === null ? null : whole("admin-port", 0, 0, 65535),
+    adminHost: get("admin-host")?.[1] ?? HOST_DEFAULT,
+    accessLog: get("access-log")?.[1] ?? null,
   };
 }

@@ -8,7 +8,10 @@
 //                                 request/response descriptors, per-slot contexts
 //   http/                         the HTTP/1.1 server: parser, connections, scheduling slots
 //   effects/                      the `arena.*` imports, with fetch's HTTP client in fetch/
-//   server.ts, config.ts          the composition: one server from a module and options
+//   server.ts, instance.ts, …     the composition: one server from a module and options,
+//                                 holding one build, or two while a reload drains the old
+//   ops/                          metrics, the admin listener, the access log
+//   workers/                      the primary and its workers (--workers), reload, drain
 //
 // docs/architecture.md draws the memory and walks a request through them.
 
@@ -18,5 +21,7 @@ export { ArenaPeaks, ARENA_PEAK_MARGIN, sizeFlag, suggestArenaBytes, SUGGESTION_
 export { ENV_NAMES, parseSize, parseWhole, resolveServeConfig, serverOptions, type ServeConfig } from "./config.ts";
 export { ArenaError, ERRORS, type ErrorCode } from "./errors.ts";
 export { consoleLogger, MemoryLogger, type Logger } from "./log.ts";
-export { budgetLine, formatBytes } from "./memory/plan.ts";
+export { budgetLine, CONNECTION_BYTES_MAX, formatBytes, planMemory, workersBudgetLine, type MemoryPlan } from "./memory/plan.ts";
+export { Primary, type PrimaryOptions } from "./workers/primary.ts";
+export { NODE_PROCESS_BYTES, NODE_WORKER_BYTES, SHARED_BYTES_DEFAULT, SHUTDOWN_TIMEOUT_MS } from "./limits.ts";
 export { ioPath } from "./http/socket_io.ts";

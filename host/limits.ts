@@ -313,6 +313,30 @@ assert(SHARED_COUNTERS_DEFAULT * 64 + SHARED_KEY_BYTES_MAX_DEFAULT + SHARED_VALU
   "the default shared region's counters leave nearly all of it to the store's entries");
 assert(SHARED_COUNTER_NAME_BYTES_MAX + 16 === 64, "a counter's name, state, length and value fill one 64-byte cache line");
 
+/** What the Node process of `arena serve` costs beside its app's wasm memory: the node
+ *  binary's pages, V8 and its heaps, the type stripper that runs the host's TypeScript, the
+ *  host and its buffers (`arena budget` adds it). Measured with bench/runtime_overhead.ts
+ *  (Node 26.10, x86-64): a real `arena serve --workers 1` of examples/hello at the default
+ *  sizes, idle after 40,000 keep-alive requests, has an RSS of 113.4–113.7 MiB less its
+ *  resident wasm; with workers, the primary beside them is 112 MiB. Rounded up for an app's
+ *  larger responses in flight. */
+export const NODE_PROCESS_BYTES = 120 * MiB;
+
+/** What each worker thread adds beside its wasm memory: its own V8 isolate and heap, its
+ *  copy of the type stripper and of the host. Measured with bench/runtime_overhead.ts:
+ *  `arena serve --workers 2, 3, 4` under the same load grows by 26.1 MiB of RSS less
+ *  resident wasm per worker (164 → 216 MiB); rounded up. */
+export const NODE_WORKER_BYTES = 28 * MiB;
+
+/** Wait before a worker thread that stopped is started again: a build that kills its
+ *  worker at once would otherwise restart it in a tight loop, each start compiling the
+ *  app; a second is short next to the time an operator needs to notice the log line. */
+export const WORKER_RESTART_DELAY_MS = 1_000;
+
+/** Worker threads at most (--workers). Each holds a whole app memory; past a few hundred
+ *  the machine, not this limit, is what is wrong. */
+export const WORKERS_MAX = 256;
+
 // Operations (host/ops/): the metrics block each worker writes, the access log's buffers.
 
 /** Routes the metrics name per worker; a route past them is counted under "other". Bounds

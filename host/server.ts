@@ -50,6 +50,8 @@ export interface ServerStats {
   memoryBytes: number;
   startupUsedBytes: number;
   heapUsedBytes: number;
+  /** Connections refused at the limit (--connections), since start. */
+  refused: number;
 }
 
 export class ArenaServer implements ConnectionEnv {
@@ -177,13 +179,14 @@ export class ArenaServer implements ConnectionEnv {
   }
   /** Listens on host:port with ACCEPT_LISTENERS sockets where the platform allows it
    *  (host/http/listeners.ts says why and how a second server is still refused); resolves
-   *  with the bound port. Errors come back as ArenaError. */
-  async listen(port: number, host: string): Promise<number> {
+   *  with the bound port. Errors come back as ArenaError. `join`: the port was probed by
+   *  the primary and other workers listen on it too (listeners.ts joinGroup). */
+  async listen(port: number, host: string, join = false): Promise<number> {
     assert(this.listeners.length === 0 && !this.listening, "a server listens once");
     this.listening = true;
     let bound: { listeners: net.Server[]; port: number };
     try {
-      bound = await listenShared(() => this.listener(), port, host);
+      bound = await listenShared(() => this.listener(), port, host, join);
     } catch (err) {
       this.listening = false; // nothing is bound: listen() may be tried again
       throw err;
@@ -314,6 +317,7 @@ export class ArenaServer implements ConnectionEnv {
       memoryBytes: this.app.memory.memory.buffer.byteLength,
       startupUsedBytes: this.app.startupUsed(),
       heapUsedBytes: this.app.heapUsed(),
+      refused: this.refused,
     };
   }
 

@@ -137,7 +137,7 @@ describe("arena serve process", () => {
   it("prints the memory budget and serves", async () => {
     const s = await startServe(["--slots", "4", "--arena-bytes", "64KiB"]);
     try {
-      assert.match(s.out(), /^memory: 4 slots × 64 KiB \+ 4 MiB startup \+ 16 MiB heap = 20\.25 MiB, fixed \(startup used [\d.]+ (B|KiB)\)/);
+      assert.match(s.out(), /^memory: (?:\d+ workers × \()?4 slots × 64 KiB \+ 4 MiB startup \+ 16 MiB heap = 20\.25 MiB\)? \+ [\d.]+ [KM]iB shared = [\d.]+ [KMG]iB, fixed \(startup used [\d.]+ (B|KiB)\)/);
       const r = await exchange(s.port, get("/hello/CLI"), { expect: 1 });
       assert.equal(r.responses[0].body.toString(), "Hello, CLI!\n");
     } finally {

@@ -26,7 +26,7 @@ it("npm run notes builds and serves the notes app, and stops on Ctrl-C", { timeo
   try {
     const base = await url;
     assert.match(output(), /built examples\/notes\/app\.wasm/);
-    assert.match(output(), /memory: 256 slots × 1 MiB \+ 4 MiB startup \+ 1 MiB heap = 261 MiB, fixed/);
+    assert.match(output(), /memory: (?:\d+ workers × \()?256 slots × 1 MiB \+ 4 MiB startup \+ 1 MiB heap = 261 MiB\)? \+ [\d.]+ [KM]iB shared = [\d.]+ [KMG]iB, fixed/);
     const made = await fetch(`${base}/api/notes`, { method: "POST", body: '{"title":"Hello from npm","body":"","tags":["npm"]}' });
     assert.equal(made.status, 201);
     const res = await fetch(`${base}/`);

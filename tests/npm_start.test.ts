@@ -19,7 +19,7 @@ it("npm start serves the catalogue over the embedded upstream and stops on SIGIN
   try {
     const base = await url;
     assert.match(output(), /embedded upstream \(examples\/catalog\/data\/products\.json\) on http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(output(), /memory: 256 slots × 1 MiB \+ 4 MiB startup \+ 16 MiB heap = 276 MiB, fixed/);
+    assert.match(output(), /memory: (?:\d+ workers × \()?256 slots × 1 MiB \+ 4 MiB startup \+ 16 MiB heap = 276 MiB\)? \+ [\d.]+ [KM]iB shared = [\d.]+ [KMG]iB, fixed/);
     const res = await fetch(`${base}/?q=tom`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /Tom &amp; Sons/);

@@ -44,7 +44,7 @@ it("the README tutorial builds, serves and answers as written", { timeout: 120_0
     server.stderr.on("data", (d) => (out += d));
     try {
       await waitFor(() => out.includes("serving"), 30_000);
-      assert.match(out, /memory: 64 slots × 256 KiB \+ 4 MiB startup \+ 16 MiB heap = 36 MiB, fixed/);
+      assert.match(out, /memory: (?:\d+ workers × \()?64 slots × 256 KiB \+ 4 MiB startup \+ 16 MiB heap = 36 MiB\)? \+ [\d.]+ [KM]iB shared = [\d.]+ [KMG]iB, fixed/);
       // Each curl line is followed by "# <first line of its output>".
       const lines = swap(block(readme, "try")).trim().split("\n");
       let checked = 0;

@@ -49,7 +49,10 @@ const HOST_LAYERS: [string, (rel: string) => boolean][] = [
   ["abi/", (rel) => rel.startsWith("abi/")],
   ["http/", (rel) => rel.startsWith("http/")],
   ["effects/", (rel) => rel.startsWith("effects/")],
-  ["composition", (rel) => !rel.includes("/")],
+  ["composition", (rel) => !rel.includes("/") && rel !== "index.ts"],
+  ["ops/", (rel) => rel.startsWith("ops/")],
+  ["workers/", (rel) => rel.startsWith("workers/")],
+  ["entry", (rel) => rel === "index.ts"],
 ];
 
 function sourceFiles(roots: string[], ext = /\.(ts|js)$/): string[] {

@@ -23,8 +23,11 @@ import { ACCEPT_LISTENERS } from "../limits.ts";
 const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd"]);
 
 /** Listens sockets made by `make` on host:port as the comment at the top says; resolves
- *  with them and the bound port, or rejects with the one-line ArenaError. */
-export async function listenShared(make: () => net.Server, port: number, host: string): Promise<{ listeners: net.Server[]; port: number }> {
+ *  with them and the bound port, or rejects with the one-line ArenaError. With `join`,
+ *  the exclusive socket is skipped: the caller (the primary of several workers) took the
+ *  port with one already, and this group joins the others on it. */
+export async function listenShared(make: () => net.Server, port: number, host: string, join = false): Promise<{ listeners: net.Server[]; port: number }> {
+  if (join) return joinGroup(make, port, host);
   const first = make();
   try {
     await listenOn(first, { port, host });
@@ -50,6 +53,37 @@ export async function listenShared(make: () => net.Server, port: number, host: s
     throw listenError(err as NodeJS.ErrnoException, bound.port, host);
   }
   return { listeners: [single], port: bound.port };
+}
+
+/** Whether this platform spreads a port's connections over SO_REUSEPORT sockets: several
+ *  workers can share one port only where it does. */
+export function reusePortSupported(): boolean {
+  return REUSE_PORT_PLATFORMS.has(process.platform);
+}
+
+/** Binds ACCEPT_LISTENERS SO_REUSEPORT sockets on a port the caller already checked. */
+async function joinGroup(make: () => net.Server, port: number, host: string): Promise<{ listeners: net.Server[]; port: number }> {
+  const group = Array.from({ length: ACCEPT_LISTENERS }, make);
+  const results = await Promise.allSettled(group.map((l) => listenOn(l, { port, host, reusePort: true })));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed === undefined) return { listeners: group, port };
+  for (const l of group) if (l.listening) l.close();
+  throw listenError(failed.reason as NodeJS.ErrnoException, port, host);
+}
+
+/** Takes host:port with one exclusive socket and lets it go: what a primary does before its
+ *  workers join the port (a port in use fails here, in one line), and how port 0 becomes
+ *  a port. Resolves with the port and the address it bound. */
+export async function probePort(port: number, host: string): Promise<{ port: number; address: string }> {
+  const probe = net.createServer();
+  try {
+    await listenOn(probe, { port, host });
+  } catch (err) {
+    throw listenError(err as NodeJS.ErrnoException, port, host);
+  }
+  const bound = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return { port: bound.port, address: bound.address };
 }
 
 /** Listens `server` with `options`; resolves once it listens, rejects with the error

@@ -97,6 +97,20 @@ export function budgetLine(plan: MemoryPlan, connectionsMax: number, note = ""):
   return `${wasm}; ${conns}`;
 }
 
+/** The start-up line of a server of `workers` workers, each with the memory of `plan`, and
+ *  the shared region: `memory: 2 workers × (256 slots × 1 MiB + 4 MiB startup + 16 MiB heap
+ *  = 276 MiB) + 1 MiB shared = 553 MiB, fixed; connections: …` (one worker: budgetLine
+ *  with the shared region). Connections are limited per worker. */
+export function workersBudgetLine(plan: MemoryPlan, workers: number, sharedBytes: number, connectionsMax: number, note = ""): string {
+  const each = budgetText(plan.slots, plan.slotBytes, plan.startupBytes, plan.heapBytes, plan.totalBytes);
+  const total = formatBytes(workers * plan.totalBytes + sharedBytes);
+  const memory = workers === 1 ? `memory: ${each} + ${formatBytes(sharedBytes)} shared = ${total}` : `memory: ${workers} workers × (${each}) + ${formatBytes(sharedBytes)} shared = ${total}`;
+  const n = workers * connectionsMax;
+  const per = workers === 1 ? "" : ` (${connectionsMax.toLocaleString("en-US")} per worker)`;
+  const conns = `connections: up to ${n.toLocaleString("en-US")}${per} × ${formatBytes(CONNECTION_BYTES_MAX)} = ${formatBytes(n * CONNECTION_BYTES_MAX)} (${formatBytes(CONNECTION_IDLE_BYTES)} each while idle)`;
+  return `${memory}, fixed${note}; ${conns}`;
+}
+
 /** Address of slot `i`'s first byte. */
 export function slotBase(plan: MemoryPlan, i: number): number {
   return plan.slotsBase + i * plan.slotBytes;

@@ -1,0 +1,275 @@
+// The primary: starts the workers (one worker thread each, or with --workers 1 the one
+// server in this thread), replaces one that dies, rolls a reload through them one at a
+// time, drains them all on shutdown, and answers the admin listener (health, readiness,
+// metrics, reload). It never handles a request: each worker accepts its own connections
+// on the port, which the primary took first with an exclusive socket so that a port in use
+// fails once, in one line, before any worker starts (host/http/listeners.ts).
+
+import { Worker } from "node:worker_threads";
+import { assert } from "../assert.ts";
+import { ArenaError } from "../errors.ts";
+import { probePort, reusePortSupported } from "../http/listeners.ts";
+import { WORKER_RESTART_DELAY_MS } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import { SharedRegion } from "../memory/shared_region.ts";
+import { startAdmin, type Admin } from "../ops/admin.ts";
+import { Metrics } from "../ops/metrics.ts";
+import type { FromWorker, ToWorker, WorkerStart } from "./protocol.ts";
+import { WorkerHost } from "./worker_host.ts";
+
+export interface PrimaryOptions {
+  wasm: Uint8Array;
+  file: string;
+  host: string;
+  port: number;
+  workers: number;
+  /** Bytes of the shared region (--shared-bytes); SHARED_BYTES_DEFAULT when unset. */
+  sharedBytes?: number;
+  options: WorkerStart["options"];
+  /** The admin listener's port, or null for none. */
+  adminPort: number | null;
+  adminHost: string;
+  accessLog: string | null;
+  /** The next build for a reload: the .wasm file read again, or the app rebuilt. */
+  nextBuild: () => Promise<Uint8Array>;
+  log: Logger;
+}
+
+/** One worker as the primary sees it. */
+class Handle {
+  readonly index: number;
+  thread: Worker | null = null;
+  inline: WorkerHost | null = null;
+  ready = false;
+  private waiters: { type: FromWorker["type"]; resolve: (m: FromWorker) => void }[] = [];
+
+  constructor(index: number) {
+    this.index = index;
+  }
+
+  post(m: ToWorker): void {
+    if (this.thread !== null) this.thread.postMessage(m);
+    else void this.inline!.handle(m);
+  }
+
+  /** The next message of one of `types` from this worker. */
+  next(...types: FromWorker["type"][]): Promise<FromWorker> {
+    return new Promise((resolve) => {
+      for (const type of types) this.waiters.push({ type, resolve });
+    });
+  }
+
+  deliver(m: FromWorker): void {
+    const hit = this.waiters.find((w) => w.type === m.type);
+    if (hit === undefined) return;
+    // Every waiter of the same promise goes: one message settles one next().
+    this.waiters = this.waiters.filter((w) => w.resolve !== hit.resolve);
+    hit.resolve(m);
+  }
+}
+
+export class Primary {
+  private readonly o: PrimaryOptions;
+  private readonly shared: SharedRegion;
+  private readonly metrics: Metrics | null;
+  private readonly handles: Handle[];
+  private admin: Admin | null = null;
+  private wasm: Uint8Array;
+  private file: string;
+  private port = 0;
+  private join = false;
+  private draining = false;
+  /** Every worker started once: from then on a worker that stops is replaced. */
+  private running = false;
+  private reloading = false;
+  /** Bytes the app's start-up code used in the first worker (the budget line's note). */
+  startupUsed = 0;
+  /** Workers started again after one stopped, since start. */
+  restarts = 0;
+  reloads = 0;
+  reloadFailures = 0;
+
+  private constructor(o: PrimaryOptions) {
+    this.o = o;
+    this.shared = SharedRegion.create(o.sharedBytes === undefined ? {} : { bytes: o.sharedBytes });
+    this.wasm = o.wasm;
+    this.file = o.file;
+    this.metrics = o.adminPort === null ? null : Metrics.create(o.workers);
+    this.handles = Array.from({ length: o.workers }, (_, i) => new Handle(i));
+  }
+
+  /** Starts every worker and the admin listener; resolves when all serve, or rejects with
+   *  the first worker's one-line error after stopping the others. */
+  static async start(o: PrimaryOptions): Promise<Primary> {
+    assert(Number.isInteger(o.workers) && o.workers >= 1, "the worker count was checked by the configuration");
+    if (o.workers > 1 && !reusePortSupported()) {
+      throw new ArenaError("ARENA_E_CONFIG", `--workers ${o.workers} needs SO_REUSEPORT, which ${process.platform} does not spread connections over`, "use --workers 1 and one process per core behind a load balancer");
+    }
+    const p = new Primary(o);
+    p.port = o.port;
+    if (o.workers > 1) {
+      p.port = (await probePort(o.port, o.host)).port;
+      p.join = true;
+    }
+    const started = await Promise.all(p.handles.map((h) => p.startWorker(h)));
+    const failed = started.find((m) => m.type === "failed");
+    if (failed !== undefined && failed.type === "failed") {
+      await p.drain();
+      throw new ArenaError(failed.code as never, failed.message, failed.hint);
+    }
+    if (!p.join) p.port = (started[0] as { port: number }).port;
+    p.startupUsed = (started[0] as { startupUsed: number }).startupUsed;
+    p.running = true;
+    if (o.adminPort !== null) {
+      try {
+        p.admin = await startAdmin(o.adminHost, o.adminPort, {
+          metrics: (format) => p.metrics!.render({ restarts: p.restarts, workers: o.workers, ready: p.ready(), reloads: p.reloads, reloadFailures: p.reloadFailures }, format),
+          live: () => true,
+          ready: () => p.ready(),
+          reload: () => p.reload(),
+        }, o.log);
+      } catch (err) {
+        await p.drain();
+        throw err;
+      }
+    }
+    return p;
+  }
+
+  /** The port the workers serve on (the one bound for port 0). */
+  get servingPort(): number {
+    return this.port;
+  }
+
+  /** The admin listener's port, or null. */
+  get adminPort(): number | null {
+    return this.admin?.port ?? null;
+  }
+
+  /** Every worker serves and none is draining. */
+  ready(): boolean {
+    return !this.draining && this.handles.every((h) => h.ready);
+  }
+
+  /** What the shutdown line says is being finished: the count in the main thread's
+   *  server (--workers 1), else the workers. */
+  inProgressText(): string {
+    const inline = this.handles[0].inline;
+    return inline !== null ? `${inline.inProgress()} in-flight request(s)` : `the in-flight requests of ${this.handles.length} workers`;
+  }
+
+  /** Bytes of the shared region (the budget line). */
+  get sharedBytes(): number {
+    return this.shared.buffer.byteLength;
+  }
+
+  private startWorker(h: Handle): Promise<FromWorker> {
+    const start: WorkerStart = {
+      index: h.index, wasm: this.wasm, file: this.file, host: this.o.host, port: this.port, join: this.join,
+      options: this.o.options, shared: this.shared.buffer, metrics: this.metrics?.buffer ?? null, accessLog: this.o.accessLog,
+    };
+    const started = h.next("ready", "failed");
+    if (this.o.workers === 1) {
+      h.inline = new WorkerHost(start, this.o.log, (m) => this.onMessage(h, m));
+      void h.inline.run();
+    } else {
+      const thread = new Worker(new URL("./thread_main.ts", import.meta.url), { workerData: start });
+      h.thread = thread;
+      thread.on("message", (m: FromWorker) => this.onMessage(h, m));
+      thread.on("error", (err: Error) => this.stopped(h, thread, `an exception: ${err?.message ?? String(err)}`));
+      thread.on("exit", (code) => this.stopped(h, thread, `exit code ${code}`));
+    }
+    return started;
+  }
+
+  private onMessage(h: Handle, m: FromWorker): void {
+    if (m.type === "ready") h.ready = true;
+    if (m.type === "closed" || m.type === "failed") h.ready = false;
+    h.deliver(m);
+  }
+
+  /** A worker thread ended. Unless the primary asked it to (drain), it is logged and,
+   *  after WORKER_RESTART_DELAY_MS, replaced with the current build. */
+  private stopped(h: Handle, thread: Worker, why: string): void {
+    if (h.thread !== thread) return; // an 'error' is followed by 'exit': one report
+    h.thread = null;
+    h.ready = false;
+    h.deliver({ type: "failed", code: "ARENA_E_WORKER", message: `worker ${h.index} stopped: ${why}`, hint: "" });
+    h.deliver({ type: "closed" });
+    if (this.draining || !this.running) return; // at start, the failure is start()'s to report
+    this.o.log.error("ARENA_E_WORKER", `worker ${h.index} stopped (${why}); starting a new one in ${WORKER_RESTART_DELAY_MS} ms, the other workers go on serving`);
+    setTimeout(() => {
+      if (this.draining) return;
+      this.restarts++;
+      void this.startWorker(h).then((m) => {
+        if (m.type === "ready") this.o.log.info(`worker ${h.index} started again`);
+      });
+    }, WORKER_RESTART_DELAY_MS).unref();
+  }
+
+  /**
+   * Loads the next build into every worker, one at a time: a worker serves new requests on
+   * it while its old build finishes what it has, and the next worker starts only when that
+   * old build is released, so a reload holds one extra build's memory at most. A build that
+   * fails to load stops the reload there, and every worker goes on with the build it has.
+   */
+  async reload(): Promise<{ ok: boolean; line: string }> {
+    if (this.draining) return { ok: false, line: "arena: ARENA_E_RELOAD: the server is shutting down" };
+    if (this.reloading) return { ok: false, line: "arena: ARENA_E_RELOAD: a reload is already in progress (wait for it to finish)" };
+    this.reloading = true;
+    try {
+      let wasm: Uint8Array;
+      try {
+        wasm = await this.o.nextBuild();
+      } catch (err) {
+        const line = err instanceof ArenaError ? err.line() : `arena: ARENA_E_RELOAD: ${(err as Error)?.message ?? err}`;
+        return this.reloadFailed(`the new build could not be made, still serving the old one: ${line}`);
+      }
+      for (const h of this.handles) {
+        if (!h.ready) continue; // being replaced: it starts with the new build below
+        const done = h.next("reloaded", "closed");
+        h.post({ type: "reload", wasm, file: this.file });
+        const r = await done;
+        if (r.type !== "reloaded") continue;
+        if (!r.ok) return this.reloadFailed(r.line);
+        const drained = h.next("drained", "closed");
+        this.wasm = wasm; // a worker started from now on loads the new build
+        await drained;
+      }
+      this.wasm = wasm;
+      this.reloads++;
+      const line = `reload: every worker serves the new build of ${this.file}`;
+      this.o.log.info(line);
+      return { ok: true, line };
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private reloadFailed(line: string): { ok: boolean; line: string } {
+    this.reloadFailures++;
+    this.o.log.error("ARENA_E_RELOAD", line.replace(/^arena: ARENA_E_RELOAD: /, ""));
+    return { ok: false, line };
+  }
+
+  /** Graceful shutdown: not ready from now on, every worker stops accepting and finishes
+   *  its requests in flight, then the threads end and the admin listener closes. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await Promise.all(this.handles.map(async (h) => {
+      if (h.thread === null && h.inline === null) return;
+      const closed = h.next("closed");
+      h.post({ type: "drain" });
+      await closed;
+      const thread = h.thread;
+      h.thread = null;
+      if (thread !== null) await thread.terminate();
+    }));
+    await this.admin?.close();
+  }
+
+  /** Stops worker `index`'s thread as a crash would (tests: a dying worker is replaced). */
+  async killWorker(index: number): Promise<void> {
+    await this.handles[index].thread?.terminate();
+  }
+}

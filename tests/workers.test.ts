@@ -1,0 +1,118 @@
+// Several workers (--workers N): one worker thread each, each with its own memory, all on
+// one port; the primary replaces a worker that dies while the others serve, rolls a reload
+// through them with no failed request, and drains them all on shutdown. The admin listener
+// answers health, readiness and metrics for the whole process.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { MemoryLogger, Primary, serverOptions, resolveServeConfig } from "../host/index.ts";
+import { buildApp, waitFor } from "./helpers.ts";
+
+const V1 = "tests/fixtures/versions/v1.ts";
+const V2 = "tests/fixtures/versions/v2.ts";
+
+/** GET `path` on `agent`; resolves with the status and body (status 0 on a socket error). */
+function get(agent: http.Agent | false, port: number, p: string, method = "GET"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, agent, method }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", () => resolve({ status: 0, body: "" }));
+    req.end();
+  });
+}
+
+/** Requests of the metrics text counted for `worker`. */
+function requestsOf(metrics: string, worker: number): number {
+  let n = 0;
+  for (const line of metrics.split("\n")) {
+    const m = /^arena_requests_total\{([^}]*)\} (\d+)/.exec(line);
+    if (m !== null && m[1].includes(`worker="${worker}"`)) n += Number(m[2]);
+  }
+  return n;
+}
+
+describe("workers", () => {
+  let primary: Primary;
+  let port: number;
+  let admin: number;
+  let next: Uint8Array;
+  const log = new MemoryLogger();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "arena-workers-"));
+
+  before(async () => {
+    const [v1, v2] = await Promise.all([buildApp(V1), buildApp(V2)]);
+    next = v2;
+    const config = resolveServeConfig({ slots: "8", "arena-bytes": "256KiB", "heap-bytes": "0" }, {});
+    primary = await Primary.start({
+      wasm: v1, file: V1, host: "127.0.0.1", port: 0, workers: 2, options: serverOptions(config),
+      adminPort: 0, adminHost: "127.0.0.1", accessLog: null, log, nextBuild: async () => next,
+    });
+    port = primary.servingPort;
+    admin = primary.adminPort!;
+  });
+  after(async () => {
+    await primary.drain();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("both workers answer on the one port; health and readiness are 200", { timeout: 30_000 }, async () => {
+    // New connections are spread by the kernel over both workers' sockets.
+    for (let i = 0; i < 200; i++) assert.equal((await get(false, port, "/version")).body, "v1\n");
+    const metrics = (await get(false, admin, "/metrics")).body;
+    assert.ok(requestsOf(metrics, 0) > 0 && requestsOf(metrics, 1) > 0, `each worker served some of 200 connections:\n${metrics}`);
+    assert.equal(requestsOf(metrics, 0) + requestsOf(metrics, 1), 200);
+    assert.equal((await get(false, admin, "/healthz")).status, 200);
+    assert.equal((await get(false, admin, "/readyz")).status, 200);
+  });
+
+  it("a worker that dies is logged and replaced; the other serves meanwhile", { timeout: 30_000 }, async () => {
+    await primary.killWorker(1);
+    await waitFor(() => log.lines.some((l) => l.startsWith("ERROR ARENA_E_WORKER worker 1 stopped")));
+    assert.equal((await get(false, admin, "/readyz")).status, 503, "not ready while a worker is missing");
+    for (let i = 0; i < 20; i++) assert.equal((await get(false, port, "/version")).status, 200);
+    await waitFor(() => primary.ready(), 15_000);
+    assert.equal(primary.restarts, 1);
+    assert.match((await get(false, admin, "/metrics")).body, /^arena_worker_restarts_total 1$/m);
+  });
+
+  it("a reload under keep-alive load swaps every worker with no failed request", { timeout: 60_000 }, async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    let stop = false;
+    let failed = 0;
+    const seen = new Set<string>();
+    const client = async () => {
+      while (!stop) {
+        const r = await get(agent, port, "/version");
+        if (r.status !== 200) failed++;
+        seen.add(r.body);
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await new Promise((r) => setTimeout(r, 200));
+    const reloaded = await get(false, admin, "/reload", "POST");
+    assert.equal(reloaded.status, 200, reloaded.body);
+    await new Promise((r) => setTimeout(r, 200));
+    stop = true;
+    await Promise.all(clients);
+    agent.destroy();
+    assert.equal(failed, 0);
+    assert.deepEqual([...seen].sort(), ["v1\n", "v2\n"]);
+    for (let i = 0; i < 50; i++) assert.equal((await get(false, port, "/version")).body, "v2\n");
+  });
+
+  it("a build that fails to load leaves every worker on the one it has", { timeout: 30_000 }, async () => {
+    next = new Uint8Array([0, 97, 115, 109, 9, 9]);
+    const r = await get(false, admin, "/reload", "POST");
+    assert.equal(r.status, 500);
+    assert.match(r.body, /ARENA_E_RELOAD/);
+    for (let i = 0; i < 20; i++) assert.equal((await get(false, port, "/version")).body, "v2\n");
+  });
+});
