@@ -193,8 +193,11 @@ function stopOnSignals(primary: Primary): void {
       process.exit(1);
     }
     stoppedAt = now;
-    consoleLogger.info(`${signal}: shutting down, finishing ${primary.inProgressText()}`);
-    primary.drain().then(() => {
+    consoleLogger.info(`${signal}: shutting down`);
+    // Ctrl-C at a terminal closes idle connections at once; SIGTERM, from an orchestrator,
+    // lets them reach their keep-alive timeout so that a balancer's request on one is not
+    // lost (ArenaServer.close).
+    primary.drain(signal === "SIGINT").then(() => {
       consoleLogger.info("shutdown complete");
       process.exit(0);
     });

@@ -11,9 +11,10 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 
-// Signals a user (Ctrl-C) or a supervisor (docker stop, systemd) sends to stop the server; the
-// CLI shuts down gracefully on them, so they are passed on rather than ending this process.
-const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM"];
+// Signals a user (Ctrl-C) or a supervisor (docker stop, systemd) sends to stop the server,
+// which the CLI shuts down gracefully on, and SIGHUP, on which it reloads the app's build:
+// they are passed on rather than ending this process.
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 function fail(detail, repo) {
   process.stderr.write(`arena: ARENA_E_SETUP: ${detail} (run npm install in ${repo})\n`);

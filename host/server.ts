@@ -329,10 +329,16 @@ export class ArenaServer implements ConnectionEnv {
 
   /**
    * Graceful shutdown: stop accepting, let in-flight requests finish (their responses say
-   * Connection: close), close idle keep-alive connections; after shutdownTimeoutMs close
-   * whatever is left. Resolves when every connection is closed.
+   * Connection: close); after shutdownTimeoutMs close whatever is left. Resolves when every
+   * connection is closed. Idle keep-alive connections are closed at once with `closeIdle`
+   * (Ctrl-C at a terminal); without it (SIGTERM from an orchestrator or a load balancer's
+   * host) they stay open until their keep-alive timeout, and a request that arrives on one
+   * meanwhile is answered with Connection: close. Closing an idle connection races with a
+   * client that is just sending on it, and a balancer does not resend a POST it had sent;
+   * one whose own keep-alive timeout is shorter closes the connection first, so nothing
+   * is lost (docs/operations.md, "Behind nginx").
    */
-  close(): Promise<void> {
+  close(closeIdle = true): Promise<void> {
     if (this.closed !== null) return this.closed;
     this.closing = true;
     this.closed = new Promise<void>((resolve) => {
@@ -345,7 +351,7 @@ export class ArenaServer implements ConnectionEnv {
         resolve();
       };
       for (const l of this.listeners) l.close();
-      for (const conn of [...this.connections]) conn.shutdown();
+      if (closeIdle) for (const conn of [...this.connections]) conn.shutdown();
       if (this.connections.size === 0) {
         this.resolveClosed();
         return;

@@ -14,13 +14,19 @@ import { buildApp, ROOT, servingUrl, waitFor } from "./helpers.ts";
 
 const CLI = path.join(ROOT, "cli/arena.ts");
 
+/** Responses the test got from the app's port: each must have its access log line. */
+let answered = 0;
+
 function get(agent: http.Agent | false, port: number, p: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     http.get({ host: "127.0.0.1", port, path: p, agent }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => {
+        if (p === "/version") answered++;
+        resolve({ status: res.statusCode ?? 0, body });
+      });
     }).on("error", () => resolve({ status: 0, body: "" }));
   });
 }
@@ -75,9 +81,11 @@ describe("arena serve --workers 2 --admin-port", () => {
       }
     };
     const clients = Array.from({ length: 8 }, client);
+    await waitFor(() => seen.has("v1\n"), 10_000); // the load runs on the first build
     fs.writeFileSync(wasm, v2);
     child.kill("SIGHUP");
     await waitFor(() => output().includes("reload: every worker serves the new build"), 30_000);
+    await waitFor(() => seen.has("v2\n"), 10_000);
     stop = true;
     await Promise.all(clients);
     agent.destroy();
@@ -105,7 +113,7 @@ describe("arena serve --workers 2 --admin-port", () => {
     assert.equal(await exited, 0, output());
     assert.match(output(), /shutdown complete/);
     const lines = fs.readFileSync(accessLog, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(lines.length > 10);
+    assert.equal(lines.length, answered, "one line per response, none lost at shutdown");
     for (const l of lines) {
       assert.equal(l.method, "GET");
       assert.equal(l.path, "/version");

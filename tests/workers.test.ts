@@ -96,10 +96,10 @@ describe("workers", () => {
       }
     };
     const clients = Array.from({ length: 8 }, client);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => seen.has("v1\n"), 10_000); // the load runs on the first build
     const reloaded = await get(false, admin, "/reload", "POST");
     assert.equal(reloaded.status, 200, reloaded.body);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => seen.has("v2\n"), 10_000);
     stop = true;
     await Promise.all(clients);
     agent.destroy();

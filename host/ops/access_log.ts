@@ -128,6 +128,11 @@ export class AccessLog {
 
   /** Starts writing the lines gathered so far, unless a write is in progress (its end
    *  starts the next one when lines are waiting). */
+  /** A write is in progress (its lines are on their way to the target). */
+  get flushing(): boolean {
+    return this.writing;
+  }
+
   flush(): void {
     if (this.writing || this.fill === 0) return;
     const buf = this.bufs[this.active];

@@ -151,13 +151,6 @@ export class Primary {
     return !this.draining && this.handles.every((h) => h.ready);
   }
 
-  /** What the shutdown line says is being finished: the count in the main thread's
-   *  server (--workers 1), else the workers. */
-  inProgressText(): string {
-    const inline = this.handles[0].inline;
-    return inline !== null ? `${inline.inProgress()} in-flight request(s)` : `the in-flight requests of ${this.handles.length} workers`;
-  }
-
   /** Bytes of the shared region (the budget line). */
   get sharedBytes(): number {
     return this.shared.buffer.byteLength;
@@ -253,13 +246,14 @@ export class Primary {
   }
 
   /** Graceful shutdown: not ready from now on, every worker stops accepting and finishes
-   *  its requests in flight, then the threads end and the admin listener closes. */
-  async drain(): Promise<void> {
+   *  its requests in flight, then the threads end and the admin listener closes.
+   *  `closeIdle`: idle keep-alive connections are closed at once (ArenaServer.close). */
+  async drain(closeIdle = true): Promise<void> {
     this.draining = true;
     await Promise.all(this.handles.map(async (h) => {
       if (h.thread === null && h.inline === null) return;
       const closed = h.next("closed");
-      h.post({ type: "drain" });
+      h.post({ type: "drain", closeIdle });
       await closed;
       const thread = h.thread;
       h.thread = null;

@@ -27,7 +27,9 @@ export interface WorkerStart {
 /** Primary → worker. */
 export type ToWorker =
   | { type: "reload"; wasm: Uint8Array; file: string }
-  | { type: "drain" };
+  /** Stop accepting and finish; `closeIdle`: close idle keep-alive connections at once
+   *  (ArenaServer.close). */
+  | { type: "drain"; closeIdle: boolean };
 
 /** Worker → primary. */
 export type FromWorker =
