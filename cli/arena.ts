@@ -67,9 +67,10 @@ Usage:
       old one); SIGTERM or Ctrl-C drains every worker and exits 0. docs/operations.md.
   arena reload --admin-port N [--admin-host H]
       Reload a running server's build through its admin listener and print the outcome.
-  arena budget [serve options]
+  arena budget [app.wasm] [serve options] [--format text|k8s|json]
       Print the memory a configuration needs: per worker, in all, with the runtime, a
-      reload and open connections, and the Kubernetes request and limit for it.
+      reload and open connections, and the Kubernetes request and limit for it
+      (--format k8s: the resources block alone; json: the figures in bytes).
   arena --help
 
 SIZE is bytes or a number with KiB, MiB, GiB (also k, m, g). Memory is fixed at start:

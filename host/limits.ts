@@ -333,6 +333,12 @@ export const NODE_WORKER_BYTES = 28 * MiB;
  *  app; a second is short next to the time an operator needs to notice the log line. */
 export const WORKER_RESTART_DELAY_MS = 1_000;
 
+/** A worker thread that has not sampled its gauges (every TIMER_SWEEP_MS) for this long
+ *  has a stuck event loop, and /healthz says 503 so that an orchestrator restarts the
+ *  process. Far above any wait a healthy worker has: a request's CPU budget (100 ms by
+ *  default) and a garbage collection are both well under a second. */
+export const WORKER_STALL_MS = 5_000;
+
 /** Worker threads at most (--workers). Each holds a whole app memory; past a few hundred
  *  the machine, not this limit, is what is wrong. */
 export const WORKERS_MAX = 256;
@@ -372,3 +378,5 @@ assert(ACCESS_LOG_LINE_BYTES_MAX <= ACCESS_LOG_BUFFER_BYTES, "the longest access
  *  METRICS_ROUTES_MAX, so the access log names the routes the metrics count as "other"; a
  *  pattern past it is logged as "other" too. */
 export const METRICS_ROUTE_KEYS_MAX = 1024;
+
+assert(WORKER_STALL_MS >= 10 * TIMER_SWEEP_MS, "a worker is called stuck only after many missed samples");

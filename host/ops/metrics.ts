@@ -26,7 +26,7 @@ import type { AccessLog } from "./access_log.ts";
 import { bound, Exposition, labelValue, type MetricsFormat } from "./exposition.ts";
 import {
   BLOCK_BYTES, ERROR_CODES, F_ARENA_PEAK, F_DROPPED, F_ERRORS, F_GAUGES, F_GC_COUNT, F_GC_PAUSE, F_LATENCY, F_LATENCY_SUM,
-  F_REFUSED, F_REQUESTS, F_RESPONSE_BYTES, GAUGES, GC_KINDS, H_BLOCK_BYTES, H_MAGIC, H_WORKERS, HEADER_BYTES,
+  F_REFUSED, F_REQUESTS, F_RESPONSE_BYTES, G_SAMPLED_AT, GAUGES, GC_KINDS, H_BLOCK_BYTES, H_MAGIC, H_WORKERS, HEADER_BYTES,
   LATENCY_BOUNDS_SECONDS, LATENCY_BUCKETS, MAGIC, STATUS_CODES, STATUS_COLUMNS,
 } from "./layout.ts";
 import { rowNames } from "./routes.ts";
@@ -65,6 +65,13 @@ export class Metrics {
     this.buffer = buffer;
     this.workers = header[H_WORKERS];
     assert(buffer.byteLength === HEADER_BYTES + this.workers * BLOCK_BYTES, "a metrics buffer holds one block per worker");
+  }
+
+  /** When worker `index` last sampled its gauges (Unix seconds; 0 before its first
+   *  sample): a worker whose event loop is stuck stops sampling. */
+  lastSample(index: number): number {
+    assert(index >= 0 && index < this.workers, "a worker's block exists");
+    return new Float64Array(this.buffer, HEADER_BYTES + index * BLOCK_BYTES, BLOCK_BYTES / 8)[F_GAUGES + G_SAMPLED_AT];
   }
 
   /** A zeroed buffer for `workers` workers (the primary's, at start). */

@@ -9,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import { assert } from "../assert.ts";
 import { ArenaError } from "../errors.ts";
 import { probePort, reusePortSupported } from "../http/listeners.ts";
-import { WORKER_RESTART_DELAY_MS } from "../limits.ts";
+import { WORKER_RESTART_DELAY_MS, WORKER_STALL_MS } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { SharedRegion } from "../memory/shared_region.ts";
 import { startAdmin, type Admin } from "../ops/admin.ts";
@@ -124,7 +124,7 @@ export class Primary {
       try {
         p.admin = await startAdmin(o.adminHost, o.adminPort, {
           metrics: (format) => p.metrics!.render({ restarts: p.restarts, workers: o.workers, ready: p.ready(), reloads: p.reloads, reloadFailures: p.reloadFailures }, format),
-          live: () => true,
+          live: () => p.live(),
           ready: () => p.ready(),
           reload: () => p.reload(),
         }, o.log);
@@ -144,6 +144,20 @@ export class Primary {
   /** The admin listener's port, or null. */
   get adminPort(): number | null {
     return this.admin?.port ?? null;
+  }
+
+  /**
+   * Live unless a worker that serves has not sampled its gauges for WORKER_STALL_MS: its
+   * event loop is stuck, and only a restart of the process helps. (A request's wasm cannot
+   * hold a loop that long under the CPU budget; the host's own code could, by a bug.) With
+   * one worker in this thread the admin listener shares its loop: a stuck loop does not
+   * answer at all, which a liveness probe counts as a failure too.
+   */
+  live(): boolean {
+    const metrics = this.metrics;
+    if (metrics === null) return true;
+    const now = Date.now() / 1000;
+    return this.handles.every((h) => !h.ready || h.thread === null || now - metrics.lastSample(h.index) < WORKER_STALL_MS / 1000);
   }
 
   /** Every worker serves and none is draining. */
