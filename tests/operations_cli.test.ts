@@ -68,6 +68,13 @@ describe("arena serve --workers 2 --admin-port", () => {
     assert.equal((await get(false, admin, "/readyz")).status, 200);
   });
 
+  it("an admin port in use is one line, before any worker starts", { timeout: 30_000 }, () => {
+    const r = spawnSync(process.execPath, [CLI, "serve", wasm, "--port", "0", "--workers", "2", "--admin-port", String(admin)], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^arena: ARENA_E_LISTEN: admin port \d+ on 127\.0\.0\.1 is already in use \(pick another --admin-port\)\n$/);
+  });
+
   it("SIGHUP loads the new build under load with no failed request", { timeout: 60_000 }, async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     let stop = false;

@@ -111,28 +111,25 @@ export class Primary {
       p.port = (await probePort(o.port, o.host)).port;
       p.join = true;
     }
+    // The admin listener first: a port in use fails here, before any worker starts, and
+    // while the workers start it already answers /readyz with 503.
+    if (o.adminPort !== null) {
+      p.admin = await startAdmin(o.adminHost, o.adminPort, {
+        metrics: (format) => p.metrics!.render({ restarts: p.restarts, workers: o.workers, ready: p.ready(), reloads: p.reloads, reloadFailures: p.reloadFailures }, format),
+        live: () => p.live(),
+        ready: () => p.ready(),
+        reload: () => p.reload(),
+      }, o.log);
+    }
     const started = await Promise.all(p.handles.map((h) => p.startWorker(h)));
     const failed = started.find((m) => m.type === "failed");
     if (failed !== undefined && failed.type === "failed") {
-      await p.drain();
+      await p.drain(true, false); // the workers that did start stop quietly: the failure is the one line
       throw new ArenaError(failed.code as never, failed.message, failed.hint);
     }
     if (!p.join) p.port = (started[0] as { port: number }).port;
     p.startupUsed = (started[0] as { startupUsed: number }).startupUsed;
     p.running = true;
-    if (o.adminPort !== null) {
-      try {
-        p.admin = await startAdmin(o.adminHost, o.adminPort, {
-          metrics: (format) => p.metrics!.render({ restarts: p.restarts, workers: o.workers, ready: p.ready(), reloads: p.reloads, reloadFailures: p.reloadFailures }, format),
-          live: () => p.live(),
-          ready: () => p.ready(),
-          reload: () => p.reload(),
-        }, o.log);
-      } catch (err) {
-        await p.drain();
-        throw err;
-      }
-    }
     return p;
   }
 
@@ -222,6 +219,7 @@ export class Primary {
    */
   async reload(): Promise<{ ok: boolean; line: string }> {
     if (this.draining) return { ok: false, line: "arena: ARENA_E_RELOAD: the server is shutting down" };
+    if (!this.running) return { ok: false, line: "arena: ARENA_E_RELOAD: the server is still starting (reload once it serves)" };
     if (this.reloading) return { ok: false, line: "arena: ARENA_E_RELOAD: a reload is already in progress (wait for it to finish)" };
     this.reloading = true;
     try {
@@ -261,13 +259,14 @@ export class Primary {
 
   /** Graceful shutdown: not ready from now on, every worker stops accepting and finishes
    *  its requests in flight, then the threads end and the admin listener closes.
-   *  `closeIdle`: idle keep-alive connections are closed at once (ArenaServer.close). */
-  async drain(closeIdle = true): Promise<void> {
+   *  `closeIdle`: idle keep-alive connections are closed at once (ArenaServer.close);
+   *  `log`: each worker logs what it finishes (not when start-up failed). */
+  async drain(closeIdle = true, log = true): Promise<void> {
     this.draining = true;
     await Promise.all(this.handles.map(async (h) => {
       if (h.thread === null && h.inline === null) return;
       const closed = h.next("closed");
-      h.post({ type: "drain", closeIdle });
+      h.post({ type: "drain", closeIdle, log });
       await closed;
       const thread = h.thread;
       h.thread = null;

@@ -29,7 +29,7 @@ export type ToWorker =
   | { type: "reload"; wasm: Uint8Array; file: string }
   /** Stop accepting and finish; `closeIdle`: close idle keep-alive connections at once
    *  (ArenaServer.close). */
-  | { type: "drain"; closeIdle: boolean };
+  | { type: "drain"; closeIdle: boolean; log: boolean };
 
 /** Worker → primary. */
 export type FromWorker =

@@ -54,7 +54,7 @@ export class WorkerHost {
   /** Handles a message of the primary. */
   async handle(m: ToWorker): Promise<void> {
     if (m.type === "reload") return this.reload(m.wasm, m.file);
-    if (m.type === "drain") return this.drain(m.closeIdle);
+    if (m.type === "drain") return this.drain(m.closeIdle, m.log);
   }
 
   private async reload(wasm: Uint8Array, file: string): Promise<void> {
@@ -76,14 +76,14 @@ export class WorkerHost {
     this.send({ type: "drained" });
   }
 
-  private async drain(closeIdle: boolean): Promise<void> {
+  private async drain(closeIdle: boolean, log: boolean): Promise<void> {
     if (this.sampler !== null) clearInterval(this.sampler);
     const server = this.server;
     if (server !== null) {
       if (this.ops !== null) this.ops.sample(server);
       const s = server.stats();
       const idle = s.connections - s.inProgress;
-      this.log.info(`draining: finishing ${s.inProgress} in-flight request(s); ${idle} idle connection(s) ` +
+      if (log) this.log.info(`draining: finishing ${s.inProgress} in-flight request(s); ${idle} idle connection(s) ` +
         (closeIdle ? "closed now" : "closed at their keep-alive timeout or after their next request"));
       await server.close(closeIdle);
     }
