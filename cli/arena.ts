@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ArenaError, consoleLogger, formatBytes, parseWhole, planMemory, Primary, resolveServeConfig, serverOptions, workersBudgetLine } from "../host/index.ts";
+import { parseArgs } from "./args.ts";
 import { scaffold } from "./scaffold.ts";
 
 const HELP = `arena — a web server where every request runs in its own fixed memory arena
@@ -88,42 +89,6 @@ const SIGNAL_REPEAT_MS = 300;
 
 const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms",
   "workers", "admin-port", "admin-host", "access-log", "shared-bytes"]);
-
-interface Parsed {
-  positional: string[];
-  flags: Record<string, string>;
-  switches: Set<string>;
-}
-
-function parseArgs(argv: string[], valued: Set<string>, switches: Set<string>): Parsed {
-  const parsed: Parsed = { positional: [], flags: {}, switches: new Set() };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith("-") && a !== "-") {
-      let name = a.replace(/^--?/, "");
-      let value: string | undefined;
-      const eq = name.indexOf("=");
-      if (eq >= 0) {
-        value = name.slice(eq + 1);
-        name = name.slice(0, eq);
-      }
-      if (switches.has(name)) {
-        parsed.switches.add(name);
-      } else if (valued.has(name)) {
-        if (value === undefined) {
-          value = argv[++i];
-          if (value === undefined) throw new ArenaError("ARENA_E_USAGE", `${a} needs a value`, "see arena --help");
-        }
-        parsed.flags[name] = value;
-      } else {
-        throw new ArenaError("ARENA_E_USAGE", `unknown option ${a}`, "see arena --help");
-      }
-    } else {
-      parsed.positional.push(a);
-    }
-  }
-  return parsed;
-}
 
 async function cmdBuild(argv: string[]): Promise<void> {
   const p = parseArgs(argv, new Set(["o", "out"]), new Set(["check"]));

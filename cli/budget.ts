@@ -14,6 +14,7 @@ import os from "node:os";
 import {
   ArenaError, CONNECTION_BYTES_MAX, ENV_NAMES, formatBytes, NODE_PROCESS_BYTES, NODE_WORKER_BYTES, planMemory, resolveServeConfig, type MemoryPlan,
 } from "../host/index.ts";
+import { parseArgs } from "./args.ts";
 
 const FORMATS = ["text", "k8s", "json"] as const;
 type Format = typeof FORMATS[number];
@@ -115,34 +116,14 @@ function budgetJson(b: Budget): string {
   }, null, 2);
 }
 
-/** Parses `--name value` and `--name=value` for the serve options and --format; one
- *  positional argument (the app file) is allowed and ignored. */
+/** The serve options and --format (name → value); one positional argument (the app file)
+ *  is allowed and ignored. */
 function parseFlags(argv: string[]): Record<string, string> {
-  const flags: Record<string, string> = {};
-  let positional = 0;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("-") || a === "-") {
-      if (++positional > 1) throw new ArenaError("ARENA_E_USAGE", `unexpected argument '${a}'`, "budget takes at most the app file and serve options");
-      continue;
-    }
-    let name = a.replace(/^--?/, "");
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
-    if (ENV_NAMES[name] === undefined && name !== "format") {
-      throw new ArenaError("ARENA_E_USAGE", `unknown option ${a}`, "see arena --help");
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new ArenaError("ARENA_E_USAGE", `${a} needs a value`, "see arena --help");
-    }
-    flags[name] = value;
+  const parsed = parseArgs(argv, new Set([...Object.keys(ENV_NAMES), "format"]), new Set());
+  if (parsed.positional.length > 1) {
+    throw new ArenaError("ARENA_E_USAGE", `unexpected argument '${parsed.positional[1]}'`, "budget takes at most the app file and serve options");
   }
-  return flags;
+  return parsed.flags;
 }
 
 interface Output {

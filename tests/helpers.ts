@@ -4,6 +4,7 @@
 import crypto from "node:crypto";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -246,4 +247,51 @@ export async function pipelined(port: number, reqs: Buffer[], timeoutMs = 30_000
     out.push(...r.responses);
   }
   return out;
+}
+
+/** One HTTP request through `agent` (false: a new connection); resolves with the status and
+ *  the body as text, or status 0 when the connection failed.
+ *  `const r = await httpGet(false, port, "/version");` */
+export function httpGet(agent: http.Agent | false, port: number, p: string, method = "GET"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, agent, method }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", () => resolve({ status: 0, body: "" }));
+    req.end();
+  });
+}
+
+/** A keep-alive load of `clients` loops of GET `p` on 127.0.0.1:`port`, until stop(): the
+ *  bodies seen, the responses that were not 200 (a reload under load must have none) and
+ *  the responses received.
+ *  `const load = keepAliveLoad(port, "/version", 8); …; await load.stop();` */
+export function keepAliveLoad(port: number, p: string, clients: number): { seen: Set<string>; failed: () => number; answered: () => number; stop: () => Promise<void> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const seen = new Set<string>();
+  let failed = 0;
+  let answered = 0;
+  let stopped = false;
+  const loop = async () => {
+    while (!stopped) {
+      const r = await httpGet(agent, port, p);
+      if (r.status !== 200) failed++;
+      if (r.status !== 0) answered++;
+      seen.add(r.body);
+    }
+  };
+  const loops = Array.from({ length: clients }, loop);
+  return {
+    seen,
+    failed: () => failed,
+    answered: () => answered,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+      agent.destroy();
+    },
+  };
 }

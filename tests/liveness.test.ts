@@ -6,22 +6,16 @@
 
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { MemoryLogger, Primary, resolveServeConfig, serverOptions } from "../host/index.ts";
 import { WORKER_STALL_MS } from "../host/limits.ts";
-import { buildApp } from "./helpers.ts";
+import { buildApp, httpGet } from "./helpers.ts";
 
 const APP = "tests/fixtures/effectsapp.ts";
 /** The spinning request's CPU budget: past the stall limit, so the probe sees it. */
 const SPIN_MS = WORKER_STALL_MS + 2_000;
 
-function status(port: number, p: string): Promise<number> {
-  return new Promise((resolve) => {
-    http.get({ host: "127.0.0.1", port, path: p, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    }).on("error", () => resolve(0));
-  });
+async function status(port: number, p: string): Promise<number> {
+  return (await httpGet(false, port, p)).status;
 }
 
 let primary: Primary;

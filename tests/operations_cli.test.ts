@@ -10,25 +10,17 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { buildApp, ROOT, servingUrl, waitFor } from "./helpers.ts";
+import { buildApp, httpGet, keepAliveLoad, ROOT, servingUrl, waitFor } from "./helpers.ts";
 
 const CLI = path.join(ROOT, "cli/arena.ts");
 
-/** Responses the test got from the app's port: each must have its access log line. */
+/** Responses the test got from the app's /version: each must have its access log line. */
 let answered = 0;
 
-function get(agent: http.Agent | false, port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    http.get({ host: "127.0.0.1", port, path: p, agent }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => {
-        if (p === "/version") answered++;
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    }).on("error", () => resolve({ status: 0, body: "" }));
-  });
+async function get(agent: http.Agent | false, port: number, p: string): Promise<{ status: number; body: string }> {
+  const r = await httpGet(agent, port, p);
+  if (p === "/version" && r.status !== 0) answered++;
+  return r;
 }
 
 describe("arena serve --workers 2 --admin-port", () => {
@@ -76,28 +68,17 @@ describe("arena serve --workers 2 --admin-port", () => {
   });
 
   it("SIGHUP loads the new build under load with no failed request", { timeout: 60_000 }, async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    let stop = false;
-    let failed = 0;
-    const seen = new Set<string>();
-    const client = async () => {
-      while (!stop) {
-        const r = await get(agent, port, "/version");
-        if (r.status !== 200) failed++;
-        seen.add(r.body);
-      }
-    };
-    const clients = Array.from({ length: 8 }, client);
-    await waitFor(() => seen.has("v1\n"), 10_000); // the load runs on the first build
+    // The load counts its responses too: every one must have its access log line.
+    const load = keepAliveLoad(port, "/version", 8);
+    await waitFor(() => load.seen.has("v1\n"), 10_000); // the load runs on the first build
     fs.writeFileSync(wasm, v2);
     child.kill("SIGHUP");
     await waitFor(() => output().includes("reload: every worker serves the new build"), 30_000);
-    await waitFor(() => seen.has("v2\n"), 10_000);
-    stop = true;
-    await Promise.all(clients);
-    agent.destroy();
-    assert.equal(failed, 0);
-    assert.deepEqual([...seen].sort(), ["v1\n", "v2\n"]);
+    await waitFor(() => load.seen.has("v2\n"), 10_000);
+    await load.stop();
+    answered += load.answered();
+    assert.equal(load.failed(), 0);
+    assert.deepEqual([...load.seen].sort(), ["v1\n", "v2\n"]);
   });
 
   it("arena reload reports the outcome in one line; a broken build is refused and serving goes on", { timeout: 60_000 }, async () => {

@@ -7,23 +7,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { ArenaError, ArenaServer, MemoryLogger } from "../host/index.ts";
-import { buildApp, waitFor } from "./helpers.ts";
+import { buildApp, httpGet as get, keepAliveLoad, waitFor } from "./helpers.ts";
 
 const V1 = "tests/fixtures/versions/v1.ts";
 const V2 = "tests/fixtures/versions/v2.ts";
-
-/** GET `path` on a keep-alive agent; resolves with the status and body. */
-function get(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-  });
-}
 
 describe("reload", () => {
   let server: ArenaServer;
@@ -47,29 +34,17 @@ describe("reload", () => {
     assert.equal((await get(agent, port, "/version")).body, "v1\n");
     const slow = get(agent, port, "/slow"); // in flight on v1 across the reload
     await waitFor(() => server.stats().slotsFree < server.stats().slots);
-    const bodies = new Map<string, number>();
-    let failures = 0;
-    let stop = false;
-    const client = async () => {
-      while (!stop) {
-        const r = await get(agent, port, "/version").catch(() => ({ status: 0, body: "" }));
-        if (r.status !== 200) failures++;
-        bodies.set(r.body, (bodies.get(r.body) ?? 0) + 1);
-      }
-    };
-    const clients = Array.from({ length: 6 }, client);
-    await new Promise((r) => setTimeout(r, 200));
+    const load = keepAliveLoad(port, "/version", 6);
+    await waitFor(() => load.seen.has("v1\n"), 10_000); // the load runs on the first build
     const firstMemory = server.app.memory;
     await server.reload(v2, V2);
     assert.notEqual(server.app.memory, firstMemory, "the new build has its own memory");
     assert.equal(server.builds, 2, "the old build is kept while its slow request runs");
-    await new Promise((r) => setTimeout(r, 200));
-    stop = true;
-    await Promise.all(clients);
+    await waitFor(() => load.seen.has("v2\n"), 10_000);
+    await load.stop();
     assert.deepEqual(await slow, { status: 200, body: "v1 slow\n" }, "the request in flight finished on the build it started on");
-    assert.equal(failures, 0);
-    assert.ok((bodies.get("v1\n") ?? 0) > 0 && (bodies.get("v2\n") ?? 0) > 0, `both builds answered: ${[...bodies]}`);
-    assert.deepEqual([...bodies.keys()].sort(), ["v1\n", "v2\n"]);
+    assert.equal(load.failed(), 0);
+    assert.deepEqual([...load.seen].sort(), ["v1\n", "v2\n"]);
     assert.equal((await get(agent, port, "/version")).body, "v2\n");
     // The sweep drops the old build once its last request is done.
     await waitFor(() => server.builds === 1);

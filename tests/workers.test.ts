@@ -6,28 +6,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { MemoryLogger, Primary, serverOptions, resolveServeConfig } from "../host/index.ts";
-import { buildApp, waitFor } from "./helpers.ts";
+import { buildApp, httpGet as get, keepAliveLoad, waitFor } from "./helpers.ts";
 
 const V1 = "tests/fixtures/versions/v1.ts";
 const V2 = "tests/fixtures/versions/v2.ts";
-
-/** GET `path` on `agent`; resolves with the status and body (status 0 on a socket error). */
-function get(agent: http.Agent | false, port: number, p: string, method = "GET"): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: "127.0.0.1", port, path: p, agent, method }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", () => resolve({ status: 0, body: "" }));
-    req.end();
-  });
-}
 
 /** Requests of the metrics text counted for `worker`. */
 function requestsOf(metrics: string, worker: number): number {
@@ -84,27 +69,14 @@ describe("workers", () => {
   });
 
   it("a reload under keep-alive load swaps every worker with no failed request", { timeout: 60_000 }, async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    let stop = false;
-    let failed = 0;
-    const seen = new Set<string>();
-    const client = async () => {
-      while (!stop) {
-        const r = await get(agent, port, "/version");
-        if (r.status !== 200) failed++;
-        seen.add(r.body);
-      }
-    };
-    const clients = Array.from({ length: 8 }, client);
-    await waitFor(() => seen.has("v1\n"), 10_000); // the load runs on the first build
+    const load = keepAliveLoad(port, "/version", 8);
+    await waitFor(() => load.seen.has("v1\n"), 10_000); // the load runs on the first build
     const reloaded = await get(false, admin, "/reload", "POST");
     assert.equal(reloaded.status, 200, reloaded.body);
-    await waitFor(() => seen.has("v2\n"), 10_000);
-    stop = true;
-    await Promise.all(clients);
-    agent.destroy();
-    assert.equal(failed, 0);
-    assert.deepEqual([...seen].sort(), ["v1\n", "v2\n"]);
+    await waitFor(() => load.seen.has("v2\n"), 10_000);
+    await load.stop();
+    assert.equal(load.failed(), 0);
+    assert.deepEqual([...load.seen].sort(), ["v1\n", "v2\n"]);
     for (let i = 0; i < 50; i++) assert.equal((await get(false, port, "/version")).body, "v2\n");
   });
 
