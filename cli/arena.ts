@@ -64,6 +64,11 @@ Usage:
                           ARENA_ADMIN_HOST, default 127.0.0.1)
       --access-log FILE   one JSON line per request to FILE, - for stdout
                           (env ARENA_ACCESS_LOG, default off)
+      --compress on|off   gzip or brotli for text, JSON, JavaScript, XML and SVG bodies
+                          the client accepts compressed (env ARENA_COMPRESS, default on;
+                          off when a proxy in front compresses)
+      --compress-min-bytes SIZE  smallest body compressed (env ARENA_COMPRESS_MIN_BYTES,
+                          default 1KiB; bodies over 256KiB are never compressed)
       SIGHUP reloads the build (new requests go to it, requests in flight finish on the
       old one); SIGTERM or Ctrl-C drains every worker and exits 0. docs/operations.md.
   arena reload --admin-port N [--admin-host H]
@@ -88,7 +93,7 @@ const CLI_FILE = fileURLToPath(import.meta.url);
 const SIGNAL_REPEAT_MS = 300;
 
 const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms",
-  "workers", "admin-port", "admin-host", "access-log", "shared-bytes"]);
+  "workers", "admin-port", "admin-host", "access-log", "shared-bytes", "compress", "compress-min-bytes"]);
 
 async function cmdBuild(argv: string[]): Promise<void> {
   const p = parseArgs(argv, new Set(["o", "out"]), new Set(["check"]));

@@ -6,7 +6,7 @@ import { LOG_LEVELS } from "./log.ts";
 import type { ServerOptions } from "./options.ts";
 import { ArenaError } from "./errors.ts";
 import {
-  ARENA_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,
+  ARENA_BYTES_DEFAULT, COMPRESS_MIN_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,
   REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, SHARED_BYTES_DEFAULT, WORKERS_MAX,
 } from "./limits.ts";
 
@@ -38,6 +38,10 @@ export interface ServeConfig {
   adminHost: string;
   /** Where access log lines go ("-": stdout), or null for none. */
   accessLog: string | null;
+  /** gzip / brotli for text-like responses the client accepts compressed (--compress). */
+  compress: boolean;
+  /** Smallest response body compressed (--compress-min-bytes). */
+  compressMinBytes: number;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -59,6 +63,8 @@ export const ENV_NAMES: Record<string, string> = {
   "admin-port": "ARENA_ADMIN_PORT",
   "admin-host": "ARENA_ADMIN_HOST",
   "access-log": "ARENA_ACCESS_LOG",
+  compress: "ARENA_COMPRESS",
+  "compress-min-bytes": "ARENA_COMPRESS_MIN_BYTES",
 };
 
 const UNITS: Record<string, number> = {
@@ -87,6 +93,15 @@ export function parseWhole(what: string, text: string, min: number, max: number)
   return n;
 }
 
+/** An on/off setting (`on`, `off`), `def` when unset. */
+function onOff(v: [string, string] | null, def: boolean): boolean {
+  if (v === null) return def;
+  const t = v[1].trim().toLowerCase();
+  if (t === "on") return true;
+  if (t === "off") return false;
+  throw new ArenaError("ARENA_E_CONFIG", `${v[0]}: '${v[1]}' is neither on nor off`, "use on or off");
+}
+
 /** The server options a serve configuration stands for (`arena serve` and the benchmark's
  *  Arena peer both start servers this way). */
 export function serverOptions(config: ServeConfig): ServerOptions {
@@ -101,6 +116,8 @@ export function serverOptions(config: ServeConfig): ServerOptions {
     cpuBudgetMs: config.cpuMs,
     connectionsMax: config.connections,
     deadlineMs: config.deadlineMs,
+    compress: config.compress,
+    compressMinBytes: config.compressMinBytes,
   };
 }
 
@@ -145,5 +162,7 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     adminPort: get("admin-port") === null ? null : whole("admin-port", 0, 0, 65535),
     adminHost: get("admin-host")?.[1] ?? HOST_DEFAULT,
     accessLog: get("access-log")?.[1] ?? null,
+    compress: onOff(get("compress"), true),
+    compressMinBytes: size("compress-min-bytes", COMPRESS_MIN_BYTES_DEFAULT)!,
   };
 }

@@ -25,3 +25,5 @@ export { budgetLine, CONNECTION_BYTES_MAX, formatBytes, planMemory, workersBudge
 export { Primary, type PrimaryOptions } from "./workers/primary.ts";
 export { NODE_PROCESS_BYTES, NODE_WORKER_BYTES, SHARED_BYTES_DEFAULT, SHUTDOWN_TIMEOUT_MS } from "./limits.ts";
 export { ioPath } from "./http/socket_io.ts";
+export { BROTLI_QUALITY, GZIP_LEVEL, ResponseCompression } from "./http/compress.ts";
+export { ZlibEngine, type Coding } from "./http/zlib_engine.ts";

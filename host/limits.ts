@@ -380,3 +380,18 @@ assert(ACCESS_LOG_LINE_BYTES_MAX <= ACCESS_LOG_BUFFER_BYTES, "the longest access
 export const METRICS_ROUTE_KEYS_MAX = 1024;
 
 assert(WORKER_STALL_MS >= 10 * TIMER_SWEEP_MS, "a worker is called stuck only after many missed samples");
+
+// Response compression (host/http/compress.ts).
+
+/** Default smallest response body that is compressed (--compress-min-bytes): below about
+ *  a kilobyte the bytes saved are a fraction of one TCP segment and of the headers, and do
+ *  not pay for the CPU. */
+export const COMPRESS_MIN_BYTES_DEFAULT = 1 * KiB;
+
+/** Largest response body that is compressed; a larger one is sent as it is. Compression
+ *  runs synchronously on the worker's event loop, so this bounds the stall one response
+ *  can cause every other connection of the worker: about 2.5 ms for gzip and 2 ms for
+ *  brotli at the chosen levels (bench/compress.ts, docs/performance.md "Compression"). */
+export const COMPRESS_BODY_BYTES_MAX = 256 * KiB;
+
+assert(COMPRESS_MIN_BYTES_DEFAULT < COMPRESS_BODY_BYTES_MAX, "some bodies are compressed by default");

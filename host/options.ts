@@ -50,4 +50,9 @@ export interface ServerOptions {
   shared?: SharedRegion;
   /** Told of every finished request (host/http/observer.ts): metrics and the access log. */
   observer?: RequestObserver;
+  /** gzip or brotli for text-like response bodies the client accepts compressed
+   *  (host/http/compress.ts); on unless false. */
+  compress?: boolean;
+  /** Smallest body compressed (COMPRESS_MIN_BYTES_DEFAULT). */
+  compressMinBytes?: number;
 }

@@ -15,13 +15,14 @@ import { Connection, type ConnectionEnv, type Timeouts } from "./http/connection
 import { HttpDate } from "./http/date.ts";
 import { listenShared } from "./http/listeners.ts";
 import type { RequestObserver } from "./http/observer.ts";
+import { ResponseCompression } from "./http/compress.ts";
 import { errorResponse } from "./http/response_head.ts";
 import type { SlotScheduler } from "./http/scheduler.ts";
 import { bodyBytesDecodable, checkBodyLimit } from "./body_limit.ts";
 import { Instance, type InstanceOptions } from "./instance.ts";
 import type { ServerOptions } from "./options.ts";
 import {
-  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS,
+  ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, COMPRESS_MIN_BYTES_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS,
   CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS,
   REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
@@ -60,6 +61,7 @@ export class ArenaServer implements ConnectionEnv {
   readonly date = new HttpDate();
   readonly timeouts: Timeouts;
   readonly observer: RequestObserver | null;
+  readonly compression: ResponseCompression | null;
   /** The region shared by every worker (and every build) of this server. */
   readonly shared: SharedRegion;
   /** Wall clock in ms, refreshed by the sweep; deadlines are measured against it. */
@@ -104,6 +106,7 @@ export class ArenaServer implements ConnectionEnv {
     this.log = log;
     this.peaks = peaks;
     this.observer = options.observer ?? null;
+    this.compression = options.compress === false ? null : new ResponseCompression(options.compressMinBytes ?? COMPRESS_MIN_BYTES_DEFAULT);
     this.bodyBytesMax = options.bodyBytesMax ?? Math.min(BODY_BYTES_MAX_DEFAULT, bodyBytesDecodable(plan.arenaBytes));
     const bodyTotal = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
     this.timeouts = {

@@ -38,6 +38,7 @@ import type { Logger } from "../log.ts";
 import type { RequestObserver } from "./observer.ts";
 import { CONNECTION_BUFFER_BYTES, type BufferPool } from "../memory/connection_buffers.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
+import type { ResponseCompression } from "./compress.ts";
 import type { HttpDate } from "./date.ts";
 import {
   checkIncomplete, headErrorCode, HEAD_BODY_TOO_LARGE, HEAD_INCOMPLETE, parseHead, RequestHead, skipEmptyLines,
@@ -91,6 +92,8 @@ export interface ConnectionEnv {
   readonly current: RequestEnv;
   /** Told of every finished request, or null (then nothing is done for it). */
   readonly observer: RequestObserver | null;
+  /** Compresses qualifying responses (--compress), or null when off. */
+  readonly compression: ResponseCompression | null;
   readonly log: Logger;
   nextRequestId(): number;
   connectionClosed(conn: Connection): void;
@@ -652,8 +655,6 @@ export class Connection implements SlotWaiter {
     }
     const r = bridge.response;
     const u8 = bridge.u8;
-    const bodyPtr = r.bodyPtr;
-    const bodyLen = r.bodyLen;
     if (r.headersLen + HOST_HEAD_BYTES_MAX > RESPONSE_HEAD_BYTES_MAX) {
       this.failResponse("ARENA_E_RESPONSE", `response headers are ${r.headersLen} bytes, over RESPONSE_HEAD_BYTES_MAX`, id);
       return;
@@ -663,6 +664,10 @@ export class Connection implements SlotWaiter {
       this.failResponse("ARENA_E_RESPONSE", badHeader, id);
       return;
     }
+    // May point r's header lines and body at a compressed copy, further up the slot's arena.
+    this.env.compression?.apply(bridge, slot, this.head, r);
+    const bodyPtr = r.bodyPtr;
+    const bodyLen = r.bodyLen;
     const keepAlive = this.keepAlive && !this.env.closing;
     this.keepAlive = keepAlive;
     const noBody = statusHasNoBody(r.status);
