@@ -19,6 +19,7 @@ export const ERRORS = {
   ARENA_E_DEADLINE: { status: 504, message: "The request took longer than its wall-clock deadline (--deadline-ms) and was stopped." },
   ARENA_E_CONNECTIONS: { status: 503, message: "The server has as many open connections as it allows (--connections); retry later." },
   ARENA_E_OVERLOAD: { status: 503, message: "Every slot is busy and the wait queue is full; retry after the Retry-After delay." },
+  ARENA_E_STREAMS: { status: 503, message: "As many responses are streaming as the server allows (STREAM_SLOTS_SHARE of the slots); retry later." },
 
   // HTTP protocol errors: the request never reached the app.
   ARENA_E_HTTP_MALFORMED: { status: 400, message: "The request is not valid HTTP/1.1." },

@@ -395,3 +395,28 @@ export const COMPRESS_MIN_BYTES_DEFAULT = 1 * KiB;
 export const COMPRESS_BODY_BYTES_MAX = 256 * KiB;
 
 assert(COMPRESS_MIN_BYTES_DEFAULT < COMPRESS_BODY_BYTES_MAX, "some bodies are compressed by default");
+
+// Streaming responses and Server-Sent Events (host/http/connection.ts's stream path,
+// host/effects/stream.ts, host/effects/events.ts).
+
+/** Share of the slots that streaming responses may hold at once. A stream keeps its slot
+ *  for its whole life (an event stream for hours), so without a cap a page of open event
+ *  streams would take every slot; past it Stream.start is refused and the client gets 503
+ *  ARENA_E_STREAMS. With BODY_SLOTS_SHARE it still leaves a quarter of the slots to
+ *  ordinary requests. */
+export const STREAM_SLOTS_SHARE = 0.25;
+
+/** Event topics (Events.publish / Events.waitAfter) one worker keeps. A topic is a name and
+ *  its latest id, made on first use and never dropped, so the table is bounded by this
+ *  rather than by what apps name; an app needs a handful. */
+export const EVENT_TOPICS_MAX = 64;
+
+/** Longest topic name in UTF-8 bytes: names are short labels ("notes"). */
+export const EVENT_TOPIC_BYTES_MAX = 64;
+
+/** Longest single Events.waitAfter; a longer one is clamped (like SLEEP_MS_MAX). A stream
+ *  waits again after each timeout, writing a keep-alive comment in between. */
+export const EVENTS_WAIT_MS_MAX = 60_000;
+
+assert(BODY_SLOTS_SHARE + STREAM_SLOTS_SHARE < 1, "slots streaming bodies in and responses out still leave slots to ordinary requests");
+assert(EVENTS_WAIT_MS_MAX <= SLEEP_MS_MAX, "an event wait parks a slot no longer than a sleep may");

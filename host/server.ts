@@ -41,6 +41,8 @@ export interface ServerStats {
   queued: number;
   /** Slots held by requests still streaming a large body in. */
   bodySlots: number;
+  /** Slots held by streaming responses (at most STREAM_SLOTS_SHARE of them). */
+  streams: number;
   connections: number;
   /** Connection buffers lent out right now (heads and pipelined bytes in progress). */
   buffersLent: number;
@@ -313,6 +315,7 @@ export class ArenaServer implements ConnectionEnv {
       slotsFree: this.scheduler.pool.available,
       queued: this.scheduler.queued,
       bodySlots: this.scheduler.bodySlots,
+      streams: this.scheduler.streams,
       connections: this.connections.size,
       buffersLent: this.buffers.lent,
       inProgress: this.countInProgress(),

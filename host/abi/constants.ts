@@ -147,7 +147,7 @@ export const KEEP_REASON_DEPTH = 2;
  * from these names and the host checks at load that they are exactly its suspending
  * imports, so this list is the one place that says which effects wait.
  */
-export const WAITING_IMPORTS = ["fetch", "sleep"] as const;
+export const WAITING_IMPORTS = ["fetch", "sleep", "stream_start", "stream_write", "events_wait"] as const;
 
 /** Custom section written by `arena build`: the table indices (u32 little-endian each) of
  *  the functions that may reach a waiting import. Without it every handler may wait. */

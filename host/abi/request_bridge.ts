@@ -18,7 +18,7 @@ import type { App } from "./app.ts";
 import { assert } from "../assert.ts";
 import { writeHeaderTable, type FieldOffsets } from "./header_table.ts";
 import { align16 } from "./region.ts";
-import type { SlotContext } from "./slot_context.ts";
+import type { SlotContext, StreamSink } from "./slot_context.ts";
 
 /** What the bridge reads of a parsed request head (http/request_parser.ts's RequestHead):
  *  offsets into the head's bytes. */
@@ -159,6 +159,12 @@ export class RequestBridge {
   callWaiting(slot: number, bodyPtr: number, bodyLen: number): Promise<number> {
     this.app.begin(slot, align16(bodyPtr + bodyLen));
     return this.app.callAsync(slot, this.descriptor(slot));
+  }
+
+  /** Lends `sink` (the request's connection) to the request in `slot`, so the stream
+   *  effects can reach it; taken back when the app is done (`ended`). */
+  attachSink(slot: number, sink: StreamSink): void {
+    this.contexts[slot].sink = sink;
   }
 
   /** The app is done with the request in `slot` (returned or trapped). */

@@ -38,6 +38,19 @@ export interface PendingEffect {
   cancel(): void;
 }
 
+/** Where a request's streaming response goes: the connection that has the request lends
+ *  itself to the request's context while the app has it (http/connection.ts), and the
+ *  stream effects reach it here (effects/stream.ts) without either layer importing the
+ *  other. Each method returns an EFFECT_* status, or a promise of one when the request
+ *  must wait for the socket. */
+export interface StreamSink {
+  /** Sends the response head: `status` and the app's header lines u8[ptr, ptr + len)
+   *  (checked to lie in the caller's memory), framed for streaming. */
+  streamStart(ctx: SlotContext, status: number, headersPtr: number, headersLen: number): number | Promise<number>;
+  /** Sends u8[ptr, ptr + len) (checked likewise) as the stream's next piece of body. */
+  streamWrite(ctx: SlotContext, ptr: number, len: number): number | Promise<number>;
+}
+
 export class SlotContext {
   /** Slot number, or REGION_ID_STARTUP for the app's start-up code. */
   readonly slot: number;
@@ -54,6 +67,9 @@ export class SlotContext {
   deadlinePassed = false;
   /** The effect this request is suspended on, if any. */
   pending: PendingEffect | null = null;
+  /** Where the request's streaming response goes (its connection), set by the connection
+   *  before the app is called and cleared when the app is done; null when none can stream. */
+  sink: StreamSink | null = null;
   /** CPU ms used by the stretches that ended (the request was suspended since). */
   cpuUsedMs = 0;
   /**
@@ -176,6 +192,7 @@ export class SlotContext {
   end(): void {
     this.id = 0;
     this.pending = null;
+    this.sink = null;
     this.resolveWait = null;
   }
 }

@@ -23,6 +23,8 @@ import type { SharedRegion } from "../memory/shared_region.ts";
 import type { HttpClient } from "./fetch/client.ts";
 import { CryptoEffects } from "./crypto.ts";
 import { SharedEffects } from "./shared.ts";
+import { StreamEffects } from "./stream.ts";
+import { EventEffects } from "./events.ts";
 import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
 import { LOG_LEVELS, type Logger } from "../log.ts";
 import type { PendingEffect, SlotContext } from "../abi/slot_context.ts";
@@ -64,6 +66,8 @@ export class Effects {
   private readonly sleeps: Sleep[];
   private readonly crypto: CryptoEffects;
   private readonly sharedEffects: SharedEffects;
+  private readonly streamEffects: StreamEffects;
+  private readonly eventEffects: EventEffects;
   /** The region every worker of the server shares (host/memory/shared_region.ts), or null. */
   readonly shared: SharedRegion | null;
 
@@ -87,6 +91,8 @@ export class Effects {
     this.sleeps = caller.contexts.map((ctx) => new Sleep(ctx));
     this.crypto = new CryptoEffects(memory, caller);
     this.sharedEffects = new SharedEffects(memory, caller, shared);
+    this.streamEffects = new StreamEffects(memory, caller, () => this.waitingRequest());
+    this.eventEffects = new EventEffects(memory, caller, () => this.waitingRequest());
   }
 
   /** Whether the caller may read or write [ptr, ptr + len). */
@@ -115,6 +121,10 @@ export class Effects {
       // shared_counter, shared_add, shared_load, shared_exchange, shared_set, shared_get,
       // shared_delete: host/effects/shared.ts.
       ...this.sharedEffects.imports(),
+      // stream_start, stream_write: host/effects/stream.ts.
+      ...this.streamEffects.imports(),
+      // events_publish, events_latest, events_wait: host/effects/events.ts.
+      ...this.eventEffects.imports(),
       // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
         const ctx = this.waitingRequest();

@@ -29,6 +29,8 @@
 import type { Socket } from "node:net";
 import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK } from "../abi/constants.ts";
 import type { RequestBridge } from "../abi/request_bridge.ts";
+import { EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_UNAVAILABLE } from "../abi/constants.ts";
+import type { SlotContext, StreamSink } from "../abi/slot_context.ts";
 import { assert } from "../assert.ts";
 import { ERRORS, type ErrorCode } from "../errors.ts";
 import {
@@ -49,6 +51,7 @@ import {
 import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
 import { copyBytes } from "../memory/copy.ts";
 import { SocketWriter, startReading } from "./socket_io.ts";
+import { LAST_CHUNK, ResponseStream, writeChunkSize, writeStreamHead } from "./stream_writer.ts";
 import { findHeadEnd } from "./syntax.ts";
 
 /** The time limits a connection keeps, by name (ms). */
@@ -106,6 +109,8 @@ const S_WRITING = 3;
 const S_CLOSED = 4;
 const S_APP = 5;
 const S_PREBODY = 6;
+/** The app started a streaming response: its head is sent, and it writes the body. */
+const S_STREAM = 7;
 
 // What a connection's deadline is for; each maps to one of the Timeouts by name.
 const DEADLINE_NONE = 0;
@@ -128,7 +133,7 @@ function timeoutOf(t: Timeouts, kind: number): number {
   }
 }
 
-export class Connection implements SlotWaiter {
+export class Connection implements SlotWaiter, StreamSink {
   readonly socket: Socket;
   private readonly env: ConnectionEnv;
   /** Bytes of the next request head (and what follows it, until consumed); a buffer from
@@ -183,6 +188,10 @@ export class Connection implements SlotWaiter {
   /** The app still has this slot (set while APP, also after the client went away). */
   private inApp = false;
   private requestId = 0;
+  /** The streaming response of the current request (made on the first one), and whether
+   *  one holds a stream's share of the slots (from Stream.start until the app is done). */
+  private stream: ResponseStream | null = null;
+  private streaming = false;
   /** The build this connection's current request runs on (RequestEnv). */
   private run: RequestEnv;
   /** performance.now() when the current request's head was complete, for the observer; 0
@@ -300,6 +309,8 @@ export class Connection implements SlotWaiter {
     // A request with the app goes on: a client that half-closes still reads its response
     // (node:http answers it too); the connection closes once it is written.
     if (this.state === S_HEAD || this.state === S_BODY || this.state === S_PREBODY) this.drive();
+    // A stream's client that closes its side has left (an EventSource closed): stop the stream.
+    else if (this.state === S_STREAM && this.inApp) this.run.bridge.cancel(this.slot);
   }
 
   private onClose(): void {
@@ -591,6 +602,8 @@ export class Connection implements SlotWaiter {
     this.requestId = id;
     this.state = S_APP;
     this.inApp = true;
+    this.stream?.reset();
+    bridge.attachSink(this.slot, this);
     // First as a plain call (no promise, no JSPI stack: most handlers never wait).
     let status: number;
     try {
@@ -615,6 +628,7 @@ export class Connection implements SlotWaiter {
     assert(this.inApp, "the app finishes a request it has");
     this.inApp = false;
     this.run.bridge.ended(this.slot);
+    if (this.streaming) this.streamOver();
     if (this.deadlineKind === DEADLINE_APP) this.setDeadline(DEADLINE_NONE);
     if (this.state !== S_CLOSED && !this.abandoned) return true;
     this.releaseSlot();
@@ -633,6 +647,10 @@ export class Connection implements SlotWaiter {
 
   private appReturned(status: number): void {
     if (!this.appDone()) return;
+    if (this.state === S_STREAM || this.stream?.refusal) {
+      this.streamReturned();
+      return;
+    }
     if (status !== ARENA_OK) {
       this.failResponse("ARENA_E_RESPONSE", `arena_handle returned status ${status}, not ARENA_OK (${status === ARENA_NO_HANDLER ? "no handler" : "unknown status"})`, this.requestId);
       return;
@@ -642,6 +660,10 @@ export class Connection implements SlotWaiter {
 
   private appThrew(err: unknown): void {
     if (!this.appDone()) return;
+    if (this.state === S_STREAM) {
+      this.streamTrapped(err);
+      return;
+    }
     this.appFailed(err, this.requestId);
   }
 
@@ -754,6 +776,8 @@ export class Connection implements SlotWaiter {
   /** Graceful shutdown: close now if idle; otherwise the response says Connection: close. */
   shutdown(): void {
     if (this.isIdle()) this.socket.destroy();
+    // A stream would outlive the shutdown: its next write or wait answers Cancelled.
+    else if (this.state === S_STREAM && this.inApp) this.run.bridge.cancel(this.slot);
   }
 
   private sendError(code: ErrorCode, detail: string, keepAlive: boolean, extra = ""): void {
@@ -805,6 +829,10 @@ export class Connection implements SlotWaiter {
     this.writing = false;
     if (this.deadlineKind === DEADLINE_SEND) this.setDeadline(DEADLINE_NONE);
     if (this.state === S_CLOSED) return;
+    if (this.state === S_STREAM) {
+      this.streamWritten(err);
+      return;
+    }
     this.releaseSlot();
     if (err || !this.keepAlive) {
       this.state = S_CLOSED;
@@ -845,6 +873,133 @@ export class Connection implements SlotWaiter {
   private finish(): void {
     this.state = S_CLOSED;
     this.socket.end();
+  }
+
+  // --- Streaming responses (docs/abi.md, "Streaming responses") ---------------------------
+  //
+  // The app sends the head with stream_start and the body with stream_write while it still
+  // has the request (S_STREAM), and the last chunk goes out when it returns. The request's
+  // deadline (--deadline-ms) covers the time to the head; after it a stream has no
+  // wall-clock limit: it ends when the handler returns, when its client leaves (its next
+  // write or wait answers Cancelled), when a write makes no progress for SEND_TIMEOUT_MS
+  // (the connection is closed, which cancels the write), or at shutdown.
+
+  /** StreamSink: sends the response head, framed for streaming. */
+  streamStart(ctx: SlotContext, status: number, hdrPtr: number, hdrLen: number): number | Promise<number> {
+    if (this.state !== S_APP || ctx.slot !== this.slot) return EFFECT_BAD_ARGUMENT;
+    const stream = this.stream ??= new ResponseStream();
+    if (stream.refusal !== null) return EFFECT_BAD_ARGUMENT;
+    const bridge = this.run.bridge;
+    const bad = status < 200 || status > 599 ? `stream status ${status} is not 200-599`
+      : hdrLen + HOST_HEAD_BYTES_MAX > RESPONSE_HEAD_BYTES_MAX ? `stream headers are ${hdrLen} bytes, over RESPONSE_HEAD_BYTES_MAX`
+      : checkAppHeaders(bridge.u8, hdrPtr, hdrLen);
+    if (bad !== null) {
+      stream.refuse("ARENA_E_RESPONSE", bad);
+      return EFFECT_BAD_ARGUMENT;
+    }
+    if (!this.run.scheduler.startStream()) {
+      stream.refuse("ARENA_E_STREAMS", `${this.run.scheduler.streamsMax} responses are streaming already (STREAM_SLOTS_SHARE of the slots)`);
+      return EFFECT_UNAVAILABLE;
+    }
+    this.streaming = true;
+    this.state = S_STREAM;
+    this.setDeadline(DEADLINE_NONE);
+    // HTTP/1.0 cannot read chunks: its body ends when the connection closes.
+    const http10 = this.head.versionMinor === 0;
+    stream.status = status;
+    stream.bodyless = this.head.isHead || statusHasNoBody(status);
+    stream.chunked = !http10 && !statusHasNoBody(status);
+    this.keepAlive = this.keepAlive && !this.env.closing && !http10;
+    const start = bridge.headReserve(this.slot);
+    const end = writeStreamHead(bridge.u8, start, status, hdrPtr, hdrLen, this.env.date, this.keepAlive, stream.chunked);
+    stream.bytes = end - start;
+    return this.streamSend(ctx, bridge.view(this.slot, 0, start, end - start));
+  }
+
+  /** StreamSink: sends the body's next piece: a chunk, or bytes as they are (HTTP/1.0). */
+  streamWrite(ctx: SlotContext, ptr: number, len: number): number | Promise<number> {
+    const stream = this.stream;
+    if (this.state !== S_STREAM || stream === null || ctx.slot !== this.slot) return this.state === S_APP ? EFFECT_BAD_ARGUMENT : EFFECT_CANCELLED;
+    if (stream.bodyless || this.env.closing) return EFFECT_CANCELLED;
+    if (len === 0) return EFFECT_OK; // an empty chunk would be the last one
+    const bridge = this.run.bridge;
+    const data = bridge.view(this.slot, 1, ptr, len);
+    if (!stream.chunked) {
+      stream.bytes += len;
+      return this.streamSend(ctx, data);
+    }
+    const start = bridge.headReserve(this.slot);
+    const end = writeChunkSize(bridge.u8, start, len);
+    const parts = stream.parts;
+    parts[0] = bridge.view(this.slot, 0, start, end - start);
+    parts[1] = data;
+    stream.bytes += end - start + len + 2;
+    return this.streamSend(ctx, null);
+  }
+
+  /** Hands `one` (or the stream's chunk parts) to the socket: the status at once when the
+   *  kernel took it all, else a wait until it has (the send deadline watches progress). */
+  private streamSend(ctx: SlotContext, one: Uint8Array | null): number | Promise<number> {
+    const stream = this.stream!;
+    stream.writing(ctx);
+    this.writing = true;
+    if (one !== null) this.writer.write(one, null);
+    else this.writer.writeParts(stream.parts);
+    if (!this.writing) return stream.settledAtOnce();
+    this.watchSend();
+    return ctx.wait(stream);
+  }
+
+  /** A stream's write completed (or failed: the connection is closed, the write Cancelled). */
+  private streamWritten(err: boolean): void {
+    if (err) {
+      this.keepAlive = false;
+      this.socket.destroy();
+    }
+    this.stream!.written(err);
+  }
+
+  /** The app is done with a stream's request: its share of the slots comes back. A stream
+   *  whose client left is observed here; one that ends otherwise, where it ends. */
+  private streamOver(): void {
+    this.streaming = false;
+    this.run.scheduler.streamDone();
+    const stream = this.stream!;
+    if (this.state === S_CLOSED && this.env.observer !== null) this.observe(stream.status, null, stream.bytes);
+  }
+
+  /** The app returned after starting a stream (send its end) or after one was refused
+   *  (answer with the refusal's error instead of its response). */
+  private streamReturned(): void {
+    const stream = this.stream!;
+    if (this.state !== S_STREAM) {
+      this.failResponse(stream.refusal!, stream.refusalDetail, this.requestId);
+      return;
+    }
+    const last = stream.chunked && !stream.bodyless && !this.socket.destroyed;
+    if (last) stream.bytes += LAST_CHUNK.length;
+    if (this.env.observer !== null) this.observe(stream.status, null, stream.bytes);
+    if (this.socket.destroyed) return; // a write failed: 'close' frees the slot
+    this.state = S_WRITING;
+    this.writing = true;
+    if (!last) {
+      this.afterWrite(false); // head only, or a close-delimited body: keepAlive says which
+      return;
+    }
+    this.writer.write(LAST_CHUNK, null);
+    this.watchSend();
+  }
+
+  /** The app trapped mid-stream: the head is gone, so the client learns it from a body cut
+   *  short (no last chunk, or an early close), and the log says why. */
+  private streamTrapped(err: unknown): void {
+    const stream = this.stream!;
+    const bridge = this.run.bridge;
+    const e = bridge.trapError(this.slot, err);
+    this.env.log.error(e.code, `req=${this.requestId} slot=${this.slot} ${bridge.describe(this.slot)}: ${e.detail} (mid-stream: the connection is closed)`);
+    if (this.env.observer !== null) this.observe(stream.status, e.code, stream.bytes);
+    this.keepAlive = false;
+    this.socket.destroy(); // 'close' frees the slot
   }
 
   /** Gives the slot back, unless the app still has it (then `appDone` does). */

@@ -11,7 +11,8 @@ import { FIELD_VCHAR, nameIs, tokenEnd, writeContentLength } from "./syntax.ts";
 const encoder = new TextEncoder();
 const statusLines: (Uint8Array | undefined)[] = new Array(600);
 
-function statusLine(status: number): Uint8Array {
+/** The status line of `status`, encoded once (the stream head reuses it). */
+export function statusLine(status: number): Uint8Array {
   let line = statusLines[status];
   if (line === undefined) {
     line = encoder.encode(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`);

@@ -7,7 +7,7 @@
 // newly arrived request cannot overtake the queue).
 
 import { assert } from "../assert.ts";
-import { BODY_SLOTS_SHARE } from "../limits.ts";
+import { BODY_SLOTS_SHARE, STREAM_SLOTS_SHARE } from "../limits.ts";
 import { SlotPool, WaitQueue } from "../memory/slots.ts";
 
 /** A request waiting for a slot (http/connection.ts's Connection). */
@@ -33,6 +33,9 @@ export class SlotScheduler {
   /** Slots held by requests streaming a body, at most bodySlotsMax. */
   private bodySlotsHeld = 0;
   private readonly bodySlotsMax: number;
+  /** Slots held by streaming responses, at most streamsMax (STREAM_SLOTS_SHARE). */
+  private streamsHeld = 0;
+  readonly streamsMax: number;
 
   constructor(slots: number, queueDepth: number) {
     this.pool = new SlotPool(slots);
@@ -40,6 +43,7 @@ export class SlotScheduler {
     this.ready = new WaitQueue<SlotWaiter>(queueDepth);
     this.bodies = new WaitQueue<SlotWaiter>(queueDepth);
     this.bodySlotsMax = Math.max(1, Math.floor(slots * BODY_SLOTS_SHARE));
+    this.streamsMax = Math.max(1, Math.floor(slots * STREAM_SLOTS_SHARE));
   }
 
   get queued(): number {
@@ -97,6 +101,24 @@ export class SlotScheduler {
     if (streamsBody) this.holdBodySlot(w);
     // Let the current call stack unwind first: the waiter's whole request runs next.
     setImmediate(() => w.resumeWithSlot(slot));
+  }
+
+  /** Streaming responses in progress. */
+  get streams(): number {
+    return this.streamsHeld;
+  }
+
+  /** A request that holds a slot turns it into a stream's: false past streamsMax. */
+  startStream(): boolean {
+    if (this.streamsHeld >= this.streamsMax) return false;
+    this.streamsHeld++;
+    return true;
+  }
+
+  /** A stream ended (its slot is released with its request, as any other). */
+  streamDone(): void {
+    assert(this.streamsHeld > 0, "only a stream that started ends");
+    this.streamsHeld--;
   }
 
   /** Drops a waiter whose client went away. */

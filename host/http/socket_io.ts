@@ -172,4 +172,29 @@ export class SocketWriter {
     }
     // Otherwise the kernel's buffer was full: oncomplete runs when the write finishes.
   }
+
+  /** Writes `parts` (any number of views, kept alive until `done`) as one writev: a
+   *  streamed chunk is its size line, its bytes in wasm memory and a CRLF. */
+  writeParts(parts: Uint8Array[]): void {
+    const req = this.req;
+    const handle = (this.socket as unknown as { _handle: TcpHandle | null })._handle;
+    if (req === null || handle === null) {
+      this.socket.cork();
+      for (let i = 0; i < parts.length - 1; i++) this.socket.write(parts[i]);
+      this.socket.write(parts[parts.length - 1], this.onPublicDone);
+      this.socket.uncork();
+      return;
+    }
+    req.handle = handle;
+    req.async = false;
+    req.buffer = parts;
+    const err = handle.writev(req, parts, true);
+    if (err !== 0) {
+      req.buffer = null;
+      this.done(true);
+    } else if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) {
+      req.buffer = null;
+      this.done(false);
+    }
+  }
 }

@@ -24,3 +24,6 @@ export { Shared, SharedCounter, SharedSet } from "./arena/shared";
 export { CookieOptions, httpDate } from "./arena/cookies";
 export { CorsOptions, cors } from "./arena/cors";
 export { sha256, hmacSha256, utf8Bytes, hexEncode, base64UrlEncode, base64UrlDecode, constantTimeEqual } from "./arena/crypto";
+export { Stream, StreamStatus } from "./arena/stream";
+export { Events, EventsWait } from "./arena/events";
+export { EventStream, SSE_KEEPALIVE_MS } from "./arena/sse";

@@ -24,6 +24,13 @@ export class ByteWriter {
     this.buf = new ArrayBuffer(max(capacity, 16));
   }
 
+  /** Forgets what was written and keeps the buffer, to write the next piece into the same
+   *  bytes (a stream's writes, which return once the bytes are sent). `w.clear().str("next")` */
+  clear(): ByteWriter {
+    this.n = 0;
+    return this;
+  }
+
   /** Bytes written so far. `if (w.length == 0) w.str("(empty)")` */
   get length(): i32 {
     return this.n;

@@ -1,0 +1,142 @@
+// The bytes and the state of a streaming response (docs/abi.md, "Streaming responses"),
+// apart from the connection's state machine that sends them (connection.ts): the head
+// framed for streaming, chunk size lines, and the one reusable wait a write suspends on.
+//
+// HTTP/1.1 bodies go out with chunked transfer encoding, one chunk per write and the last
+// chunk when the handler returns (no trailers). An HTTP/1.0 client cannot read chunks, so
+// its body is delimited by closing the connection (RFC 9112 §6.3), and its head says
+// Connection: close. A HEAD request, or a status without a body, gets the head only.
+
+import { EFFECT_CANCELLED, EFFECT_OK } from "../abi/constants.ts";
+import type { PendingEffect, SlotContext } from "../abi/slot_context.ts";
+import type { ErrorCode } from "../errors.ts";
+import { HTTP_DATE_BYTES, type HttpDate } from "./date.ts";
+import { statusLine } from "./response_head.ts";
+
+const encoder = new TextEncoder();
+const TRANSFER_ENCODING_CHUNKED = encoder.encode("Transfer-Encoding: chunked\r\n");
+const DATE = encoder.encode("Date: ");
+const CONNECTION_CLOSE = encoder.encode("Connection: close\r\n");
+
+/** What follows a chunk's bytes. */
+export const CHUNK_END = encoder.encode("\r\n");
+/** The last chunk, with no trailers: the end of a chunked body. */
+export const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+/** Bytes of the longest chunk size line: 8 hex digits (a wasm32 length) and CRLF. */
+export const CHUNK_SIZE_LINE_BYTES_MAX = 10;
+
+/**
+ * Writes a streaming response's head at u8[pos...]: status line, the app's header bytes
+ * (already checked) copied from u8[hdrPtr, hdrPtr + hdrLen), Transfer-Encoding: chunked
+ * when `chunked`, Date, and Connection: close unless `keepAlive`. Returns the end.
+ */
+export function writeStreamHead(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number,
+  date: HttpDate, keepAlive: boolean, chunked: boolean): number {
+  const line = statusLine(status);
+  u8.set(line, pos);
+  pos += line.length;
+  if (hdrLen > 0) {
+    u8.copyWithin(pos, hdrPtr, hdrPtr + hdrLen);
+    pos += hdrLen;
+  }
+  if (chunked) {
+    u8.set(TRANSFER_ENCODING_CHUNKED, pos);
+    pos += TRANSFER_ENCODING_CHUNKED.length;
+  }
+  u8.set(DATE, pos);
+  pos += DATE.length;
+  u8.set(date.bytes, pos);
+  pos += HTTP_DATE_BYTES;
+  u8[pos++] = 0x0d;
+  u8[pos++] = 0x0a;
+  if (!keepAlive) {
+    u8.set(CONNECTION_CLOSE, pos);
+    pos += CONNECTION_CLOSE.length;
+  }
+  u8[pos++] = 0x0d;
+  u8[pos++] = 0x0a;
+  return pos;
+}
+
+/** Writes the chunk size line of a chunk of `n` (> 0) bytes at u8[pos...], lowercase hex
+ *  without leading zeros; returns the end. */
+export function writeChunkSize(u8: Uint8Array, pos: number, n: number): number {
+  let digits = 1;
+  while (digits < 8 && n >>> (digits * 4) !== 0) digits++;
+  for (let i = digits - 1; i >= 0; i--) {
+    const d = (n >>> (i * 4)) & 0xf;
+    u8[pos++] = d < 10 ? 0x30 + d : 0x57 + d;
+  }
+  u8[pos++] = 0x0d;
+  u8[pos++] = 0x0a;
+  return pos;
+}
+
+/**
+ * One connection's streaming response: how its body is framed, what it has sent, why it
+ * was refused, and the wait a write suspends on (reused by every write: a write that the
+ * kernel takes at once does not suspend at all).
+ */
+export class ResponseStream implements PendingEffect {
+  /** The status the head was sent with. */
+  status = 0;
+  /** Bytes handed to the socket: head, chunk framing and body. */
+  bytes = 0;
+  /** HTTP/1.1 body: chunks; else close-delimited (HTTP/1.0). */
+  chunked = false;
+  /** HEAD, or a status without a body: the head only, writes answer Cancelled. */
+  bodyless = false;
+  /** Stream.start was refused: the host answers with this code when the handler returns. */
+  refusal: ErrorCode | null = null;
+  refusalDetail = "";
+  /** Where the size line, the bytes and CRLF of a chunk are put for one writev. */
+  readonly parts: Uint8Array[] = [CHUNK_END, CHUNK_END, CHUNK_END];
+  /** The request that waits for its write, and how a write that completed at once went. */
+  private ctx: SlotContext | null = null;
+  private failedAtOnce = false;
+
+  reset(): void {
+    this.status = 0;
+    this.bytes = 0;
+    this.chunked = false;
+    this.bodyless = false;
+    this.refusal = null;
+    this.refusalDetail = "";
+    this.ctx = null;
+    this.failedAtOnce = false;
+  }
+
+  refuse(code: ErrorCode, detail: string): void {
+    this.refusal = code;
+    this.refusalDetail = detail;
+  }
+
+  /** A write is about to be handed to the socket for the request of `ctx`. */
+  writing(ctx: SlotContext): void {
+    this.ctx = ctx;
+    this.failedAtOnce = false;
+  }
+
+  /** The write went to the kernel (or failed): wakes the request waiting for it, or, when
+   *  it completed inside the write call, remembers the outcome for `settledAtOnce`. */
+  written(err: boolean): void {
+    const ctx = this.ctx;
+    if (ctx !== null && ctx.pending === this) {
+      this.ctx = null;
+      ctx.wake(this, err ? EFFECT_CANCELLED : EFFECT_OK);
+    } else {
+      this.failedAtOnce = err;
+    }
+  }
+
+  /** The status of a write that completed inside the write call. */
+  settledAtOnce(): number {
+    this.ctx = null;
+    return this.failedAtOnce ? EFFECT_CANCELLED : EFFECT_OK;
+  }
+
+  /** The write the request waits for will not complete (the connection closed). */
+  cancel(): void {
+    this.written(true);
+  }
+}

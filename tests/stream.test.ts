@@ -1,0 +1,191 @@
+// Streaming responses (Stream.start / write / end, host/http/connection.ts's stream path):
+// the chunked framing byte for byte, HTTP/1.0 and HEAD, backpressure from a client that
+// does not read (the writer suspends, the host buffers nothing, the send timeout closes
+// it), a client that leaves mid-stream (the next write answers Cancelled and the slot comes
+// back), the stream limit (503 ARENA_E_STREAMS), a trap mid-stream, and the observer told
+// once per stream with its bytes. The app is tests/fixtures/streamapp.ts.
+
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { FinishedRequest, type RequestObserver } from "../host/http/observer.ts";
+import { get, startTestServer, waitFor, type Running } from "./helpers.ts";
+
+const SLOTS = 8;
+
+/** A raw client: what the server sent so far, and whether it closed. */
+export class RawClient {
+  readonly socket: net.Socket;
+  bytes = Buffer.alloc(0);
+  closed = false;
+
+  constructor(port: number, request: string) {
+    this.socket = net.connect(port, "127.0.0.1");
+    this.socket.on("data", (d: Buffer) => { this.bytes = Buffer.concat([this.bytes, d]); });
+    this.socket.on("close", () => { this.closed = true; });
+    this.socket.on("error", () => { /* 'close' follows */ });
+    this.socket.write(request);
+  }
+
+  get text(): string {
+    return this.bytes.toString("latin1");
+  }
+
+  async until(cond: (text: string) => boolean, ms = 5000): Promise<string> {
+    await waitFor(() => cond(this.text) || this.closed, ms);
+    assert.ok(cond(this.text), `not seen in ${JSON.stringify(this.text.slice(0, 400))}`);
+    return this.text;
+  }
+}
+
+/** The head and the body bytes of one response in `text` (latin1). */
+function split(text: string): { head: string; body: string } {
+  const at = text.indexOf("\r\n\r\n");
+  assert.ok(at > 0, "a complete head");
+  return { head: text.slice(0, at + 4), body: text.slice(at + 4) };
+}
+
+/** Decodes a chunked body strictly; returns the data, the chunk sizes and what follows. */
+export function dechunk(body: string): { data: string; sizes: number[]; rest: string; complete: boolean } {
+  let i = 0;
+  let data = "";
+  const sizes: number[] = [];
+  for (;;) {
+    const eol = body.indexOf("\r\n", i);
+    if (eol < 0) return { data, sizes, rest: body.slice(i), complete: false };
+    const line = body.slice(i, eol);
+    assert.match(line, /^[0-9a-f]+$/, `a chunk size line: ${JSON.stringify(line)}`);
+    const size = parseInt(line, 16);
+    if (size === 0) {
+      assert.equal(body.slice(eol + 2, eol + 4), "\r\n", "no trailers after the last chunk");
+      return { data, sizes, rest: body.slice(eol + 4), complete: true };
+    }
+    if (body.length < eol + 2 + size + 2) return { data, sizes, rest: body.slice(i), complete: false };
+    data += body.slice(eol + 2, eol + 2 + size);
+    assert.equal(body.slice(eol + 2 + size, eol + 4 + size), "\r\n", "CRLF after a chunk's data");
+    sizes.push(size);
+    i = eol + 4 + size;
+  }
+}
+
+class Recorder implements RequestObserver {
+  readonly record = new FinishedRequest();
+  readonly seen: { status: number; code: string | null; bytes: number }[] = [];
+  finished(r: FinishedRequest): void {
+    this.seen.push({ status: r.status, code: r.code, bytes: r.bytes });
+  }
+}
+
+describe("streaming responses", () => {
+  let site: Running;
+  let port: number;
+  const observer = new Recorder();
+  before(async () => {
+    site = await startTestServer({ slots: SLOTS, slotBytes: 1024 * 1024, sendTimeoutMs: 600, observer }, false, "tests/fixtures/streamapp.ts");
+    port = site.port;
+  });
+  after(async () => {
+    await site?.server.close();
+  });
+
+  const progress = async (): Promise<number[]> => (await (await fetch(`http://127.0.0.1:${port}/progress`)).text()).trim().split(" ").map(Number);
+
+  it("sends the head, one chunk per write and the last chunk, byte for byte; the connection is kept", async () => {
+    const c = new RawClient(port, get("/chunks?n=3"));
+    const text = await c.until((t) => t.endsWith("0\r\n\r\n"));
+    const { head, body } = split(text);
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\nContent-Type: text\/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\nDate: [^\r]+\r\n\r\n$/);
+    assert.equal(body, "8\r\nchunk 0\n\r\n8\r\nchunk 1\n\r\n8\r\nchunk 2\n\r\n0\r\n\r\n");
+    const decoded = dechunk(body);
+    assert.deepEqual([decoded.data, decoded.sizes, decoded.complete], ["chunk 0\nchunk 1\nchunk 2\n", [8, 8, 8], true]);
+    // Keep-alive: the next request on the same connection is answered.
+    c.bytes = Buffer.alloc(0);
+    c.socket.write(get("/plain"));
+    await c.until((t) => t.endsWith("plain\n"));
+    c.socket.destroy();
+    const res = await fetch(`http://127.0.0.1:${port}/chunks?n=20`);
+    assert.equal(res.headers.get("transfer-encoding"), "chunked");
+    assert.equal((await res.text()).split("\n").length, 21);
+  });
+
+  it("HTTP/1.0 gets a body that ends when the connection closes; HEAD gets the head only", async () => {
+    const old = new RawClient(port, "GET /chunks?n=2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    await waitFor(() => old.closed, 5000);
+    const { head, body } = split(old.text);
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.doesNotMatch(head, /Transfer-Encoding|Content-Length/i);
+    assert.match(head, /\r\nConnection: close\r\n/);
+    assert.equal(body, "chunk 0\nchunk 1\n");
+
+    const h = new RawClient(port, `HEAD /chunks?n=2 HTTP/1.1\r\nHost: t\r\n\r\n${get("/plain")}`);
+    const text = await h.until((t) => t.endsWith("plain\n"));
+    const first = text.slice(0, text.indexOf("\r\n\r\n") + 4);
+    assert.match(first, /^HTTP\/1\.1 200 OK\r\n[^]*Transfer-Encoding: chunked\r\n/);
+    assert.match(text.slice(first.length), /^HTTP\/1\.1 200 OK\r\n/, "the next response follows the head at once");
+    h.socket.destroy();
+  });
+
+  it("a client that does not read suspends the writer (nothing piles up in the host) until the send timeout closes it", async () => {
+    const before = (await progress())[1];
+    const c = new RawClient(port, get("/big?n=400&kib=64")); // 25 MiB
+    c.socket.pause();
+    await waitFor(() => site.server.stats().streams === 1, 5000);
+    // The writer stops once the kernel's buffers are full: the count stays put.
+    await new Promise((r) => setTimeout(r, 200));
+    const stalled = (await progress())[0];
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await progress())[0], stalled, "the writer is suspended");
+    assert.ok(stalled < 400, `${stalled} pieces written`);
+    // No progress for sendTimeoutMs: the connection is closed, the write Cancelled.
+    await waitFor(() => site.server.stats().streams === 0 && site.server.stats().slotsFree === SLOTS, 5000);
+    assert.equal((await progress())[1], before + 1, "the handler saw Cancelled");
+    assert.ok(site.log.lines.some((l) => /made no progress/.test(l)), "the send timeout is logged");
+    c.socket.destroy();
+  });
+
+  it("a client that leaves mid-stream cancels the handler's next write, and the slot comes back", async () => {
+    const before = (await progress())[1];
+    const c = new RawClient(port, get("/forever"));
+    await c.until((t) => (t.match(/tick/g) ?? []).length >= 3);
+    c.socket.destroy();
+    await waitFor(() => site.server.stats().slotsFree === SLOTS && site.server.stats().streams === 0, 5000);
+    assert.equal((await progress())[1], before + 1);
+  });
+
+  it("past STREAM_SLOTS_SHARE of the slots a stream is refused with 503 ARENA_E_STREAMS; other requests go on", async () => {
+    const max = Math.floor(SLOTS * 0.25);
+    const holders = Array.from({ length: max }, () => new RawClient(port, get("/hold?ms=5000")));
+    for (const h of holders) await h.until((t) => t.includes("holding"));
+    assert.equal(site.server.stats().streams, max);
+    const refused = await fetch(`http://127.0.0.1:${port}/hold?ms=100`);
+    assert.equal(refused.status, 503);
+    assert.equal(((await refused.json()) as { code: string }).code, "ARENA_E_STREAMS");
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/plain`)).text(), "plain\n");
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/publish?topic=hold&id=${Date.now()}`, { method: "POST" })).text(), "ok\n");
+    for (const h of holders) {
+      const text = await h.until((t) => t.endsWith("0\r\n\r\n"));
+      assert.equal(dechunk(split(text).body).data, "holding\nreleased\n");
+      h.socket.destroy();
+    }
+    await waitFor(() => site.server.stats().streams === 0, 5000);
+  });
+
+  it("a trap mid-stream closes the connection without the last chunk, and is logged", async () => {
+    const c = new RawClient(port, get("/trap"));
+    await waitFor(() => c.closed, 5000);
+    const decoded = dechunk(split(c.text).body);
+    assert.equal(decoded.data, "before the trap\n");
+    assert.equal(decoded.complete, false, "no last chunk");
+    assert.ok(site.log.lines.some((l) => /ARENA_E_TRAP.*trapped mid-stream.*mid-stream/.test(l)));
+    await waitFor(() => site.server.stats().slotsFree === SLOTS, 5000);
+  });
+
+  it("the observer is told once per stream, at its end, with all its bytes", async () => {
+    observer.seen.length = 0;
+    const c = new RawClient(port, get("/chunks?n=2"));
+    const text = await c.until((t) => t.endsWith("0\r\n\r\n"));
+    c.socket.destroy();
+    await waitFor(() => observer.seen.length === 1, 2000);
+    assert.deepEqual(observer.seen, [{ status: 200, code: null, bytes: Buffer.byteLength(text, "latin1") }]);
+  });
+});
