@@ -54,6 +54,8 @@ export class Instance implements RequestEnv {
     // Without a hook the plain bridge: nothing is built per request for reports.
     this.bridge = hook === undefined ? new RequestBridge(app, effects.cpuBudgetMs) : new ReportingBridge(app, effects.cpuBudgetMs, hook);
     this.scheduler = new SlotScheduler(options.plan.slots, options.queueDepth);
+    // A transaction a request left open is rolled back when the request ends.
+    this.bridge.onEnded = effects.sqlite.requestEnded;
   }
 
   /** Loads the app from wasm bytes over a fresh fixed memory; throws ArenaError when the
@@ -70,6 +72,7 @@ export class Instance implements RequestEnv {
       app = await App.instantiate(module, memory, caller, imports);
     } catch (err) {
       client.close();
+      effects.sqlite.close(); // start-up code may have opened databases before it failed
       throw err;
     }
     return new Instance(app, effects, file, Instance.isCheckBuild(module), options);
@@ -93,5 +96,6 @@ export class Instance implements RequestEnv {
     assert(!this.closed, "a build is closed once");
     this.closed = true;
     this.effects.client.close();
+    this.effects.sqlite.close();
   }
 }

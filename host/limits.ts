@@ -420,3 +420,38 @@ export const EVENTS_WAIT_MS_MAX = 60_000;
 
 assert(BODY_SLOTS_SHARE + STREAM_SLOTS_SHARE < 1, "slots streaming bodies in and responses out still leave slots to ordinary requests");
 assert(EVENTS_WAIT_MS_MAX <= SLEEP_MS_MAX, "an event wait parks a slot no longer than a sleep may");
+
+// SQLite (host/effects/sqlite.ts): what an app's databases may hold on the host.
+
+/** Databases one build may open: each is a connection with its own page cache (SQLite's
+ *  default, about 2 MiB), so an app that opened one per request would grow the process. */
+export const SQLITE_DATABASES_MAX = 8;
+
+/** Prepared statements one build may hold, over all its databases: they are prepared at
+ *  start-up and kept for the life of the build, a few KiB each. */
+export const SQLITE_STATEMENTS_MAX = 1024;
+
+/** Rows one query may return; past it the query is a TooLarge value, never cut short
+ *  silently. At 16 bytes a cell, a page of a list is far below it. */
+export const SQLITE_ROWS_MAX = 10_000;
+
+/** Arguments one query may bind: SQLite's own default limit is 32,766, but a statement
+ *  with more than a few hundred placeholders is a list that belongs in a table. */
+export const SQLITE_PARAMS_MAX = 1000;
+
+/** Longest SQL text a prepare or a migration takes, in UTF-8 bytes: schema scripts are
+ *  kilobytes; the text is decoded into one JS string on the host. */
+export const SQLITE_SQL_BYTES_MAX = 1 * MiB;
+
+/** How long a statement waits for another connection's lock (another worker writing)
+ *  before it is a Busy value. The wait blocks this worker's event loop, so it is short. */
+export const SQLITE_BUSY_TIMEOUT_MS = 1000;
+
+/** Most bytes of an SQLite error message written back to the app: one sentence. */
+export const SQLITE_ERROR_BYTES_MAX = 512;
+
+/** Rows a query produces between two looks at the clock: a query that streams rows is
+ *  stopped within this many rows of passing its request's CPU budget. */
+export const SQLITE_CLOCK_ROWS = 256;
+
+assert(SQLITE_CLOCK_ROWS * 10 <= SQLITE_ROWS_MAX, "a query that returns its most rows looks at the clock at least ten times");

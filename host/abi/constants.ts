@@ -91,6 +91,62 @@ export const SHARED_TOO_LARGE = 2;
 export const SHARED_ABSENT = 3;
 export const SHARED_BAD_ARGUMENT = 4;
 
+/**
+ * SQLite statuses (`arena.sqlite_*`, host/effects/sqlite.ts): what a query, a transaction
+ * step, an open, a prepare or a migration answers. Failures are values with SQLite's
+ * message in the result; none of them traps. The SDK names them SqlStatus.*.
+ */
+export const SQL_OK = 0;
+/** Any other SQLite error: syntax, no such table, a type the statement cannot take. */
+export const SQL_ERROR = 1;
+/** A UNIQUE, NOT NULL, CHECK or FOREIGN KEY constraint failed: nothing was changed. */
+export const SQL_CONSTRAINT = 2;
+/** The database stayed locked by another connection past the busy timeout. */
+export const SQL_BUSY = 3;
+/** More rows than SQLITE_ROWS_MAX, or a result larger than the buffer the caller passed. */
+export const SQL_TOO_LARGE = 4;
+/** A handle the host never gave, a pointer the caller may not pass, a bad argument cell. */
+export const SQL_BAD_ARGUMENT = 5;
+/** Not allowed here: open, prepare and migrate outside start-up code, no database. */
+export const SQL_UNAVAILABLE = 6;
+/** The request was cancelled (its client left or its deadline passed): nothing ran. */
+export const SQL_CANCELLED = 7;
+
+/** Storage classes of an argument or result cell (SQL_CELL_TYPE). */
+export const SQL_TYPE_NULL = 0;
+export const SQL_TYPE_INTEGER = 1;
+export const SQL_TYPE_FLOAT = 2;
+export const SQL_TYPE_TEXT = 3;
+export const SQL_TYPE_BLOB = 4;
+
+/** One argument or result cell: its type (u32), the byte length of a text or blob (u32),
+ *  and the value: an i64, an f64, or the absolute address (u32) of the text or blob bytes. */
+export const SQL_CELL_TYPE = 0;
+export const SQL_CELL_LEN = 4;
+export const SQL_CELL_VALUE = 8;
+export const SQL_CELL_BYTES = 16;
+
+/** The header the host writes at the start of every result buffer. SQL_RES_BYTES is how
+ *  much of the buffer it used (the caller gives back the rest); on failure the message,
+ *  SQL_RES_ERROR_LEN bytes of UTF-8, follows the header. */
+export const SQL_RES_BYTES = 0;
+export const SQL_RES_ROWS = 4;
+export const SQL_RES_COLUMNS = 8;
+export const SQL_RES_ERROR_LEN = 12;
+export const SQL_RES_CHANGES = 16;
+export const SQL_RES_LAST_ROWID = 24;
+export const SQL_RESULT_HEADER_BYTES = 32;
+
+/** Each row: its byte length (u32; the next row starts that far on), 4 bytes unused, then
+ *  one cell per column, then the row's text and blob bytes; rows are 8-byte aligned. */
+export const SQL_ROW_BYTES = 0;
+export const SQL_ROW_HEADER_BYTES = 8;
+
+/** What `arena.sqlite_tx` does. */
+export const SQL_TX_BEGIN = 0;
+export const SQL_TX_COMMIT = 1;
+export const SQL_TX_ROLLBACK = 2;
+
 
 /**
  * Fetch descriptor: the app allocates FETCH_DESC_BYTES in its arena, fills the FETCH_*

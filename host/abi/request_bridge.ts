@@ -167,9 +167,14 @@ export class RequestBridge {
     this.contexts[slot].sink = sink;
   }
 
+  /** Called with the slot once the app is done with a request in it, or null: the SQLite
+   *  effects roll back a transaction the request left open (host/effects/sqlite.ts). */
+  onEnded: ((slot: number) => void) | null = null;
+
   /** The app is done with the request in `slot` (returned or trapped). */
   ended(slot: number): void {
     this.contexts[slot].end();
+    this.onEnded?.(slot);
   }
 
   /** The client of the request in `slot` went away: its effects stop waiting. */

@@ -23,6 +23,7 @@ import type { SharedRegion } from "../memory/shared_region.ts";
 import type { HttpClient } from "./fetch/client.ts";
 import { CryptoEffects } from "./crypto.ts";
 import { SharedEffects } from "./shared.ts";
+import { SqliteEffects } from "./sqlite.ts";
 import { StreamEffects } from "./stream.ts";
 import { EventEffects } from "./events.ts";
 import { CPU_BUDGET_MS_DEFAULT, LOG_LINE_BYTES_MAX, SLEEP_MS_MAX, STARTUP_CPU_MS_MAX } from "../limits.ts";
@@ -66,6 +67,8 @@ export class Effects {
   private readonly sleeps: Sleep[];
   private readonly crypto: CryptoEffects;
   private readonly sharedEffects: SharedEffects;
+  /** The app's SQLite databases and statements (host/effects/sqlite.ts). */
+  readonly sqlite: SqliteEffects;
   private readonly streamEffects: StreamEffects;
   private readonly eventEffects: EventEffects;
   /** The region every worker of the server shares (host/memory/shared_region.ts), or null. */
@@ -91,6 +94,7 @@ export class Effects {
     this.sleeps = caller.contexts.map((ctx) => new Sleep(ctx));
     this.crypto = new CryptoEffects(memory, caller);
     this.sharedEffects = new SharedEffects(memory, caller, shared);
+    this.sqlite = new SqliteEffects(memory, caller, log, cpuBudgetMs);
     this.streamEffects = new StreamEffects(memory, caller, () => this.waitingRequest());
     this.eventEffects = new EventEffects(memory, caller, () => this.waitingRequest());
   }
@@ -121,6 +125,9 @@ export class Effects {
       // shared_counter, shared_add, shared_load, shared_exchange, shared_set, shared_get,
       // shared_delete: host/effects/shared.ts.
       ...this.sharedEffects.imports(),
+      // sqlite_open, sqlite_migrate, sqlite_prepare, sqlite_column_name, sqlite_query,
+      // sqlite_tx: host/effects/sqlite.ts.
+      ...this.sqlite.imports(),
       // stream_start, stream_write: host/effects/stream.ts.
       ...this.streamEffects.imports(),
       // events_publish, events_latest, events_wait: host/effects/events.ts.

@@ -21,6 +21,8 @@ export { log, LogFields } from "./arena/log";
 export { Heap } from "./arena/heap";
 export { Store, StoreOptions, StoreResult } from "./arena/store";
 export { Shared, SharedCounter, SharedSet } from "./arena/shared";
+export { Sqlite, Statement, SqlArgs } from "./arena/sqlite";
+export { Rows, SqlStatus, SqlType } from "./arena/sqlite_rows";
 export { CookieOptions, httpDate } from "./arena/cookies";
 export { CorsOptions, cors } from "./arena/cors";
 export { sha256, hmacSha256, utf8Bytes, hexEncode, base64UrlEncode, base64UrlDecode, constantTimeEqual } from "./arena/crypto";

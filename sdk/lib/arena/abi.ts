@@ -110,6 +110,65 @@ export declare function hostMayWait(tableIndex: u32): i32;
 @inline export const SHARED_ABSENT: i32 = 3;
 // @ts-ignore: decorator
 @inline export const SHARED_BAD_ARGUMENT: i32 = 4;
+// SQLite (host/abi/constants.ts explains each group; docs/abi.md has the layouts).
+// @ts-ignore: decorator
+@inline export const SQL_OK: i32 = 0;
+// @ts-ignore: decorator
+@inline export const SQL_ERROR: i32 = 1;
+// @ts-ignore: decorator
+@inline export const SQL_CONSTRAINT: i32 = 2;
+// @ts-ignore: decorator
+@inline export const SQL_BUSY: i32 = 3;
+// @ts-ignore: decorator
+@inline export const SQL_TOO_LARGE: i32 = 4;
+// @ts-ignore: decorator
+@inline export const SQL_BAD_ARGUMENT: i32 = 5;
+// @ts-ignore: decorator
+@inline export const SQL_UNAVAILABLE: i32 = 6;
+// @ts-ignore: decorator
+@inline export const SQL_CANCELLED: i32 = 7;
+// @ts-ignore: decorator
+@inline export const SQL_TYPE_NULL: u32 = 0;
+// @ts-ignore: decorator
+@inline export const SQL_TYPE_INTEGER: u32 = 1;
+// @ts-ignore: decorator
+@inline export const SQL_TYPE_FLOAT: u32 = 2;
+// @ts-ignore: decorator
+@inline export const SQL_TYPE_TEXT: u32 = 3;
+// @ts-ignore: decorator
+@inline export const SQL_TYPE_BLOB: u32 = 4;
+// @ts-ignore: decorator
+@inline export const SQL_CELL_TYPE: usize = 0;
+// @ts-ignore: decorator
+@inline export const SQL_CELL_LEN: usize = 4;
+// @ts-ignore: decorator
+@inline export const SQL_CELL_VALUE: usize = 8;
+// @ts-ignore: decorator
+@inline export const SQL_CELL_BYTES: usize = 16;
+// @ts-ignore: decorator
+@inline export const SQL_RES_BYTES: usize = 0;
+// @ts-ignore: decorator
+@inline export const SQL_RES_ROWS: usize = 4;
+// @ts-ignore: decorator
+@inline export const SQL_RES_COLUMNS: usize = 8;
+// @ts-ignore: decorator
+@inline export const SQL_RES_ERROR_LEN: usize = 12;
+// @ts-ignore: decorator
+@inline export const SQL_RES_CHANGES: usize = 16;
+// @ts-ignore: decorator
+@inline export const SQL_RES_LAST_ROWID: usize = 24;
+// @ts-ignore: decorator
+@inline export const SQL_RESULT_HEADER_BYTES: usize = 32;
+// @ts-ignore: decorator
+@inline export const SQL_ROW_BYTES: usize = 0;
+// @ts-ignore: decorator
+@inline export const SQL_ROW_HEADER_BYTES: usize = 8;
+// @ts-ignore: decorator
+@inline export const SQL_TX_BEGIN: i32 = 0;
+// @ts-ignore: decorator
+@inline export const SQL_TX_COMMIT: i32 = 1;
+// @ts-ignore: decorator
+@inline export const SQL_TX_ROLLBACK: i32 = 2;
 
 // @ts-ignore: decorator
 @inline export const FETCH_METHOD_PTR: usize = 0;
