@@ -283,6 +283,9 @@ async function shutdown(b: Browser): Promise<void> {
 const QUIET_MS = 250;
 const IDLE_CAP_MS = 5000;
 
+/** Runs while a loaded page is open; `evaluate` returns an expression's value in the page. */
+export type PageAction = (evaluate: (expression: string) => Promise<unknown>) => Promise<void>;
+
 export interface LoadedPage {
   /** HTTP status of the main document (0 when no response was seen, e.g. connection refused). */
   status: number;
@@ -296,9 +299,11 @@ export interface LoadedPage {
 /**
  * Loads `url` in headless chromium and reports the main document's HTTP status, the title,
  * the body's text and every console error. With `screenshot`, saves a PNG there (creating
- * directories). Rejects after `timeoutMs` (default 30 s); the browser is always killed.
+ * directories). With `during`, runs it once the page has loaded, before its text is read
+ * (to act while the page is open: a page that updates itself). Rejects after `timeoutMs`
+ * (default 30 s); the browser is always killed.
  */
-export async function loadPage(url: string, options: { screenshot?: string; width?: number; height?: number; timeoutMs?: number } = {}): Promise<LoadedPage> {
+export async function loadPage(url: string, options: { screenshot?: string; width?: number; height?: number; timeoutMs?: number; during?: PageAction } = {}): Promise<LoadedPage> {
   const width = options.width ?? 1280;
   const height = options.height ?? 800;
   const timeoutMs = options.timeoutMs ?? 30000;
@@ -349,7 +354,8 @@ export async function loadPage(url: string, options: { screenshot?: string; widt
           break;
         case "Network.requestWillBeSent":
           if (p.type === "Document" && documentRequestId === null) documentRequestId = p.requestId;
-          inflight.add(p.requestId);
+          // An event stream stays open for the page's life: it never makes the network busy.
+          if (p.type !== "EventSource") inflight.add(p.requestId);
           lastActivity = Date.now();
           break;
         case "Network.loadingFinished":
@@ -385,6 +391,10 @@ export async function loadPage(url: string, options: { screenshot?: string; widt
       await new Promise((r) => setTimeout(r, 25));
     }
 
+    if (options.during) {
+      await options.during(async (expression: string) =>
+        (await send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true })).result.value);
+    }
     const evaluated = await send("Runtime.evaluate", {
       expression: "JSON.stringify({ title: document.title, text: document.body ? document.body.innerText : '' })",
       returnByValue: true,

@@ -79,4 +79,34 @@ describe("notes in headless Chromium", { timeout: INSTALL_TIMEOUT_MS + 5 * 60 * 
     assert.equal(missing.status, 404);
     assert.match(missing.text, /there is no note 999999/);
   });
+
+  test("the open list page shows a note created through the API, and drops a deleted one, without a reload (GET /events)", { timeout: 90_000 }, async () => {
+    const title = `Live note ${Date.now()}`;
+    let id = 0;
+    const page = await loadPage(`${base}/`, {
+      timeoutMs: 60_000,
+      during: async (evaluate) => {
+        await evaluate("window.__loadedOnce = true");
+        const res = await fetch(`${base}/api/notes`, { method: "POST", body: JSON.stringify({ title, body: "pushed", tags: ["live"] }) });
+        assert.equal(res.status, 201);
+        id = ((await res.json()) as { id: number }).id;
+        await waitForPage(evaluate, `document.getElementById("notes").innerText.includes(${JSON.stringify(title)})`);
+        assert.equal(await evaluate("window.__loadedOnce"), true, "the same document: no reload");
+        assert.equal((await fetch(`${base}/api/notes/${id}`, { method: "DELETE" })).status, 204);
+        await waitForPage(evaluate, `!document.getElementById("notes").innerText.includes(${JSON.stringify(title)})`);
+      },
+    });
+    assert.equal(page.status, 200);
+    assert.deepEqual(page.consoleErrors, []);
+  });
 });
+
+/** Polls `condition` in the page until it is true (10 s at most). */
+async function waitForPage(evaluate: (expression: string) => Promise<unknown>, condition: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    if ((await evaluate(`!!(${condition})`)) === true) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`the page never had ${condition}`);
+}

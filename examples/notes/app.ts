@@ -15,6 +15,8 @@
 //   POST /api/notes              JSON {"title","body","tags"} → 201 + Location, or 400 / 507
 //   GET  /api/notes/:id          the note as JSON, or 404
 //   DELETE /api/notes/:id        204, or 404
+//   GET  /events                 Server-Sent Events: `created` and `deleted` (live.ts)
+//   GET  /live.js                the list page's script that listens to /events
 //
 // Every error of the API is JSON with a code (NOTES_E_…). note.ts defines a note and its
 // limits, draft.ts reads and checks what a request asks to create, page.ts writes the
@@ -23,6 +25,7 @@ import { Router, Request, Response, serve, Heap, JsonWriter, wallMs } from "aren
 import { Note, Problem, Listing, PAGE_SIZE } from "./note";
 import { Draft, draftFromJson, draftFromForm } from "./draft";
 import { listPage, notePage, errorPage } from "./page";
+import { announceCreated, announceDeleted, events, liveScript } from "./live";
 
 // The app's state, made at start-up. The map's storage grows in the heap by itself; what
 // it holds must be heap objects, which is what Heap.keep returns.
@@ -131,6 +134,7 @@ function apiCreate(req: Request): Response {
   if (problem !== null) return apiError(problem);
   let note = create(d);
   if (note === null) return apiError(fullProblem());
+  announceCreated(note.id, note.title);
   return noteJson(note, 201).header("Location", "/api/notes/" + note.id.toString());
 }
 
@@ -142,7 +146,9 @@ function apiShow(req: Request): Response {
 
 // DELETE /api/notes/:id
 function apiDelete(req: Request): Response {
-  return remove(idParam(req)) ? new Response(204) : apiError(notFoundProblem(req));
+  if (!remove(idParam(req))) return apiError(notFoundProblem(req));
+  announceDeleted(idParam(req));
+  return new Response(204);
 }
 
 // GET /api/notes?tag=&page=
@@ -174,13 +180,16 @@ function formCreate(req: Request): Response {
   let d = draftFromForm(req);
   let problem = d.problem;
   if (problem !== null) return errorPage(problem);
-  if (create(d) === null) return errorPage(fullProblem());
+  let note = create(d);
+  if (note === null) return errorPage(fullProblem());
+  announceCreated(note.id, note.title);
   return Response.redirect("/", 303);
 }
 
 // POST /notes/:id/delete (the list's delete button)
 function formDelete(req: Request): Response {
   if (!remove(idParam(req))) return errorPage(notFoundProblem(req));
+  announceDeleted(idParam(req));
   return Response.redirect("/", 303);
 }
 
@@ -198,5 +207,7 @@ app.get("/api/notes", apiList);
 app.post("/api/notes", apiCreate);
 app.get("/api/notes/:id", apiShow);
 app.delete("/api/notes/:id", apiDelete);
+app.get("/events", events);
+app.get("/live.js", liveScript);
 app.notFound(notFound);
 serve(app);

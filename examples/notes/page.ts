@@ -1,7 +1,8 @@
 // The notes example's HTML (examples/notes/app.ts has the routes): the list with its form
 // and delete buttons, one note's page, and error pages. Everything a visitor wrote goes
-// through Html's escaping; only the markup written here is raw(). No script: the form and
-// the delete buttons are plain HTML forms.
+// through Html's escaping; only the markup written here is raw(). The form and the delete
+// buttons are plain HTML forms; the list page's one small script (/live.js) only keeps the
+// list current, and the page works the same without it.
 import { Response, Html, urlEncode } from "arena";
 import { Note, Problem, Listing, TITLE_BYTES_MAX } from "./note";
 
@@ -123,10 +124,13 @@ function pager(h: Html, l: Listing): void {
 export function listPage(l: Listing): Response {
   const h = pageStart(l.tag.length > 0 ? "Tagged " + l.tag : "All notes");
   newNoteForm(h);
+  h.raw("<div id=\"notes\">");
   summary(h, l);
   if (l.total == 0) h.open("p").attr("class", "card").text(l.tag.length > 0 ? "No note has this tag." : "No notes yet: write the first one above.").close("p");
   for (let i = 0; i < l.items.length; i++) noteCard(h, l.items[i]);
   pager(h, l);
+  // Keeps the list current (GET /live.js, examples/notes/live.ts); nothing needs it.
+  h.raw("</div><script src=\"/live.js\" defer></script>");
   return pageEnd(h, 200);
 }
 
