@@ -252,6 +252,9 @@ export class ArenaServer implements ConnectionEnv {
     const old = this.current;
     this.current = next;
     this.retiring.push(old);
+    // Streams (an event stream may stay open for hours) would keep the old build alive:
+    // they end, and their clients reconnect to the new one (an EventSource does by itself).
+    for (const conn of this.connections) conn.stopStream();
     this.log.info(`reload: serving ${file}; the previous build finishes its ${old.inFlight()} request(s) in flight`);
     this.dropDrained();
   }

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { get, startTestServer, waitFor, type Running } from "./helpers.ts";
+import { buildApp, get, startTestServer, waitFor, type Running } from "./helpers.ts";
 import { dechunk, RawClient } from "./stream_client.ts";
 
 const SLOTS = 8;
@@ -58,6 +58,15 @@ describe("Server-Sent Events", () => {
     // The browser leaves: the stream's next ping or wait ends it and frees the slot.
     c.socket.destroy();
     await waitFor(() => site.server.stats().streams === 0 && site.server.stats().slotsFree === SLOTS, 3000);
+  });
+
+  it("a reload ends open streams with their last chunk, so the previous build is released", async () => {
+    const c = new RawClient(port, get("/sse?ping=60000"));
+    await c.until((t) => t.includes("\r\n\r\n"));
+    await site.server.reload(await buildApp("tests/fixtures/streamapp.ts", false), "tests/fixtures/streamapp.ts");
+    await c.until((t) => t.endsWith("0\r\n\r\n"));
+    await waitFor(() => site.server.builds === 1, 3000);
+    c.socket.destroy();
   });
 
   it("Events.waitAfter wakes on a newer publish, answers at once when one is newer already, and times out", async () => {

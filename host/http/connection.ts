@@ -777,7 +777,7 @@ export class Connection implements SlotWaiter, StreamSink {
   shutdown(): void {
     if (this.isIdle()) this.socket.destroy();
     // A stream would outlive the shutdown: its next write or wait answers Cancelled.
-    else if (this.state === S_STREAM && this.inApp) this.run.bridge.cancel(this.slot);
+    else this.stopStream();
   }
 
   private sendError(code: ErrorCode, detail: string, keepAlive: boolean, extra = ""): void {
@@ -883,6 +883,12 @@ export class Connection implements SlotWaiter, StreamSink {
   // wall-clock limit: it ends when the handler returns, when its client leaves (its next
   // write or wait answers Cancelled), when a write makes no progress for SEND_TIMEOUT_MS
   // (the connection is closed, which cancels the write), or at shutdown.
+
+  /** Asks a stream in progress to end (a reload replaced its build, which it would keep
+   *  alive): its next write or wait answers Cancelled, and the handler returns. */
+  stopStream(): void {
+    if (this.state === S_STREAM && this.inApp) this.run.bridge.cancel(this.slot);
+  }
 
   /** StreamSink: sends the response head, framed for streaming. */
   streamStart(ctx: SlotContext, status: number, hdrPtr: number, hdrLen: number): number | Promise<number> {
