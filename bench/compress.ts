@@ -20,8 +20,11 @@ import { referenceOrders, referenceTable } from "./reference.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const QUICK = process.argv.includes("--quick");
-/** Each measurement runs for about this long after a warm-up of a tenth of it. */
-const MEASURE_MS = 300;
+/** Each measurement is BATCHES batches of about BATCH_MS each, after a warm-up batch: the
+ *  median batch is reported (robust to other processes taking the CPU now and then) and the
+ *  fastest (the cost with the CPU to itself). */
+const BATCHES = 21;
+const BATCH_MS = 15;
 
 interface Row {
   body: string;
@@ -31,37 +34,41 @@ interface Row {
   inBytes: number;
   outBytes: number;
   usPerCall: number;
+  usFastest: number;
 }
 
-/** Mean µs per call of `run`, over about MEASURE_MS after a warm-up. */
-function time(run: () => number): number {
-  const until = performance.now() + MEASURE_MS / 10;
-  while (performance.now() < until) run();
-  let calls = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < MEASURE_MS) {
-    for (let i = 0; i < 8; i++) run();
-    calls += 8;
-    now = performance.now();
+/** µs per call of `run`: [median batch, fastest batch]. */
+function time(run: () => number): [number, number] {
+  const perCall: number[] = [];
+  for (let b = -1; b < BATCHES; b++) {
+    let calls = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < BATCH_MS) {
+      run();
+      calls++;
+      now = performance.now();
+    }
+    if (b >= 0) perCall.push(((now - start) * 1000) / calls);
   }
-  return ((now - start) * 1000) / calls;
+  perCall.sort((x, y) => x - y);
+  return [perCall[BATCHES >> 1], perCall[0]];
 }
 
 function measure(body: string, input: Buffer, coding: Coding, level: number, rows: Row[]): void {
   const engine = new ZlibEngine(coding, level);
   const out = Buffer.alloc(input.length);
   let n = 0;
-  const us = time(() => (n = engine.compress(input, 0, input.length, out, 0, out.length)));
+  const [us, fastest] = time(() => (n = engine.compress(input, 0, input.length, out, 0, out.length)));
   const plain = coding === "gzip" ? zlib.gunzipSync(out.subarray(0, n)) : zlib.brotliDecompressSync(out.subarray(0, n));
   if (!plain.equals(input)) throw new Error(`${coding} ${level} did not round-trip ${body}`);
-  rows.push({ body, coding, level, path: `server engine (${engine.path})`, inBytes: input.length, outBytes: n, usPerCall: us });
+  rows.push({ body, coding, level, path: `server engine (${engine.path})`, inBytes: input.length, outBytes: n, usPerCall: us, usFastest: fastest });
   engine.close();
   const chosen = coding === "gzip" ? GZIP_LEVEL : BROTLI_QUALITY;
   if (level !== chosen) return;
   const opts = coding === "gzip" ? { level } : { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level } };
-  const usSync = time(() => (coding === "gzip" ? zlib.gzipSync(input, opts) : zlib.brotliCompressSync(input, opts)).length);
-  rows.push({ body, coding, level, path: `${coding === "gzip" ? "gzipSync" : "brotliCompressSync"} per call`, inBytes: input.length, outBytes: n, usPerCall: usSync });
+  const [usSync, syncFastest] = time(() => (coding === "gzip" ? zlib.gzipSync(input, opts) : zlib.brotliCompressSync(input, opts)).length);
+  rows.push({ body, coding, level, path: `${coding === "gzip" ? "gzipSync" : "brotliCompressSync"} per call`, inBytes: input.length, outBytes: n, usPerCall: usSync, usFastest: syncFastest });
 }
 
 const data = prepareBenchData(ROOT);
@@ -79,10 +86,11 @@ for (const [name, input] of bodies) {
 }
 
 const cpu = os.cpus()[0]?.model ?? "?";
-process.stdout.write(`Compression cost on ${cpu}, Node ${process.version}, ${MEASURE_MS} ms per row\n\n`);
-process.stdout.write("| body | coding | level | path | bytes in → out | ratio | µs per response | µs per KB in | MB/s in |\n|---|---|--:|---|--:|--:|--:|--:|--:|\n");
+process.stdout.write(`Compression cost on ${cpu}, Node ${process.version}; per row the median and the fastest of ${BATCHES} batches of ${BATCH_MS} ms; ` +
+  `load average before ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}\n\n`);
+process.stdout.write("| body | coding | level | path | bytes in → out | ratio | µs per response: median (fastest) | µs per KB in (fastest) | MB/s in (fastest) |\n|---|---|--:|---|--:|--:|--:|--:|--:|\n");
 for (const r of rows) {
-  const perKb = r.usPerCall / (r.inBytes / 1024);
+  const perKb = r.usFastest / (r.inBytes / 1024);
   process.stdout.write(`| ${r.body} | ${r.coding} | ${r.level} | ${r.path} | ${r.inBytes} → ${r.outBytes} | ${(r.inBytes / r.outBytes).toFixed(1)}× | ` +
-    `${r.usPerCall.toFixed(0)} | ${perKb.toFixed(2)} | ${(r.inBytes / r.usPerCall).toFixed(0)} |\n`);
+    `${r.usPerCall.toFixed(0)} (${r.usFastest.toFixed(0)}) | ${perKb.toFixed(2)} | ${(r.inBytes / r.usFastest).toFixed(0)} |\n`);
 }

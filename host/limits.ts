@@ -390,8 +390,8 @@ export const COMPRESS_MIN_BYTES_DEFAULT = 1 * KiB;
 
 /** Largest response body that is compressed; a larger one is sent as it is. Compression
  *  runs synchronously on the worker's event loop, so this bounds the stall one response
- *  can cause every other connection of the worker: about 2.5 ms for gzip and 2 ms for
- *  brotli at the chosen levels (bench/compress.ts, docs/performance.md "Compression"). */
+ *  can cause every other connection of the worker: about 2 ms at the chosen levels, which
+ *  cost 5-8 µs of CPU per KB (bench/compress.ts, docs/performance.md "Compression"). */
 export const COMPRESS_BODY_BYTES_MAX = 256 * KiB;
 
 assert(COMPRESS_MIN_BYTES_DEFAULT < COMPRESS_BODY_BYTES_MAX, "some bodies are compressed by default");
