@@ -339,6 +339,11 @@ export const WORKER_RESTART_DELAY_MS = 1_000;
  *  default) and a garbage collection are both well under a second. */
 export const WORKER_STALL_MS = 5_000;
 
+/** Failed starts in a row after which a worker is given up on: /healthz answers 503 so that
+ *  an orchestrator restarts the whole process (a worker that cannot start again, say its
+ *  memory cannot be reserved, will not by trying on). */
+export const WORKER_START_FAILURES_MAX = 5;
+
 /** Worker threads at most (--workers). Each holds a whole app memory; past a few hundred
  *  the machine, not this limit, is what is wrong. */
 export const WORKERS_MAX = 256;
@@ -455,10 +460,3 @@ export const SQLITE_ERROR_BYTES_MAX = 512;
 export const SQLITE_CLOCK_ROWS = 256;
 
 assert(SQLITE_CLOCK_ROWS * 10 <= SQLITE_ROWS_MAX, "a query that returns its most rows looks at the clock at least ten times");
-
-/** Fetches one fetchAll (`arena.fetch_all`) may run at once: each takes a share of the
- *  request's free arena for its response and a socket of its origin's pool, so a page that
- *  needs more upstream calls than 8 gets smaller shares than any real response needs. */
-export const PARALLEL_FETCHES_MAX = 8;
-
-assert(PARALLEL_FETCHES_MAX * FETCH_HEAD_BYTES_MAX * 2 <= ARENA_BYTES_DEFAULT, "every fetch of a full group has room for two response heads in a default arena");

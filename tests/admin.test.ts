@@ -38,6 +38,9 @@ it("serves the metrics as OpenMetrics, or as Prometheus text when asked for text
   const text = await om.text();
   assert.ok(text.endsWith("# EOF\n"));
   assert.match(text, /^arena_workers 1$/m);
+  const plain = await fetch(`${base}/metrics`); // curl, a browser, promtool: no openmetrics in Accept
+  assert.equal(plain.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  await plain.arrayBuffer();
   const prom = await fetch(`${base}/metrics`, { headers: { accept: "text/plain" } });
   assert.equal(prom.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   const ptext = await prom.text();

@@ -26,8 +26,9 @@ before(async () => {
     adminPort: 0, adminHost: "127.0.0.1", accessLog: null, log: new MemoryLogger(), nextBuild: async () => new Uint8Array(),
   });
 });
+let drained = false;
 after(async () => {
-  await primary.drain();
+  if (!drained) await primary.drain();
 });
 
 it("a worker whose event loop is stuck makes /healthz 503 until it runs again", { timeout: 60_000 }, async () => {
@@ -45,4 +46,25 @@ it("a worker whose event loop is stuck makes /healthz 503 until it runs again", 
   assert.ok(sick >= WORKER_STALL_MS - 500, `503 only once the worker had not sampled for WORKER_STALL_MS (after ${Math.round(sick)} ms)`);
   assert.equal(await spun, 500, "the budget stopped the loop in the end");
   assert.equal(await status(admin, "/healthz"), 200, "live again once the worker runs");
+});
+
+it("a draining server stays live: its workers stop sampling, and are not stuck", { timeout: 30_000 }, async () => {
+  const admin = primary.adminPort!;
+  // A request in flight for longer than WORKER_STALL_MS, waiting (not spinning): the drain
+  // waits for it, and the draining worker no longer samples its gauges meanwhile.
+  const slow = status(primary.servingPort, `/sleep?ms=${WORKER_STALL_MS + 1_500}`);
+  await new Promise((r) => setTimeout(r, 200));
+  drained = true;
+  let done = false;
+  const drain = primary.drain(false).then(() => (done = true));
+  const seen = new Set<number>();
+  const t0 = performance.now();
+  while (!done && performance.now() - t0 < WORKER_STALL_MS + 1_000) {
+    seen.add(await status(admin, "/healthz"));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(performance.now() - t0 >= WORKER_STALL_MS + 1_000, "the drain lasted past WORKER_STALL_MS");
+  assert.deepEqual([...seen], [200], "live all through the drain");
+  assert.equal(await slow, 200);
+  await drain;
 });

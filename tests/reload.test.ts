@@ -6,8 +6,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
+import { spawnSync } from "node:child_process";
 import { ArenaError, ArenaServer, MemoryLogger } from "../host/index.ts";
-import { buildApp, httpGet as get, keepAliveLoad, waitFor } from "./helpers.ts";
+import { buildApp, httpGet as get, keepAliveLoad, ROOT, waitFor } from "./helpers.ts";
 
 const V1 = "tests/fixtures/versions/v1.ts";
 const V2 = "tests/fixtures/versions/v2.ts";
@@ -62,6 +64,30 @@ describe("reload", () => {
     assert.equal(server.app, serving);
     assert.equal(server.builds, 1);
     assert.equal((await get(agent, port, "/version")).status, 200);
+  });
+
+  it("a request whose body is still arriving runs on the build current when it is complete", { timeout: 20_000 }, async () => {
+    const before = (await get(agent, port, "/version")).body;
+    const next = before === "v1\n" ? v2 : v1;
+    const sock = net.connect(port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d: Buffer) => (got += d.toString()));
+    await new Promise((r) => sock.on("connect", r));
+    sock.write("GET /version HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345");
+    await new Promise((r) => setTimeout(r, 100));
+    await server.reload(next, next === v1 ? V1 : V2);
+    await waitFor(() => server.builds === 1); // the old build held nothing of this request
+    sock.end("67890");
+    await waitFor(() => got.endsWith("\n") && got.includes("\r\n\r\n"));
+    assert.match(got, next === v1 ? /\r\n\r\nv1\n$/ : /\r\n\r\nv2\n$/);
+    sock.destroy();
+  });
+
+  it("a dropped build is freed, also with metrics on", { timeout: 60_000 }, () => {
+    // In a process of its own: the test runner's own bookkeeping may hold a test's objects.
+    const r = spawnSync(process.execPath, ["--expose-gc", "tests/fixtures/dropped_builds.ts"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [true, true, true], "every build a reload dropped was garbage collected");
   });
 
   it("refuses a reload while one is loading", { timeout: 20_000 }, async () => {

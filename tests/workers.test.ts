@@ -29,16 +29,23 @@ describe("workers", () => {
   let port: number;
   let admin: number;
   let next: Uint8Array;
+  let v1Bytes: Uint8Array;
+  /** How long making the next build takes (arena start rebuilds the app). */
+  let slowBuildMs = 0;
   const log = new MemoryLogger();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "arena-workers-"));
 
   before(async () => {
     const [v1, v2] = await Promise.all([buildApp(V1), buildApp(V2)]);
     next = v2;
+    v1Bytes = v1;
     const config = resolveServeConfig({ slots: "8", "arena-bytes": "256KiB", "heap-bytes": "0" }, {});
     primary = await Primary.start({
       wasm: v1, file: V1, host: "127.0.0.1", port: 0, workers: 2, options: serverOptions(config),
-      adminPort: 0, adminHost: "127.0.0.1", accessLog: null, log, nextBuild: async () => next,
+      adminPort: 0, adminHost: "127.0.0.1", accessLog: null, log, nextBuild: async () => {
+        await new Promise((r) => setTimeout(r, slowBuildMs));
+        return next;
+      },
     });
     port = primary.servingPort;
     admin = primary.adminPort!;
@@ -80,11 +87,53 @@ describe("workers", () => {
     for (let i = 0; i < 50; i++) assert.equal((await get(false, port, "/version")).body, "v2\n");
   });
 
+  it("a worker that starts again during a reload, on the old build, catches up", { timeout: 60_000 }, async () => {
+    const current = next;
+    next = v1Bytes; // back to v1; the build is made slowly (a rebuild), while worker 0 restarts
+    slowBuildMs = 1_050;
+    await primary.killWorker(0);
+    const reloaded = await get(false, admin, "/reload", "POST");
+    slowBuildMs = 0;
+    assert.equal(reloaded.status, 200, reloaded.body);
+    await waitFor(() => primary.ready(), 20_000);
+    // The restarted worker may have started on the previous build: it reloads when it serves.
+    await waitFor(() => log.lines.some((l) => l.includes("worker 0 started again")), 20_000);
+    const until = Date.now() + 20_000;
+    let bodies = new Set<string>();
+    while (Date.now() < until) {
+      bodies = new Set<string>();
+      for (let i = 0; i < 60; i++) bodies.add((await get(false, port, "/version")).body);
+      if (bodies.size === 1 && bodies.has("v1\n")) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual([...bodies], ["v1\n"], "every worker serves the reloaded build, the restarted one too");
+    next = current;
+  });
+
   it("a build that fails to load leaves every worker on the one it has", { timeout: 30_000 }, async () => {
     next = new Uint8Array([0, 97, 115, 109, 9, 9]);
     const r = await get(false, admin, "/reload", "POST");
     assert.equal(r.status, 500);
     assert.match(r.body, /ARENA_E_RELOAD/);
-    for (let i = 0; i < 20; i++) assert.equal((await get(false, port, "/version")).body, "v2\n");
+    for (let i = 0; i < 20; i++) assert.equal((await get(false, port, "/version")).body, "v1\n");
+  });
+});
+
+describe("one worker, in the main thread", () => {
+  it("reloads again and again, then drains and stops", { timeout: 30_000 }, async () => {
+    const [v1, v2] = await Promise.all([buildApp(V1), buildApp(V2)]);
+    let n = 0;
+    const config = resolveServeConfig({ slots: "4", "arena-bytes": "256KiB", "heap-bytes": "0" }, {});
+    const one = await Primary.start({
+      wasm: v1, file: V1, host: "127.0.0.1", port: 0, workers: 1, options: serverOptions(config),
+      adminPort: null, adminHost: "127.0.0.1", accessLog: null, log: new MemoryLogger(), nextBuild: async () => (++n % 2 === 1 ? v2 : v1),
+    });
+    // The worker answers by direct call, before the primary waits: no message may be lost.
+    for (let i = 0; i < 3; i++) {
+      const r = await one.reload();
+      assert.equal(r.ok, true, r.line);
+      assert.equal((await get(false, one.servingPort, "/version")).body, i % 2 === 0 ? "v2\n" : "v1\n");
+    }
+    await one.drain();
   });
 });

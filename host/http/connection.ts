@@ -426,8 +426,7 @@ export class Connection implements SlotWaiter, StreamSink {
       return false;
     }
     const head = this.head;
-    // A new request: it runs on the server's current build, and has no id until the app has it.
-    this.run = this.env.current;
+    // A new request: it has no id until the app has it.
     this.requestId = 0;
     if (this.env.observer !== null) this.startedAt = performance.now();
     const r = parseHead(inbuf, end, head, this.env.bodyBytesMax);
@@ -481,6 +480,9 @@ export class Connection implements SlotWaiter, StreamSink {
   /** The request is ready for a slot: take one now or wait in the server's queue. True
    *  when it got one. */
   private queueForSlot(): boolean {
+    // The request runs on the server's current build from here: the first moment it counts
+    // as that build's (queued or in a slot), so a reload cannot drop the build under it.
+    this.run = this.env.current;
     this.state = S_QUEUED;
     this.run.scheduler.request(this, this.streamsBody);
     return this.state !== S_QUEUED;
@@ -800,6 +802,7 @@ export class Connection implements SlotWaiter, StreamSink {
     r.bridge = this.run.bridge;
     this.startedAt = 0;
     obs.finished(r);
+    r.bridge = null; // the record must not keep a build alive once a reload dropped it
   }
 
   private writeError(response: Uint8Array, keepAlive: boolean): void {

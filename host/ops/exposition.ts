@@ -13,8 +13,9 @@ export const METRICS_CONTENT_TYPES: Record<MetricsFormat, string> = {
 /** The format for a request's Accept header: OpenMetrics unless only text/plain is asked
  *  for (no header, or any other, gets OpenMetrics). */
 export function metricsFormat(accept: string | undefined): MetricsFormat {
-  if (accept === undefined || accept.includes("application/openmetrics-text")) return "openmetrics";
-  return accept.includes("text/plain") ? "prometheus" : "openmetrics";
+  // OpenMetrics only when asked for (Prometheus asks for it first); curl, a browser and
+  // `promtool check metrics` get the Prometheus text format, which every tool reads.
+  return accept !== undefined && accept.includes("application/openmetrics-text") ? "openmetrics" : "prometheus";
 }
 
 export type MetricType = "counter" | "gauge" | "histogram";

@@ -18,8 +18,6 @@ const encoder = new TextEncoder();
 const KEY_SLOTS = METRICS_ROUTE_KEYS_MAX * 2;
 /** Longest route name in an access log line: a stored name with every byte escaped. */
 export const ROUTE_JSON_BYTES_MAX = 6 * METRICS_ROUTE_NAME_BYTES_MAX + 2;
-/** Builds whose key tables are kept: the current one and those a reload left draining. */
-const BUILDS_KEPT = 4;
 
 /** The names of the rows in use of the block at `base` (bytes) in `buffer`, by row. */
 export function rowNames(buffer: SharedArrayBuffer, base: number): string[] {
@@ -52,8 +50,9 @@ export class WorkerRoutes {
   private readonly i32: Int32Array;
   private readonly names: Uint8Array;
   private readonly byName = new Map<string, number>();
-  /** Key tables of the builds seen last: [ptr, len, local route] per slot. */
-  private readonly builds: BuildKeys[] = [];
+  /** Key tables of the builds seen: [ptr, len, local route] per slot. Held weakly: a build
+   *  a reload dropped must be freed with its memory, not kept alive by its table. */
+  private readonly builds = new WeakMap<App, BuildKeys>();
 
   /** The routes of the block at `base` (bytes) in `buffer`; a block a previous worker wrote
    *  keeps its rows, so a replacement counts on in them. */
@@ -83,11 +82,11 @@ export class WorkerRoutes {
   }
 
   private keysOf(app: App): BuildKeys {
-    const builds = this.builds;
-    for (let i = 0; i < builds.length; i++) if (builds[i].app === app) return builds[i];
-    if (builds.length === BUILDS_KEPT) builds.shift();
-    const build = { app, keys: new Int32Array(KEY_SLOTS * 3), used: 0 };
-    builds.push(build);
+    let build = this.builds.get(app);
+    if (build === undefined) {
+      build = { app, keys: new Int32Array(KEY_SLOTS * 3), used: 0 };
+      this.builds.set(app, build);
+    }
     return build;
   }
 

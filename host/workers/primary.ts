@@ -9,12 +9,13 @@ import { Worker } from "node:worker_threads";
 import { assert } from "../assert.ts";
 import { ArenaError } from "../errors.ts";
 import { probePort, reusePortSupported } from "../http/listeners.ts";
-import { WORKER_RESTART_DELAY_MS, WORKER_STALL_MS } from "../limits.ts";
+import { WORKER_RESTART_DELAY_MS, WORKER_STALL_MS, WORKER_START_FAILURES_MAX } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { SharedRegion } from "../memory/shared_region.ts";
 import { startAdmin, type Admin } from "../ops/admin.ts";
 import { Metrics } from "../ops/metrics.ts";
-import type { FromWorker, ToWorker, WorkerStart } from "./protocol.ts";
+import { Handle } from "./handle.ts";
+import type { FromWorker, WorkerStart } from "./protocol.ts";
 import { WorkerHost } from "./worker_host.ts";
 
 export interface PrimaryOptions {
@@ -33,39 +34,6 @@ export interface PrimaryOptions {
   /** The next build for a reload: the .wasm file read again, or the app rebuilt. */
   nextBuild: () => Promise<Uint8Array>;
   log: Logger;
-}
-
-/** One worker as the primary sees it. */
-class Handle {
-  readonly index: number;
-  thread: Worker | null = null;
-  inline: WorkerHost | null = null;
-  ready = false;
-  private waiters: { type: FromWorker["type"]; resolve: (m: FromWorker) => void }[] = [];
-
-  constructor(index: number) {
-    this.index = index;
-  }
-
-  post(m: ToWorker): void {
-    if (this.thread !== null) this.thread.postMessage(m);
-    else void this.inline!.handle(m);
-  }
-
-  /** The next message of one of `types` from this worker. */
-  next(...types: FromWorker["type"][]): Promise<FromWorker> {
-    return new Promise((resolve) => {
-      for (const type of types) this.waiters.push({ type, resolve });
-    });
-  }
-
-  deliver(m: FromWorker): void {
-    const hit = this.waiters.find((w) => w.type === m.type);
-    if (hit === undefined) return;
-    // Every waiter of the same promise goes: one message settles one next().
-    this.waiters = this.waiters.filter((w) => w.resolve !== hit.resolve);
-    hit.resolve(m);
-  }
 }
 
 export class Primary {
@@ -151,6 +119,8 @@ export class Primary {
    * answer at all, which a liveness probe counts as a failure too.
    */
   live(): boolean {
+    if (this.draining) return true; // draining workers stop sampling, and are not stuck
+    if (this.handles.some((h) => h.failedStarts >= WORKER_START_FAILURES_MAX)) return false;
     const metrics = this.metrics;
     if (metrics === null) return true;
     const now = Date.now() / 1000;
@@ -172,6 +142,8 @@ export class Primary {
       index: h.index, wasm: this.wasm, file: this.file, host: this.o.host, port: this.port, join: this.join,
       options: this.o.options, shared: this.shared.buffer, metrics: this.metrics?.buffer ?? null, accessLog: this.o.accessLog,
     };
+    h.restart();
+    h.build = this.wasm;
     const started = h.next("ready", "failed");
     if (this.o.workers === 1) {
       h.inline = new WorkerHost(start, this.o.log, (m) => this.onMessage(h, m));
@@ -187,9 +159,14 @@ export class Primary {
   }
 
   private onMessage(h: Handle, m: FromWorker): void {
-    if (m.type === "ready") h.ready = true;
+    if (m.type === "ready") {
+      h.ready = true;
+      h.failedStarts = 0;
+    }
     if (m.type === "closed" || m.type === "failed") h.ready = false;
     h.deliver(m);
+    // A worker that started again during a reload, on the build it replaced: it catches up.
+    if (m.type === "ready" && this.running && !this.reloading && !this.draining && h.build !== this.wasm) void this.catchUp(h);
   }
 
   /** A worker thread ended. Unless the primary asked it to (drain), it is logged and,
@@ -202,11 +179,28 @@ export class Primary {
     h.deliver({ type: "closed" });
     if (this.draining || !this.running) return; // at start, the failure is start()'s to report
     this.o.log.error("ARENA_E_WORKER", `worker ${h.index} stopped (${why}); starting a new one in ${WORKER_RESTART_DELAY_MS} ms, the other workers go on serving`);
+    this.restartLater(h);
+  }
+
+  /** Starts worker `h` again after WORKER_RESTART_DELAY_MS; a start that fails is logged,
+   *  its thread ended, and tried again (past WORKER_START_FAILURES_MAX in a row the
+   *  process is no longer live: /healthz says 503 so that it is restarted as a whole). */
+  private restartLater(h: Handle): void {
     setTimeout(() => {
       if (this.draining) return;
       this.restarts++;
       void this.startWorker(h).then((m) => {
-        if (m.type === "ready") this.o.log.info(`worker ${h.index} started again`);
+        if (m.type === "ready") {
+          this.o.log.info(`worker ${h.index} started again`);
+          return;
+        }
+        if (m.type !== "failed" || this.draining) return;
+        h.failedStarts++;
+        const thread = h.thread;
+        h.thread = null; // its exit is not a second report
+        void thread?.terminate();
+        this.o.log.error("ARENA_E_WORKER", `worker ${h.index} did not start again (${m.code}: ${m.message}); trying again in ${WORKER_RESTART_DELAY_MS} ms`);
+        this.restartLater(h);
       });
     }, WORKER_RESTART_DELAY_MS).unref();
   }
@@ -231,21 +225,42 @@ export class Primary {
         return this.reloadFailed(`the new build could not be made, still serving the old one: ${line}`);
       }
       for (const h of this.handles) {
-        if (!h.ready) continue; // being replaced: it starts with the new build below
-        const done = h.next("reloaded", "closed");
-        h.post({ type: "reload", wasm, file: this.file });
-        const r = await done;
-        if (r.type !== "reloaded") continue;
-        if (!r.ok) return this.reloadFailed(r.line);
-        const drained = h.next("drained", "closed");
+        if (!h.ready) continue; // being replaced: it starts on the new build, or catches up
+        const failed = await this.reloadWorker(h, wasm);
+        if (failed !== null) return this.reloadFailed(failed);
         this.wasm = wasm; // a worker started from now on loads the new build
-        await drained;
       }
+      // A worker that started again meanwhile on the old build, and serves now.
+      for (const h of this.handles) if (h.ready && h.build !== wasm) await this.reloadWorker(h, wasm);
       this.wasm = wasm;
       this.reloads++;
       const line = `reload: every worker serves the new build of ${this.file}`;
       this.o.log.info(line);
       return { ok: true, line };
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  /** Reloads one worker and waits until its old build is released; the failure line, or
+   *  null (also when the worker stopped meanwhile: it starts on the current build). */
+  private async reloadWorker(h: Handle, wasm: Uint8Array): Promise<string | null> {
+    const done = h.next("reloaded", "closed");
+    h.post({ type: "reload", wasm, file: this.file });
+    const r = await done;
+    if (r.type !== "reloaded") return null;
+    if (!r.ok) return r.line;
+    h.build = wasm;
+    await h.next("drained", "closed");
+    return null;
+  }
+
+  /** A worker that started on the build a reload replaced loads the current one. */
+  private async catchUp(h: Handle): Promise<void> {
+    this.reloading = true;
+    try {
+      const failed = await this.reloadWorker(h, this.wasm);
+      if (failed !== null) this.o.log.error("ARENA_E_RELOAD", `worker ${h.index} could not catch up with the current build: ${failed}`);
     } finally {
       this.reloading = false;
     }
