@@ -88,6 +88,21 @@ describe("streaming responses", () => {
     c.socket.destroy();
   });
 
+  it("a client that reads slowly gets every byte: writes the kernel could not take at once resume the handler", async () => {
+    const c = new RawClient(port, get("/big?n=160&kib=64")); // 10 MiB
+    // Reads in bursts, so the socket's buffer fills again and again.
+    const pump = setInterval(() => (c.socket.isPaused() ? c.socket.resume() : c.socket.pause()), 5);
+    try {
+      const text = await c.until((t) => t.endsWith("\r\n0\r\n\r\n"), 20_000);
+      const decoded = dechunk(split(text).body);
+      assert.equal(decoded.complete, true);
+      assert.deepEqual([decoded.data.length, decoded.sizes.length, /^x+$/.test(decoded.data)], [160 * 65536, 160, true]);
+    } finally {
+      clearInterval(pump);
+      c.socket.destroy();
+    }
+  });
+
   it("a client that leaves mid-stream cancels the handler's next write, and the slot comes back", async () => {
     const before = (await progress())[1];
     const c = new RawClient(port, get("/forever"));

@@ -94,6 +94,9 @@ export class ResponseStream implements PendingEffect {
   /** The request that waits for its write, and how a write that completed at once went. */
   private ctx: SlotContext | null = null;
   private failedAtOnce = false;
+  /** How the write the request waits for went, until `wakeLater` wakes it. */
+  private failedLater = false;
+  private readonly wakeLater = (): void => this.settle(this.failedLater);
 
   reset(): void {
     this.status = 0;
@@ -117,16 +120,29 @@ export class ResponseStream implements PendingEffect {
     this.failedAtOnce = false;
   }
 
-  /** The write went to the kernel (or failed): wakes the request waiting for it, or, when
-   *  it completed inside the write call, remembers the outcome for `settledAtOnce`. */
+  /**
+   * The write went to the kernel (or failed): wakes the request waiting for it, or, when
+   * it completed inside the write call, remembers the outcome for `settledAtOnce`. The
+   * wake waits for the next turn of the event loop: this runs inside the socket's write
+   * completion, whose request object Node releases only after it returns, and the woken
+   * handler's next write (in the microtasks right after) would reuse that object too soon.
+   */
   written(err: boolean): void {
     const ctx = this.ctx;
     if (ctx !== null && ctx.pending === this) {
-      this.ctx = null;
-      ctx.wake(this, err ? EFFECT_CANCELLED : EFFECT_OK);
+      this.failedLater = err;
+      setImmediate(this.wakeLater);
     } else {
       this.failedAtOnce = err;
     }
+  }
+
+  /** Wakes the request waiting for its write, if it still does. */
+  private settle(err: boolean): void {
+    const ctx = this.ctx;
+    if (ctx === null || ctx.pending !== this) return;
+    this.ctx = null;
+    ctx.wake(this, err ? EFFECT_CANCELLED : EFFECT_OK);
   }
 
   /** The status of a write that completed inside the write call. */
@@ -135,8 +151,9 @@ export class ResponseStream implements PendingEffect {
     return this.failedAtOnce ? EFFECT_CANCELLED : EFFECT_OK;
   }
 
-  /** The write the request waits for will not complete (the connection closed). */
+  /** The write the request waits for will not complete (the connection closed): it
+   *  settles at once. */
   cancel(): void {
-    this.written(true);
+    this.settle(true);
   }
 }
