@@ -69,6 +69,8 @@ Usage:
                           off when a proxy in front compresses)
       --compress-min-bytes SIZE  smallest body compressed (env ARENA_COMPRESS_MIN_BYTES,
                           default 1KiB; bodies over 256KiB are never compressed)
+      --fetch-ca FILE     PEM file of CA certificates the app's https:// fetches also trust,
+                          besides Node's and the system's (env ARENA_FETCH_CA)
       SIGHUP reloads the build (new requests go to it, requests in flight finish on the
       old one); SIGTERM or Ctrl-C drains every worker and exits 0. docs/operations.md.
   arena reload --admin-port N [--admin-host H]
@@ -93,7 +95,7 @@ const CLI_FILE = fileURLToPath(import.meta.url);
 const SIGNAL_REPEAT_MS = 300;
 
 const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms",
-  "workers", "admin-port", "admin-host", "access-log", "shared-bytes", "compress", "compress-min-bytes"]);
+  "workers", "admin-port", "admin-host", "access-log", "shared-bytes", "compress", "compress-min-bytes", "fetch-ca"]);
 
 async function cmdBuild(argv: string[]): Promise<void> {
   const p = parseArgs(argv, new Set(["o", "out"]), new Set(["check"]));

@@ -1,7 +1,9 @@
 // Server configuration from flags and environment: flags win over env, env over the
 // defaults in limits.ts. Every bad value is refused with one line that says what to use.
 
+import fs from "node:fs";
 import os from "node:os";
+import { checkCaPem } from "./effects/fetch/tls.ts";
 import { LOG_LEVELS } from "./log.ts";
 import type { ServerOptions } from "./options.ts";
 import { ArenaError } from "./errors.ts";
@@ -42,6 +44,9 @@ export interface ServeConfig {
   compress: boolean;
   /** Smallest response body compressed (--compress-min-bytes). */
   compressMinBytes: number;
+  /** PEM text of the authorities https upstreams may be signed by besides Node's and the
+   *  system's (--fetch-ca: the file, read once at start-up), "" for none. */
+  fetchCaPem: string;
 }
 
 /** Flag name → environment variable, for the settings both can set. */
@@ -65,6 +70,7 @@ export const ENV_NAMES: Record<string, string> = {
   "access-log": "ARENA_ACCESS_LOG",
   compress: "ARENA_COMPRESS",
   "compress-min-bytes": "ARENA_COMPRESS_MIN_BYTES",
+  "fetch-ca": "ARENA_FETCH_CA",
 };
 
 const UNITS: Record<string, number> = {
@@ -118,7 +124,22 @@ export function serverOptions(config: ServeConfig): ServerOptions {
     deadlineMs: config.deadlineMs,
     compress: config.compress,
     compressMinBytes: config.compressMinBytes,
+    fetch: config.fetchCaPem === "" ? undefined : { caPem: config.fetchCaPem },
   };
+}
+
+/** The PEM file of --fetch-ca, read and checked once at start-up. */
+function readFetchCa(v: [string, string] | null): string {
+  if (v === null) return "";
+  let text: string;
+  try {
+    text = fs.readFileSync(v[1], "utf8");
+  } catch (err) {
+    throw new ArenaError("ARENA_E_CONFIG", `${v[0]}: cannot read ${v[1]} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, "give the path of a PEM file of CA certificates");
+  }
+  const bad = checkCaPem(text);
+  if (bad !== null) throw new ArenaError("ARENA_E_CONFIG", `${v[0]}: ${v[1]} ${bad}`, "give the path of a PEM file of CA certificates");
+  return text;
 }
 
 /** Resolves the serve configuration from parsed `flags` (name → value) and `env`. */
@@ -164,5 +185,6 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     accessLog: get("access-log")?.[1] ?? null,
     compress: onOff(get("compress"), true),
     compressMinBytes: size("compress-min-bytes", COMPRESS_MIN_BYTES_DEFAULT)!,
+    fetchCaPem: readFetchCa(get("fetch-ca")),
   };
 }

@@ -460,3 +460,10 @@ export const SQLITE_ERROR_BYTES_MAX = 512;
 export const SQLITE_CLOCK_ROWS = 256;
 
 assert(SQLITE_CLOCK_ROWS * 10 <= SQLITE_ROWS_MAX, "a query that returns its most rows looks at the clock at least ten times");
+
+/** Fetches one fetchAll (`arena.fetch_all`) may run at once: each takes a share of the
+ *  request's free arena for its response and a socket of its origin's pool, so a page that
+ *  needs more upstream calls than 8 gets smaller shares than any real response needs. */
+export const PARALLEL_FETCHES_MAX = 8;
+
+assert(PARALLEL_FETCHES_MAX * FETCH_HEAD_BYTES_MAX * 2 <= ARENA_BYTES_DEFAULT, "every fetch of a full group has room for two response heads in a default arena");

@@ -25,11 +25,16 @@ describe("upstream URL", () => {
     assert.deepEqual([u.ok, u.host, u.port, u.authority, u.target], [true, "::1", 8080, "[::1]:8080", "/x"]);
     u = url("http://h?q=1");
     assert.deepEqual([u.ok, u.target], [true, "?q=1"]);
+    // https: port 443 by default (dropped from Host), and a pool of its own (the origin says https).
+    u = url("https://API.example/v1");
+    assert.deepEqual([u.ok, u.tls, u.host, u.port, u.authority, u.origin, u.target], [true, true, "api.example", 443, "api.example", "https://api.example:443", "/v1"]);
+    u = url("https://127.0.0.1:8443/");
+    assert.deepEqual([u.ok, u.tls, u.port, u.authority, u.origin], [true, true, 8443, "127.0.0.1:8443", "https://127.0.0.1:8443"]);
   });
 
   const bad: [string, RegExp][] = [
     ["", /empty/],
-    ["https://h/", /https:\/\/ is not supported/],
+    ["wss://h/", /scheme wss: is not supported; use http:\/\/ or https:\/\//],
     ["ftp://h/", /scheme ftp: is not supported/],
     ["h:80/x", /must be absolute/],
     ["/relative", /must be absolute/],

@@ -26,6 +26,7 @@ const LONG_FILES: Record<string, string> = {
   "host/http/connection.ts": "the HTTP/1.1 connection state machine: one class whose states share the connection's buffers and deadlines; split by state, every field would have to be public",
   "host/http/request_parser.ts": "RFC 9112's request head in one place: the request line, the fields and the incremental check share one byte-level scan and its error reasons",
   "examples/catalog/data/generate.ts": "data: the word lists the example's dataset is made from",
+  "host/effects/fetch/fetch_op.ts": "one slot's fetch as a state machine (WAIT, SEND, HEAD, BODY): its states share the response's place in the arena, the socket and the timer; split by state, every field would have to be public",
   "host/limits.ts": "every limit of the platform in one place, by the house rule, with the relations between them asserted at its end: split by subsystem, a relation across two of them would have no file to live in",
   "bench/run.ts": "the benchmark harness: servers, workloads, wrk runs and the report, kept as one script a reader can follow top to bottom",
 };

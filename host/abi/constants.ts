@@ -79,6 +79,9 @@ export const EFFECT_CANCELLED = 8;
 export const EFFECT_UNAVAILABLE = 9;
 export const EFFECT_NETWORK = 10;
 export const EFFECT_BAD_ARGUMENT = 11;
+/** The TLS handshake failed: an unknown authority, a certificate not valid for the host,
+ *  expired, or no protocol both sides speak (the message says which). */
+export const EFFECT_TLS = 12;
 
 /**
  * Shared-region statuses (`arena.shared_*`, host/effects/shared.ts): what a set, a get, a
@@ -176,7 +179,11 @@ export const FETCH_RES_BODY_PTR = 52;
 export const FETCH_RES_BODY_LEN = 56;
 export const FETCH_RES_ERROR_PTR = 60;
 export const FETCH_RES_ERROR_LEN = 64;
+/** In a group (`arena.fetch_all`): this fetch's own EFFECT_* status. */
+export const FETCH_RES_EFFECT = 68;
 export const FETCH_DESC_BYTES = 80;
+/** Fetches one `arena.fetch_all` call may start (host/limits.ts says why). */
+export { PARALLEL_FETCHES_MAX } from "../limits.ts";
 
 /** Log levels for `arena.log`. */
 export const LOG_DEBUG = 0;
@@ -203,7 +210,7 @@ export const KEEP_REASON_DEPTH = 2;
  * from these names and the host checks at load that they are exactly its suspending
  * imports, so this list is the one place that says which effects wait.
  */
-export const WAITING_IMPORTS = ["fetch", "sleep", "stream_start", "stream_write", "events_wait"] as const;
+export const WAITING_IMPORTS = ["fetch", "sleep", "stream_start", "stream_write", "events_wait", "fetch_all"] as const;
 
 /** Custom section written by `arena build`: the table indices (u32 little-endian each) of
  *  the functions that may reach a waiting import. Without it every handler may wait. */

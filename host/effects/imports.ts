@@ -145,6 +145,14 @@ export class Effects {
         if (typeof ctx === "number") return ctx;
         return this.client.fetch(ctx, desc >>> 0);
       }),
+      // fetch_all(list, count, timeoutMs) -> status. Starts the fetches whose descriptors'
+      // addresses are the `count` u32s at `list` at once and resumes when all have ended
+      // (each one's status in its descriptor's FETCH_RES_EFFECT); host/effects/fetch/fetch_group.ts.
+      fetch_all: new WebAssembly.Suspending((list: number, count: number, timeoutMs: number): number | Promise<number> => {
+        const ctx = this.waitingRequest();
+        if (typeof ctx === "number") return ctx;
+        return this.client.fetchAll(ctx, list >>> 0, count >>> 0, timeoutMs >>> 0);
+      }),
       // cpu_check() -> 1 to stop: called by the instrumented code every CPU_CHECK_STEP loop
       // iterations or calls (cli/instrument.ts). Over the budget, the request traps.
       cpu_check: (): number => {

@@ -16,7 +16,7 @@ export interface WorkerStart {
   /** The primary probed the port; the worker joins the group on it (listeners.ts). */
   join: boolean;
   /** The server options that survive cloning (no functions, no logger). */
-  options: Omit<ServerOptions, "log" | "onRequestDone" | "observer" | "shared" | "fetch">;
+  options: Omit<ServerOptions, "log" | "onRequestDone" | "observer" | "shared">;
   shared: SharedArrayBuffer;
   /** The metrics buffer (host/ops/metrics.ts), or null when no admin listener is on. */
   metrics: SharedArrayBuffer | null;

@@ -7,6 +7,7 @@ export { ByteWriter, percentDecode, urlEncode } from "./arena/bytes";
 export { utf8 } from "./arena/text/utf8";
 export { serve } from "./arena/serve";
 export { fetch, FetchOptions, FetchResponse, FetchError, fetchErrorName } from "./arena/fetch";
+export { fetchAll, FetchRequest } from "./arena/fetch_all";
 export { sleep, monotonicMs, wallMs } from "./arena/time";
 export { env, envOr } from "./arena/env";
 export { randomBytes, randomFill } from "./arena/random";

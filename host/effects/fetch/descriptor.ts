@@ -6,12 +6,15 @@ import {
   FETCH_METHOD_PTR, FETCH_RES_BODY_LEN, FETCH_RES_BODY_PTR, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, FETCH_TIMEOUT_MS, FETCH_URL_LEN, FETCH_URL_PTR,
 } from "../../abi/constants.ts";
-import { regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
+import { checkAppHeaders } from "../../http/response_head.ts";
 import { tokenEnd } from "../../http/syntax.ts";
 import type { AppMemory } from "../../memory/app_memory.ts";
 import { FETCH_ERROR_MESSAGE_BYTES_MAX } from "../../limits.ts";
 
 const encoder = new TextEncoder();
+
+/** Fields an app may not set on an upstream request: the client owns framing and routing. */
+export const REQUEST_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "host", "te", "upgrade", "keep-alive", "trailer"] as const;
 
 /** Whether u8[ptr, ptr + len) is the ASCII string `s` (methods are case-sensitive). */
 function bytesAre(u8: Uint8Array, ptr: number, len: number, s: string): boolean {
@@ -71,6 +74,19 @@ export class FetchDescriptor {
       app.validRange(slot, this.hdrPtr, this.hdrLen) && app.validRange(slot, this.bodyPtr, this.bodyLen);
   }
 
+  /** Why the request cannot be sent (a range outside the arena, a bad method), or null;
+   *  sets what follows from the method. */
+  check(app: AppMemory, slot: number): string | null {
+    if (!this.inArena(app, slot)) return "fetch descriptor points outside the request's arena";
+    return this.method(app.u8) ? null : "the method must be 1 to 32 token characters";
+  }
+
+  /** Why the app's header lines cannot be sent (a field the client owns, bad syntax), or null. */
+  checkHeaders(u8: Uint8Array): string | null {
+    const badHeader = checkAppHeaders(u8, this.hdrPtr, this.hdrLen, REQUEST_RESERVED_FIELDS);
+    return badHeader === null ? null : `request headers: ${badHeader}`;
+  }
+
   /** Checks the method (1 to 32 token characters) and sets what follows from it. */
   method(u8: Uint8Array): boolean {
     const ptr = this.methodPtr;
@@ -95,15 +111,13 @@ export class FetchDescriptor {
     dv.setUint32(desc + FETCH_RES_BODY_LEN, bodyLen, true);
   }
 
-  /** Writes `message` (up to 1 KiB of it, as fits) at the top of the region at `base` and
-   *  points the answer's error at it. */
-  writeError(app: AppMemory, base: number, message: string): void {
+  /** Writes `message` (up to 1 KiB of it, as fits) at [top, end) of the arena and points
+   *  the answer's error at it; returns where the message ends (the caller commits it). */
+  writeError(app: AppMemory, top: number, end: number, message: string): number {
     const dv = app.dv;
-    const top = regionTop(dv, base);
-    const room = regionEnd(dv, base) - top;
-    const { written } = encoder.encodeInto(message, app.u8.subarray(top, top + Math.min(room, FETCH_ERROR_MESSAGE_BYTES_MAX)));
-    regionCommit(dv, base, top + written);
+    const { written } = encoder.encodeInto(message, app.u8.subarray(top, top + Math.min(end - top, FETCH_ERROR_MESSAGE_BYTES_MAX)));
     dv.setUint32(this.desc + FETCH_RES_ERROR_PTR, top, true);
     dv.setUint32(this.desc + FETCH_RES_ERROR_LEN, written, true);
+    return top + written;
   }
 }

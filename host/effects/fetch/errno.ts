@@ -2,10 +2,12 @@
 // getaddrinfo's) become EFFECT_* statuses, which the SDK shows as FetchError, with a
 // one-line message that says what failed where.
 
-import { EFFECT_DNS, EFFECT_NETWORK, EFFECT_REFUSED, EFFECT_RESET, EFFECT_TIMEOUT } from "../../abi/constants.ts";
+import { EFFECT_DNS, EFFECT_NETWORK, EFFECT_REFUSED, EFFECT_RESET, EFFECT_TIMEOUT, EFFECT_TLS } from "../../abi/constants.ts";
+import { isTlsError, tlsMessage } from "./tls.ts";
 
 /** Node's socket error codes, as the app sees them. */
 export function statusForError(err: NodeJS.ErrnoException | null): number {
+  if (isTlsError(err?.code)) return EFFECT_TLS;
   switch (err?.code) {
     case "ENOTFOUND": case "EAI_AGAIN": case "EAI_FAIL": case "EAI_NONAME": case "EAI_NODATA": return EFFECT_DNS;
     case "ECONNREFUSED": return EFFECT_REFUSED;
@@ -28,7 +30,7 @@ export function closedStatus(connected: boolean, err: NodeJS.ErrnoException | nu
 
 /** How far a fetch got when its socket closed, for closedMessage(). */
 export interface ClosedAt {
-  /** scheme://host:port of the upstream. */
+  /** The upstream: host:port, or https://host:port. */
   origin: string;
   host: string;
   connected: boolean;
@@ -41,6 +43,7 @@ export interface ClosedAt {
 export function closedMessage(status: number, at: ClosedAt, err: NodeJS.ErrnoException | null): string {
   const where = at.origin;
   const cause = err ? ` (${err.code ?? err.message})` : "";
+  if (status === EFFECT_TLS) return tlsMessage(where, at.host, err!);
   if (!at.connected) {
     return status === EFFECT_DNS ? `cannot resolve ${at.host} (${err?.code})`
       : status === EFFECT_REFUSED ? `connection refused by ${where}`

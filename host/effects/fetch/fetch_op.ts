@@ -12,6 +12,10 @@
 // destroyed (it may be mid-response) and the app resumes with FetchError.Cancelled.
 // A reused keep-alive socket the upstream closed just before our request went out is
 // retried once on a fresh socket for idempotent methods (as undici does).
+//
+// A fetch of its own writes its response at the region's top and commits it there. A fetch
+// of a group (fetch_group.ts) writes into the share of the free arena its group gave it,
+// and tells the group when it ends; the group commits every share at once.
 
 import {
   BODY_HEADROOM_BYTES, EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_PROTOCOL, EFFECT_TIMEOUT, EFFECT_TOO_LARGE,
@@ -21,16 +25,16 @@ import { writeHeaderTable } from "../../abi/header_table.ts";
 import { align16, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
 import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
 import { assert } from "../../assert.ts";
-import { checkAppHeaders } from "../../http/response_head.ts";
 import { copyBytes } from "../../memory/copy.ts";
 import { FETCH_HEAD_BYTES_MAX } from "../../limits.ts";
 import { cachedView, type AppMemory } from "../../memory/app_memory.ts";
 import { BODY_DONE, BODY_MALFORMED, BODY_MORE, BODY_TOO_LARGE, BodyReader } from "./body_reader.ts";
 import { FetchDescriptor } from "./descriptor.ts";
 import { closedMessage, closedStatus, closedWhileIdle } from "./errno.ts";
+import { OpTimer } from "./op_timer.ts";
 import { OriginLookup } from "./origin_lookup.ts";
 import type { OriginPool, Upstream, UpstreamPools, UpstreamUser } from "./pool.ts";
-import { REQUEST_RESERVED_FIELDS, requestHeadBytes, writeRequestHead } from "./request_head.ts";
+import { requestHeadBytes, writeRequestHead } from "./request_head.ts";
 import { findResponseHeadEnd, HEAD_INVALID, parseResponseHead, ResponseHead } from "./response_parser.ts";
 
 /** What a fetch needs of its client: the app's memory, the defaults, the pools. */
@@ -45,6 +49,11 @@ export interface FetchEnv {
    *  shared by every fetch, used only within one call. */
   readonly scratch: Uint8Array;
   readonly pools: UpstreamPools;
+}
+
+/** What a fetch of a group tells its group (fetch_group.ts) when it ends. */
+export interface FetchGroupSink {
+  settled(op: FetchOp, status: number): void;
 }
 
 const PHASE_IDLE = 0;
@@ -62,11 +71,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
   private readonly head = new ResponseHead();
   private readonly body = new BodyReader();
   private phase = PHASE_IDLE;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly onTimeout = (): void => this.timedOut();
-  /** One timer per slot, re-armed with refresh() for every fetch; when it fires for a fetch
-   *  that already ended, it does nothing. */
-  private timerMs = -1;
+  private readonly timer = new OpTimer(() => this.timedOut());
   /** Views of the request head and body, reused when the layout repeats. */
   private readonly views: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   private conn: Upstream | null = null;
@@ -83,6 +88,14 @@ export class FetchOp implements PendingEffect, UpstreamUser {
   private recvStart = 0;
   private recvLen = 0;
   private reusable = false;
+  /** The group this fetch belongs to, or null for a fetch of its own. */
+  private group: FetchGroupSink | null = null;
+  /** Where this fetch may write its response: [winStart, winEnd) of the arena. */
+  private winStart = 0;
+  private winEnd = 0;
+  /** What it wrote there in the end (its response or its message), for its group. */
+  blockStart = 0;
+  blockEnd = 0;
 
   constructor(ctx: SlotContext, env: FetchEnv) {
     this.ctx = ctx;
@@ -94,8 +107,35 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     return this.env.memory;
   }
 
+  /** The descriptor's address in the arena. */
+  get desc(): number {
+    return this.req.desc;
+  }
+
+  /** Bytes its response may take: its body limit and `overhead` (a head, its table). */
+  needBytes(overhead: number): number {
+    return this.bodyMaxAsked + overhead;
+  }
+
+  /** Whether it has started and not ended. */
+  get busy(): boolean {
+    return this.phase !== PHASE_IDLE;
+  }
+
   /** Starts the fetch described at `desc`; a number when it fails at once, else a promise. */
   start(desc: number): number | Promise<number> {
+    const status = this.prepare(desc);
+    if (status !== EFFECT_OK) return status;
+    const promise = this.ctx.wait(this);
+    const dv = this.app.dv;
+    this.launch(null, regionTop(dv, this.base), regionEnd(dv, this.base));
+    return promise;
+  }
+
+  /** Reads and checks the descriptor at `desc` and writes the request head into the arena
+   *  (committed: it must outlive the write); EFFECT_OK, or the status of a failure whose
+   *  message is written. */
+  prepare(desc: number): number {
     const app = this.app;
     const dv = app.dv;
     const u8 = app.u8;
@@ -103,16 +143,14 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     const req = this.req;
     this.base = app.slotBase(slot);
     if (!req.open(app, slot, desc)) return EFFECT_BAD_ARGUMENT;
-    if (!req.inArena(app, slot)) return this.failNow(EFFECT_BAD_ARGUMENT, "fetch descriptor points outside the request's arena");
-    if (!req.method(u8)) return this.failNow(EFFECT_BAD_ARGUMENT, "the method must be 1 to 32 token characters");
+    const bad = req.check(app, slot);
+    if (bad !== null) return this.failNow(EFFECT_BAD_ARGUMENT, bad);
     const pool = this.origin.lookup(u8, req.urlPtr, req.urlLen);
     if (pool === null) return this.failNow(this.origin.noPoolStatus, this.origin.url.error);
-    const badHeader = checkAppHeaders(u8, req.hdrPtr, req.hdrLen, REQUEST_RESERVED_FIELDS);
-    if (badHeader !== null) return this.failNow(EFFECT_BAD_ARGUMENT, `request headers: ${badHeader}`);
+    const badHeader = req.checkHeaders(u8);
+    if (badHeader !== null) return this.failNow(EFFECT_BAD_ARGUMENT, badHeader);
     this.timeoutMs = req.timeoutMs || this.env.timeoutMs;
     this.bodyMaxAsked = req.bodyBytesMax || this.env.bodyBytesMax;
-
-    // The request head goes into the arena, committed: it must outlive the write.
     const url = this.origin.url;
     const top = regionTop(dv, this.base);
     if (top + requestHeadBytes(u8, req, url.targetStart, url.targetEnd, pool.authority) > regionEnd(dv, this.base)) {
@@ -124,24 +162,20 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     this.reqEnd = headEnd;
     this.sendBodyLen = req.withBody ? req.bodyLen : 0;
     this.retried = false;
-
-    const promise = this.ctx.wait(this);
-    this.armTimer();
     this.pool = pool;
-    this.acquire();
-    return promise;
+    return EFFECT_OK;
   }
 
-  private armTimer(): void {
-    const t = this.timer;
-    if (t !== null && this.timerMs === this.timeoutMs) {
-      t.refresh();
-      return;
-    }
-    if (t !== null) clearTimeout(t);
-    this.timer = setTimeout(this.onTimeout, this.timeoutMs);
-    this.timer.unref();
-    this.timerMs = this.timeoutMs;
+  /** Starts the prepared fetch, its response to go into [start, end) of the arena; in
+   *  `group`, or its own (null: it commits what it writes and wakes the request). */
+  launch(group: FetchGroupSink | null, start: number, end: number): void {
+    this.group = group;
+    this.winStart = start;
+    this.winEnd = end;
+    this.blockStart = start;
+    this.blockEnd = start;
+    this.timer.arm(this.timeoutMs);
+    this.acquire();
   }
 
   private acquire(): void {
@@ -167,7 +201,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
   private send(): void {
     const conn = this.conn!;
     const buffer = this.app.memory.buffer;
-    this.recvStart = align16(this.reqEnd);
+    this.recvStart = align16(this.winStart);
     this.recvLen = 0;
     this.head.resetScan();
     this.writeDone = false;
@@ -192,7 +226,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
    *  head's end in; what follows the head goes on to the body. */
   private headData(chunk: Uint8Array, off: number, chunkEnd: number): void {
     const u8 = this.app.u8;
-    const limit = Math.min(FETCH_HEAD_BYTES_MAX, regionEnd(this.app.dv, this.base) - this.recvStart);
+    const limit = Math.min(FETCH_HEAD_BYTES_MAX, this.winEnd - this.recvStart);
     const n = Math.min(chunkEnd - off, limit - this.recvLen);
     copyBytes(chunk, off, u8, this.recvStart + this.recvLen, n);
     this.recvLen += n;
@@ -252,7 +286,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     this.reusable = head.keepAlive;
     const tableBytes = head.headerCount * HEADER_ENTRY_BYTES + 16;
     const bodyStart = align16(end + BODY_HEADROOM_BYTES);
-    const bodyMax = Math.max(0, Math.min(this.bodyMaxAsked, regionEnd(this.app.dv, this.base) - bodyStart - tableBytes));
+    const bodyMax = Math.max(0, Math.min(this.bodyMaxAsked, this.winEnd - bodyStart - tableBytes));
     const r = body.begin(head, this.req.expectBody, bodyStart, bodyMax);
     if (r === BODY_TOO_LARGE) {
       this.tooLarge(head.contentLength);
@@ -301,7 +335,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     const body = this.body;
     const table = (body.start + body.length + 3) & ~3;
     writeHeaderTable(dv, table, 0, head.fields, head.headerCount);
-    regionCommit(dv, this.base, table + head.headerCount * HEADER_ENTRY_BYTES);
+    this.wrote(this.recvStart, table + head.headerCount * HEADER_ENTRY_BYTES);
     this.req.writeResponse(dv, head.status, table, head.headerCount, body.start, body.length);
     const conn = this.conn;
     this.conn = null;
@@ -340,11 +374,21 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     }, err));
   }
 
+  /** How far the fetch got, for a timeout's message. */
+  private progress(): string {
+    return this.phase === PHASE_WAIT ? "waiting for a free connection" : this.phase === PHASE_SEND && !(this.conn?.connected ?? false)
+      ? "connecting" : this.phase === PHASE_BODY ? `reading the body (${this.body.length} bytes so far)` : "waiting for the response head";
+  }
+
   private timedOut(): void {
     if (this.phase === PHASE_IDLE) return;
-    const what = this.phase === PHASE_WAIT ? "waiting for a free connection" : this.phase === PHASE_SEND && !(this.conn?.connected ?? false)
-      ? "connecting" : this.phase === PHASE_BODY ? `reading the body (${this.body.length} bytes so far)` : "waiting for the response head";
-    this.fail(EFFECT_TIMEOUT, `no complete response from ${this.origin.url.origin} within ${this.timeoutMs} ms (${what})`);
+    this.fail(EFFECT_TIMEOUT, `no complete response from ${this.origin.url.origin} within ${this.timeoutMs} ms (${this.progress()})`);
+  }
+
+  /** Its group's timeout passed while it was still running. */
+  groupTimedOut(ms: number): void {
+    if (this.phase === PHASE_IDLE) return;
+    this.fail(EFFECT_TIMEOUT, `no complete response from ${this.origin.url.origin} within the group's ${ms} ms (${this.progress()})`);
   }
 
   cancel(): void {
@@ -352,8 +396,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
   }
 
   stopTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
   }
 
   /** Ends the fetch with `status`: drops the socket (it may be mid-response), writes
@@ -367,19 +410,33 @@ export class FetchOp implements PendingEffect, UpstreamUser {
       conn.op = null;
       conn.socket.destroy();
     }
-    if (status !== EFFECT_CANCELLED) this.req.writeError(this.app, this.base, message);
+    if (status !== EFFECT_CANCELLED) {
+      const start = align16(this.winStart);
+      this.wrote(start, this.req.writeError(this.app, start, Math.max(start, this.winEnd), message));
+    }
     this.settle(status);
   }
 
   /** A failure before anything was started: no promise, the app continues at once. */
   private failNow(status: number, message: string): number {
-    this.req.writeError(this.app, this.base, message);
+    const dv = this.app.dv;
+    regionCommit(dv, this.base, this.req.writeError(this.app, regionTop(dv, this.base), regionEnd(dv, this.base), message));
     return status;
+  }
+
+  /** Its answer lies at [start, end) of its window: a fetch of its own commits it, a
+   *  group's member leaves that to the group. */
+  private wrote(start: number, end: number): void {
+    this.blockStart = start;
+    this.blockEnd = end;
+    if (this.group === null) regionCommit(this.app.dv, this.base, end);
   }
 
   private settle(status: number): void {
     // The timer stays armed: it does nothing for an ended fetch, and the next fetch re-arms it.
     this.phase = PHASE_IDLE;
-    this.ctx.wake(this, status);
+    const group = this.group;
+    if (group === null) this.ctx.wake(this, status);
+    else group.settled(this, status);
   }
 }

@@ -36,7 +36,7 @@ export class OriginLookup {
       this.noPoolStatus = EFFECT_BAD_URL;
       return null;
     }
-    const pool = this.pools.pool(url.host, url.port, url.authority);
+    const pool = this.pools.pool(url.host, url.port, url.authority, url.tls);
     if (pool === null) {
       this.noPoolStatus = EFFECT_UNAVAILABLE;
       url.error = `the HTTP client keeps pools for FETCH_ORIGINS_MAX (${this.pools.originsMax}) upstream origins and each has a fetch in flight, so none can make room for ${url.origin}`;

@@ -1,9 +1,14 @@
-// The fetch client's connections: one keep-alive pool per upstream origin (host:port),
-// each socket serving one fetch at a time.
+// The fetch client's connections: one keep-alive pool per upstream origin (host:port, and
+// https://host:port apart from it), each socket serving one fetch at a time.
 //
-//   OriginPool (one per host:port, ≤ FETCH_ORIGINS_MAX)
+//   OriginPool (one per origin, ≤ FETCH_ORIGINS_MAX)
 //     idle: [Upstream …] (LIFO, closed after FETCH_IDLE_TIMEOUT_MS by one shared sweep)
-//     open ≤ FETCH_SOCKETS_PER_ORIGIN_MAX, then waiters (FIFO, one per slot at most)
+//     open ≤ FETCH_SOCKETS_PER_ORIGIN_MAX, then waiters (FIFO, PARALLEL_FETCHES_MAX per slot at most)
+//
+// TLS sessions: the last session each https origin gave is kept (UpstreamPools.sessions, at
+// most FETCH_ORIGINS_MAX, the oldest dropped first) and offered by its next connection, so
+// the handshake resumes instead of starting over. They outlive the pools: a pool is dropped
+// when its last socket closes, which is exactly when the next connection needs the session.
 //
 // Pools are bounded because the origin may come from the app's client (27,000 spellings of
 // 127.0.0.1 once made 27,000 pools): a pool with no socket and no waiter is dropped, and a
@@ -15,10 +20,14 @@
 // it a socket, and the socket reports its bytes, its writes and its end to it.
 
 import net from "node:net";
+import tls from "node:tls";
 import { assert } from "../../assert.ts";
-import { FETCH_CONNECT_TIMEOUT_MS, FETCH_IDLE_TIMEOUT_MS, FETCH_ORIGINS_MAX, FETCH_SOCKETS_PER_ORIGIN_MAX, TIMER_SWEEP_MS } from "../../limits.ts";
-import { WaitQueue } from "../../memory/slots.ts";
+import {
+  FETCH_CONNECT_TIMEOUT_MS, FETCH_IDLE_TIMEOUT_MS, FETCH_ORIGINS_MAX, FETCH_SOCKETS_PER_ORIGIN_MAX, PARALLEL_FETCHES_MAX, TIMER_SWEEP_MS,
+} from "../../limits.ts";
 import { READ_BUFFER_BYTES, SocketWriter } from "../../http/socket_io.ts";
+import { TlsTrust } from "./tls.ts";
+import { WaiterQueue } from "./waiters.ts";
 
 /** What uses an upstream socket: a fetch, from the pool's hand-over to the socket's end. */
 export interface UpstreamUser {
@@ -39,6 +48,8 @@ export interface PoolOptions {
   originsMax?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** PEM text of authorities trusted besides Node's and the system's (--fetch-ca). */
+  caPem?: string;
 }
 
 const encoder = new TextEncoder();
@@ -48,23 +59,27 @@ export class OriginPool {
   readonly key: string;
   readonly host: string;
   readonly port: number;
+  /** https: its sockets are TLS, their server name `host` (none for an IP address: SNI
+   *  carries names only). */
+  readonly tls: boolean;
   /** The Host header value, as bytes. */
   readonly authority: Uint8Array;
   readonly idle: Upstream[] = [];
   /** Sockets open or opening for this origin, idle ones included. */
   open = 0;
-  readonly waiters: WaitQueue<UpstreamUser>;
+  readonly waiters: WaiterQueue<UpstreamUser>;
   /** UpstreamPools.uses when a fetch last chose this pool: eviction takes the lowest. */
   lastUsed = 0;
   /** Out of the pools' map (empty or evicted): a slot's memo must not hand it out again. */
   dropped = false;
 
-  constructor(key: string, host: string, port: number, authority: Uint8Array, slots: number) {
+  constructor(key: string, host: string, port: number, authority: Uint8Array, slots: number, secure: boolean) {
     this.key = key;
     this.host = host;
     this.port = port;
+    this.tls = secure;
     this.authority = authority;
-    this.waiters = new WaitQueue<UpstreamUser>(slots);
+    this.waiters = new WaiterQueue<UpstreamUser>(slots * PARALLEL_FETCHES_MAX);
   }
 }
 
@@ -83,29 +98,28 @@ export class Upstream {
 
   constructor(pool: OriginPool, pools: UpstreamPools) {
     this.pool = pool;
-    // Reads land in the pools' one shared buffer (net's public `onread` option): no
-    // Buffer per chunk. The bytes are consumed before the callback returns.
-    const socket = net.connect({
-      host: pool.host,
-      port: pool.port,
-      noDelay: true,
-      onread: {
-        buffer: pools.readBuffer,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          if (this.op !== null) this.op.onData(buf, n);
-          else socket.destroy(); // nothing was asked: an upstream talking out of turn is not reused
-          return true;
-        },
+    // Reads land in the pools' one shared buffer (net's public `onread` option, which
+    // tls.connect takes too, for the decrypted bytes): no Buffer per chunk. The bytes are
+    // consumed before the callback returns.
+    const onread = {
+      buffer: pools.readBuffer,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        if (this.op !== null) this.op.onData(buf, n);
+        else socket.destroy(); // nothing was asked: an upstream talking out of turn is not reused
+        return true;
       },
-    });
+    };
+    const socket: net.Socket = pool.tls ? tlsConnect(pool, pools, onread) : net.connect({ host: pool.host, port: pool.port, noDelay: true, onread });
     this.socket = socket;
     this.writer = new SocketWriter(socket, (err: boolean) => this.op?.written(err));
+    // The connect timeout covers the handshake: an https upstream is connected once it is.
     socket.setTimeout(pools.connectTimeoutMs);
-    socket.on("connect", () => {
+    socket.on(pool.tls ? "secureConnect" : "connect", () => {
       this.connected = true;
       socket.setTimeout(0);
       this.op?.connected();
     });
+    if (pool.tls) socket.on("session", (session: Buffer) => pools.keepSession(pool.key, session));
     socket.on("timeout", () => {
       // Connect timeout (the idle timeout is the pools' sweep).
       if (!this.connected) this.lastError = Object.assign(new Error(`could not connect within ${pools.connectTimeoutMs} ms`), { code: "ETIMEDOUT" });
@@ -118,15 +132,36 @@ export class Upstream {
   }
 }
 
+/** A TLS connection to `pool`'s origin, verified against `trust`, resuming its last session. */
+function tlsConnect(pool: OriginPool, pools: UpstreamPools, onread: net.OnReadOpts): tls.TLSSocket {
+  // tls.connect takes net's `onread` (the test of https upstreams reads through it), though
+  // @types/node does not list it among its options.
+  const options: tls.ConnectionOptions & { onread: net.OnReadOpts } = {
+    host: pool.host,
+    port: pool.port,
+    servername: net.isIP(pool.host) === 0 ? pool.host : undefined,
+    secureContext: pools.trust.secureContext(),
+    session: pools.sessions.get(pool.key),
+    onread,
+  };
+  const socket = tls.connect(options);
+  socket.setNoDelay(true);
+  return socket;
+}
+
 /** Every origin's pool, with the accounting that keeps them within their bounds. */
 export class UpstreamPools {
   readonly socketsPerOrigin: number;
   readonly originsMax: number;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** The authorities https upstreams are checked against. */
+  readonly trust: TlsTrust;
+  /** The last TLS session of each https origin (pool key), oldest first. */
+  readonly sessions = new Map<string, Buffer>();
   /** Where every upstream socket's reads land; consumed before the read callback returns. */
   readonly readBuffer = new Uint8Array(READ_BUFFER_BYTES);
-  /** Waiters a pool may hold: one fetch per slot. */
+  /** Slots: a pool may hold PARALLEL_FETCHES_MAX waiters for each. */
   private readonly slots: number;
   private readonly pools = new Map<string, OriginPool>();
   /** Counts fetches that chose a pool; OriginPool.lastUsed holds it (a number, not a time:
@@ -142,21 +177,30 @@ export class UpstreamPools {
     assert(this.originsMax >= 1, "the HTTP client needs room for at least one origin");
     this.connectTimeoutMs = options.connectTimeoutMs ?? FETCH_CONNECT_TIMEOUT_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? FETCH_IDLE_TIMEOUT_MS;
+    this.trust = new TlsTrust(options.caPem);
   }
 
-  /** The pool for host:port, made when needed; null when there are originsMax pools and
-   *  every one has a fetch in flight or waiting. Stamps the pool as just used. */
-  pool(host: string, port: number, authority: string): OriginPool | null {
-    const key = `${host}:${port}`;
+  /** The pool for host:port (over TLS when `secure`), made when needed; null when there are
+   *  originsMax pools and every one has a fetch in flight or waiting. Stamps the pool as
+   *  just used. */
+  pool(host: string, port: number, authority: string, secure = false): OriginPool | null {
+    const key = secure ? `https://${host}:${port}` : `${host}:${port}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
       if (this.pools.size >= this.originsMax && !this.evictOne()) return null;
-      pool = new OriginPool(key, host, port, encoder.encode(authority), this.slots);
+      pool = new OriginPool(key, host, port, encoder.encode(authority), this.slots, secure);
       this.pools.set(key, pool);
       this.startSweep();
     }
     this.touch(pool);
     return pool;
+  }
+
+  /** Keeps `session` as the one `key`'s next connection resumes, within FETCH_ORIGINS_MAX. */
+  keepSession(key: string, session: Buffer): void {
+    this.sessions.delete(key);
+    if (this.sessions.size >= this.originsMax) this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.set(key, session);
   }
 
   /** Stamps `pool` as just chosen by a fetch. */
@@ -229,7 +273,7 @@ export class UpstreamPools {
 
   private wait(pool: OriginPool, user: UpstreamUser): void {
     const queued = pool.waiters.push(user);
-    assert(queued, "a pool's waiters fit: one fetch per slot, and the queue holds one per slot");
+    assert(queued, "a pool's waiters fit: PARALLEL_FETCHES_MAX fetches per slot, and the queue holds as many");
   }
 
   /** `conn` finished a response; reuse it for a waiter, pool it, or close it. */

@@ -3,13 +3,11 @@
 //   method SP origin-form-target SP "HTTP/1.1" CRLF Host CRLF app-headers [Content-Length] CRLF
 //
 // The app's method and header bytes are copied as they are once checked; the client owns
-// framing and routing (REQUEST_RESERVED_FIELDS). No string is made.
+// framing and routing (REQUEST_RESERVED_FIELDS, descriptor.ts). No string is made.
 
 import { CONTENT_LENGTH_LINE_BYTES_MAX, CR, LF, writeContentLength } from "../../http/syntax.ts";
 import type { FetchDescriptor } from "./descriptor.ts";
 
-/** Fields an app may not set on an upstream request: the client owns framing and routing. */
-export const REQUEST_RESERVED_FIELDS = ["content-length", "transfer-encoding", "connection", "host", "te", "upgrade", "keep-alive", "trailer"] as const;
 
 const HTTP11_HOST = new TextEncoder().encode(" HTTP/1.1\r\nHost: ");
 

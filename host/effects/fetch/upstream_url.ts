@@ -1,8 +1,8 @@
 // Parses the URL an app passes to fetch, from its bytes in the arena. Only what the HTTP
-// client can honour is accepted: `http://host[:port][/path][?query]`, where host is a name,
-// an IPv4 address or a bracketed IPv6 address. Anything else (https, user info, spaces,
-// control bytes, a port out of range) is FetchError.BadUrl with a message saying which
-// part is wrong, before any connection is made.
+// client can honour is accepted: `http[s]://host[:port][/path][?query]`, where host is a
+// name, an IPv4 address or a bracketed IPv6 address. Anything else (another scheme, user
+// info, spaces, control bytes, a port out of range) is FetchError.BadUrl with a message
+// saying which part is wrong, before any connection is made.
 
 import { URI_BYTES_MAX } from "../../limits.ts";
 
@@ -14,7 +14,9 @@ export class UpstreamUrl {
   /** Host for the socket: a name, an IPv4 address, or an IPv6 address without brackets. */
   host = "";
   port = 80;
-  /** host:port, the key of the connection pool. */
+  /** https: the connection is TLS (host/effects/fetch/tls.ts). */
+  tls = false;
+  /** host:port (http) or https://host:port, the key of the connection pool. */
   origin = "";
   /** The authority as it goes into the Host header (brackets kept, default port dropped). */
   authority = "";
@@ -42,8 +44,9 @@ export function parseUpstreamUrl(u8: Uint8Array, ptr: number, len: number, out: 
   while (i < end && u8[i] !== 0x3a) i++;
   scheme = latin1.decode(u8.subarray(ptr, i)).toLowerCase();
   if (i === end || end - i < 3 || u8[i + 1] !== 0x2f || u8[i + 2] !== 0x2f) return fail(out, "the URL must be absolute, like http://host:port/path");
-  if (scheme === "https") return fail(out, "https:// is not supported yet; use an http:// upstream (or a local TLS-terminating proxy)");
-  if (scheme !== "http") return fail(out, `the URL scheme ${scheme}: is not supported; use http://`);
+  if (scheme !== "http" && scheme !== "https") return fail(out, `the URL scheme ${scheme}: is not supported; use http:// or https://`);
+  const tls = scheme === "https";
+  const defaultPort = tls ? 443 : 80;
   i += 3;
   const authStart = i;
   while (i < end && u8[i] !== 0x2f && u8[i] !== 0x3f && u8[i] !== 0x23) i++;
@@ -79,7 +82,7 @@ export function parseUpstreamUrl(u8: Uint8Array, ptr: number, len: number, out: 
     }
   }
   if (hostEnd === hostStart) return fail(out, "the URL has no host");
-  let port = 80;
+  let port = defaultPort;
   if (portStart >= 0) {
     if (portStart === authEnd) return fail(out, "the URL's port is empty");
     port = 0;
@@ -96,9 +99,11 @@ export function parseUpstreamUrl(u8: Uint8Array, ptr: number, len: number, out: 
   while (targetEnd < end && u8[targetEnd] !== 0x23) targetEnd++;
   out.host = latin1.decode(u8.subarray(hostStart, hostEnd)).toLowerCase();
   out.port = port;
-  out.origin = `${out.host}:${port}`;
+  out.tls = tls;
+  // An http origin keeps its old spelling (host:port) in pool keys and messages.
+  out.origin = tls ? `https://${out.host}:${port}` : `${out.host}:${port}`;
   const bracketed = u8[authStart] === 0x5b;
-  out.authority = port === 80 ? (bracketed ? `[${out.host}]` : out.host) : (bracketed ? `[${out.host}]:${port}` : `${out.host}:${port}`);
+  out.authority = port === defaultPort ? (bracketed ? `[${out.host}]` : out.host) : (bracketed ? `[${out.host}]:${port}` : `${out.host}:${port}`);
   out.targetStart = i;
   out.targetEnd = targetEnd;
   return true;

@@ -101,6 +101,8 @@ export declare function hostMayWait(tableIndex: u32): i32;
 // @ts-ignore: decorator
 @inline export const EFFECT_BAD_ARGUMENT: i32 = 11;
 // @ts-ignore: decorator
+@inline export const EFFECT_TLS: i32 = 12;
+// @ts-ignore: decorator
 @inline export const SHARED_OK: i32 = 0;
 // @ts-ignore: decorator
 @inline export const SHARED_FULL: i32 = 1;
@@ -205,7 +207,11 @@ export declare function hostMayWait(tableIndex: u32): i32;
 // @ts-ignore: decorator
 @inline export const FETCH_RES_ERROR_LEN: usize = 64;
 // @ts-ignore: decorator
+@inline export const FETCH_RES_EFFECT: usize = 68;
+// @ts-ignore: decorator
 @inline export const FETCH_DESC_BYTES: usize = 80;
+// @ts-ignore: decorator
+@inline export const PARALLEL_FETCHES_MAX: i32 = 8;
 // @ts-ignore: decorator
 @inline export const LOG_DEBUG: i32 = 0;
 // @ts-ignore: decorator

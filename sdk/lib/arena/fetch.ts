@@ -22,7 +22,7 @@ declare function hostFetch(desc: usize): i32;
 export enum FetchError {
   /** A response arrived, of any status: look at `res.status`. */
   None = 0,
-  /** The URL is not `http://host[:port]/…` (https, spaces, bad port…). */
+  /** The URL is not `http[s]://host[:port]/…` (another scheme, spaces, bad port…). */
   BadUrl = 1,
   /** The host name does not resolve. */
   Dns = 2,
@@ -46,6 +46,9 @@ export enum FetchError {
   Network = 10,
   /** A bad method or header in the request (e.g. setting Host or Content-Length). */
   BadArgument = 11,
+  /** The TLS handshake with an https:// upstream failed: a certificate signed by an
+   *  unknown authority, one not valid for the host, an expired one (the message says). */
+  Tls = 12,
 }
 
 /** The name of a FetchError, for messages. `fetchErrorName(FetchError.Timeout)` is "Timeout". */
@@ -62,6 +65,7 @@ export function fetchErrorName(e: FetchError): string {
     case FetchError.Cancelled: return "Cancelled";
     case FetchError.Unavailable: return "Unavailable";
     case FetchError.Network: return "Network";
+    case FetchError.Tls: return "Tls";
     default: return "BadArgument";
   }
 }
@@ -213,15 +217,30 @@ export class FetchResponse {
 }
 
 /**
- * Fetches `url` (http:// only) and returns when the response is complete. The request is
- * suspended meanwhile; other requests run. Never traps on network trouble: check `error`.
+ * Fetches `url` (http:// or https://) and returns when the response is complete. The
+ * request is suspended meanwhile; other requests run. Never traps on network trouble:
+ * check `error`. An https upstream's certificate is checked against Node's and the
+ * system's authorities (and `--fetch-ca`'s); a failed check is `FetchError.Tls`.
  *
  * ```ts
- * const res = fetch("http://127.0.0.1:4000/products?limit=20");
+ * const res = fetch("https://api.example.com/products?limit=20");
  * if (!res.ok) return Response.text("upstream failed: " + res.errorMessage, 502);
  * ```
  */
 export function fetch(url: string, options: FetchOptions | null = null): FetchResponse {
+  let desc = fetchDescriptor(url, options);
+  // Other requests run while this one waits and each enters its own arena; re-enter ours
+  // before anything is allocated (runtime/arena.ts, __arena_current).
+  if (!mayWait()) return new FetchResponse(desc, <FetchError>EFFECT_UNAVAILABLE);
+  let region = __arena_current();
+  let status = hostFetch(desc);
+  __arena_switch(region);
+  return new FetchResponse(desc, <FetchError>status);
+}
+
+/** The fetch descriptor (docs/abi.md) for `url` and `options`, in the arena; for fetch
+ *  and fetchAll. */
+export function fetchDescriptor(url: string, options: FetchOptions | null): usize {
   let opts = options !== null ? options : new FetchOptions();
   let desc = __alloc(FETCH_DESC_BYTES);
   memory.fill(desc, 0, FETCH_DESC_BYTES);
@@ -243,11 +262,5 @@ export function fetch(url: string, options: FetchOptions | null = null): FetchRe
   }
   store<u32>(desc + FETCH_TIMEOUT_MS, <u32>max(opts.timeoutMs, 0));
   store<u32>(desc + FETCH_MAX_BYTES, <u32>max(opts.maxBytes, 0));
-  // Other requests run while this one waits and each enters its own arena; re-enter ours
-  // before anything is allocated (runtime/arena.ts, __arena_current).
-  if (!mayWait()) return new FetchResponse(desc, <FetchError>EFFECT_UNAVAILABLE);
-  let region = __arena_current();
-  let status = hostFetch(desc);
-  __arena_switch(region);
-  return new FetchResponse(desc, <FetchError>status);
+  return desc;
 }
