@@ -26,6 +26,7 @@ import { Note, Problem, Listing, PAGE_SIZE } from "./note";
 import { Draft, draftFromJson, draftFromForm } from "./draft";
 import { listPage, notePage, errorPage } from "./page";
 import { announceCreated, announceDeleted, events, liveScript } from "./live";
+import { notesDb } from "./sqlite_store"; // NOTES_DB=path: the notes in SQLite instead
 
 // The app's state, made at start-up. The map's storage grows in the heap by itself; what
 // it holds must be heap objects, which is what Heap.keep returns.
@@ -34,6 +35,8 @@ let nextId: u32 = 1;
 
 /** Keeps a valid draft as a new note: the note, or null when the heap is full. */
 function create(d: Draft): Note | null {
+  let db = notesDb;
+  if (db !== null) return db.create(d);
   let note = Heap.keep(new Note(nextId, d.title, d.body, d.tags, <i64>wallMs()));
   // Null when the heap is full. Heap.keep also leaves room for the map's next growth, so
   // the set below cannot run out of heap.
@@ -44,6 +47,8 @@ function create(d: Draft): Note | null {
 }
 
 function remove(id: u32): bool {
+  let db = notesDb;
+  if (db !== null) return db.delete(id);
   if (!notes.has(id)) return false;
   let note = notes.get(id);
   notes.delete(id);
@@ -65,6 +70,8 @@ function idParam(req: Request): u32 {
 }
 
 function find(req: Request): Note | null {
+  let db = notesDb;
+  if (db !== null) return db.find(idParam(req));
   let id = idParam(req);
   return notes.has(id) ? notes.get(id) : null;
 }
@@ -82,6 +89,11 @@ function listing(req: Request): Listing {
   let p = req.query("page");
   out.page = p !== null ? I32.parseInt(p) : 1;
   if (!(out.page >= 1 && out.page <= 1000000)) out.page = 1;
+  let db = notesDb;
+  if (db !== null) {
+    db.list(out);
+    return out;
+  }
   let skip = (out.page - 1) * PAGE_SIZE;
   // In insertion order, which is id order: walking it backwards is newest first.
   let all = notes.values();
