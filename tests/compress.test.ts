@@ -39,14 +39,15 @@ function choose(acceptEncoding: string | string[] | null): number {
 }
 
 describe("Accept-Encoding", () => {
-  it("prefers br at equal q, follows q-values, and treats q=0 as a refusal", () => {
+  it("prefers gzip at equal q, follows q-values, and treats q=0 as a refusal", () => {
     const cases: [string | string[] | null, number][] = [
       [null, ENC_IDENTITY],
       ["", ENC_IDENTITY],
       ["gzip", ENC_GZIP],
       ["br", ENC_BR],
-      ["gzip, br", ENC_BR],
-      ["gzip, deflate, br, zstd", ENC_BR],
+      ["gzip, br", ENC_GZIP],
+      ["gzip, deflate, br, zstd", ENC_GZIP],
+      ["gzip;q=0.9, br", ENC_BR],
       ["GZIP", ENC_GZIP],
       ["x-gzip", ENC_GZIP],
       ["gzip;q=1, br;q=0.5", ENC_GZIP],
@@ -55,7 +56,8 @@ describe("Accept-Encoding", () => {
       ["br;q=0", ENC_IDENTITY],
       ["br;q=0.000", ENC_IDENTITY],
       ["gzip;q=0, br;q=0", ENC_IDENTITY],
-      ["*", ENC_BR],
+      ["*", ENC_GZIP],
+      ["*, gzip;q=0.5", ENC_BR],
       ["*;q=0.5, gzip", ENC_GZIP],
       ["*;q=0", ENC_IDENTITY],
       ["*, br;q=0", ENC_GZIP],
@@ -158,7 +160,7 @@ describe("compressed responses", () => {
     assert.equal(plain.headers.get("content-encoding"), undefined);
     assert.equal(plain.headers.get("vary"), "Accept-Encoding", "Vary also when this client took identity");
     assert.equal(plain.body.length, Number(plain.headers.get("content-length")));
-    for (const [ae, coding] of [["gzip", "gzip"], ["br", "br"], ["gzip, deflate, br", "br"], ["br;q=0.1, gzip", "gzip"]]) {
+    for (const [ae, coding] of [["gzip", "gzip"], ["br", "br"], ["gzip, deflate, br", "gzip"], ["br;q=0.1, gzip", "gzip"], ["gzip;q=0.5, br", "br"]]) {
       const res = await fetchOne("/page?n=20000", ae);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-encoding"), coding, ae);
@@ -254,7 +256,7 @@ describe("compressed responses", () => {
       assert.equal(r.responses.length, reqs.length);
       assert.equal(r.closed, false);
       r.responses.forEach((res, i) => {
-        const want = codings[i] === null ? undefined : codings[i] === "gzip" ? "gzip" : "br";
+        const want = codings[i] === null ? undefined : codings[i] === "br" ? "br" : "gzip";
         assert.equal(res.headers.get("content-encoding"), want, String(i));
         assert.ok(decode(res).equals(expected[i].body), String(i));
       });

@@ -122,7 +122,9 @@ function weight(buf: Uint8Array, p: number, end: number): number {
 /**
  * The coding to answer with, from the Accept-Encoding fields of a request head whose bytes
  * start at `base` in `buf` (RFC 9110 §12.5.3): the acceptable coding with the highest q,
- * brotli before gzip at equal q, `*` standing for every coding not listed (identity too),
+ * gzip before brotli at equal q (at the levels chosen here brotli is no smaller on real
+ * pages and costs more CPU: docs/performance.md, "Compression"), `*` standing for every
+ * coding not listed (identity too),
  * q=0 refusing. Identity wins only with a higher q than both, given to it or to `*`; with
  * no Accept-Encoding field (or an empty one) it is identity: clients that decode say so.
  */
@@ -157,7 +159,7 @@ export function chooseEncoding(buf: Uint8Array, base: number, head: HeadFields):
   const qIdentity = identity >= 0 ? identity : Math.max(star, 0);
   const best = Math.max(qBr, qGzip);
   if (best === 0 || qIdentity > best) return ENC_IDENTITY;
-  return qBr >= qGzip ? ENC_BR : ENC_GZIP;
+  return qGzip >= qBr ? ENC_GZIP : ENC_BR;
 }
 
 /** Whether the media type in buf[p, end) (a Content-Type value) is worth compressing:
