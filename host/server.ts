@@ -347,6 +347,16 @@ export class ArenaServer implements ConnectionEnv {
    * one whose own keep-alive timeout is shorter closes the connection first, so nothing
    * is lost (docs/operations.md, "Behind nginx").
    */
+  /** Closes the listening sockets; connections go on as they are. The first step of a
+   *  drain of several workers: each stops accepting before any answers Connection: close,
+   *  which makes a balancer open new connections, and a new connection that lands in the
+   *  queue of a listening socket about to close is reset with its request (a POST a
+   *  balancer does not resend). */
+  stopAccepting(): void {
+    for (const l of this.listeners) l.close();
+    this.listeners = [];
+  }
+
   close(closeIdle = true): Promise<void> {
     if (this.closed !== null) return this.closed;
     this.closing = true;
@@ -359,7 +369,7 @@ export class ArenaServer implements ConnectionEnv {
         for (const line of this.peaks?.lines(this.app.memory.plan.slotBytes) ?? []) this.log.info(line);
         resolve();
       };
-      for (const l of this.listeners) l.close();
+      this.stopAccepting();
       if (closeIdle) for (const conn of [...this.connections]) conn.shutdown();
       if (this.connections.size === 0) {
         this.resolveClosed();

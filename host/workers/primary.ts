@@ -278,6 +278,13 @@ export class Primary {
    *  `log`: each worker logs what it finishes (not when start-up failed). */
   async drain(closeIdle = true, log = true): Promise<void> {
     this.draining = true;
+    // Every worker stops accepting before any starts closing connections (ArenaServer.stopAccepting).
+    await Promise.all(this.handles.map(async (h) => {
+      if (h.thread === null && h.inline === null) return;
+      const done = h.next("not-accepting", "closed");
+      h.post({ type: "stop-accepting" });
+      await done;
+    }));
     await Promise.all(this.handles.map(async (h) => {
       if (h.thread === null && h.inline === null) return;
       const closed = h.next("closed");

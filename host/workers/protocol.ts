@@ -29,7 +29,9 @@ export type ToWorker =
   | { type: "reload"; wasm: Uint8Array; file: string }
   /** Stop accepting and finish; `closeIdle`: close idle keep-alive connections at once
    *  (ArenaServer.close). */
-  | { type: "drain"; closeIdle: boolean; log: boolean };
+  | { type: "drain"; closeIdle: boolean; log: boolean }
+  /** Close the listening sockets, nothing else (the first step of a drain). */
+  | { type: "stop-accepting" };
 
 /** Worker → primary. */
 export type FromWorker =
@@ -41,5 +43,7 @@ export type FromWorker =
   | { type: "reloaded"; ok: boolean; line: string }
   /** The build a reload replaced has finished its last request and is released. */
   | { type: "drained" }
+  /** Its listening sockets are closed ("stop-accepting"). */
+  | { type: "not-accepting" }
   /** Drained after "drain": every connection is closed; the worker may exit. */
   | { type: "closed" };

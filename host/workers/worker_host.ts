@@ -55,6 +55,10 @@ export class WorkerHost {
   async handle(m: ToWorker): Promise<void> {
     if (m.type === "reload") return this.reload(m.wasm, m.file);
     if (m.type === "drain") return this.drain(m.closeIdle, m.log);
+    if (m.type === "stop-accepting") {
+      this.server?.stopAccepting();
+      this.send({ type: "not-accepting" });
+    }
   }
 
   private async reload(wasm: Uint8Array, file: string): Promise<void> {
