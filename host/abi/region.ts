@@ -11,7 +11,6 @@
 // block header later) is 16-byte aligned; commits keep that invariant.
 
 import { REGION_END, REGION_PTR } from "./constants.ts";
-import { assert } from "../assert.ts";
 
 /** Object payloads are 16-byte aligned; a block header (4 bytes) sits just before. */
 const BLOCK_OVERHEAD = 4;
@@ -30,12 +29,15 @@ export function regionEnd(dv: DataView, base: number): number {
   return dv.getUint32(base + REGION_END, true);
 }
 
-/** Makes [top, end) part of the request's arena: the next allocation comes after `end`. */
-export function regionCommit(dv: DataView, base: number, end: number): void {
+/** Makes [top, end) part of the request's arena: the next allocation comes after `end`.
+ *  False, and nothing changes, when `end` is not in the free part [top, region end]: the
+ *  caller turns that into its effect's failure. It runs in socket callbacks, where a throw
+ *  would end the worker, so it never throws. */
+export function regionCommit(dv: DataView, base: number, end: number): boolean {
   const top = regionTop(dv, base);
   const limit = regionEnd(dv, base);
-  // The message is built only on failure: commits happen for every effect result.
-  if (end < top || end > limit) assert(false, `a region commit (${end}) lies inside the free part [${top}, ${limit}]`);
+  if (end < top || end > limit) return false;
   const next = Math.min(align16(end + BLOCK_OVERHEAD) - BLOCK_OVERHEAD, limit);
   dv.setUint32(base + REGION_PTR, next, true);
+  return true;
 }

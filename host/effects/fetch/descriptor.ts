@@ -111,6 +111,11 @@ export class FetchDescriptor {
     dv.setUint32(desc + FETCH_RES_BODY_LEN, bodyLen, true);
   }
 
+  /** Drops the error message: it lies in space that could not be committed. */
+  clearError(dv: DataView): void {
+    dv.setUint32(this.desc + FETCH_RES_ERROR_LEN, 0, true);
+  }
+
   /** Writes `message` (up to 1 KiB of it, as fits) at [top, end) of the arena and points
    *  the answer's error at it; returns where the message ends (the caller commits it). */
   writeError(app: AppMemory, top: number, end: number, message: string): number {

@@ -14,9 +14,16 @@
 //   region top ─┬─ share 0 ──────┬─ share 1 ──────┬ … ┤ region end
 //               │ head, body, tbl│ error message  │
 //   after:      ├ answer 0 ┬ answer 1 ┬─ free … ───────┤
+//
+// The shares are cut from the free arena, so the list and every descriptor must lie below
+// the region's top, in what the app has allocated, and no two may overlap: a descriptor in
+// a share would be overwritten by upstream bytes, and one listed twice would be answered
+// (and moved) twice. A list that breaks this is refused as a whole before anything is
+// written. Every address compact() moves is checked to lie in the answer being moved.
 
 import { EFFECT_CANCELLED, EFFECT_OK, FETCH_RES_BODY_PTR, FETCH_RES_EFFECT, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, HEADER_ENTRY_BYTES, BODY_HEADROOM_BYTES, EFFECT_BAD_ARGUMENT, FETCH_DESC_BYTES,
+  EFFECT_TOO_LARGE, FETCH_RES_BODY_LEN, REGION_HEADER_BYTES,
 } from "../../abi/constants.ts";
 import { align16, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
 import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
@@ -24,6 +31,8 @@ import { assert } from "../../assert.ts";
 import { FETCH_HEAD_BYTES_MAX, PARALLEL_FETCHES_MAX } from "../../limits.ts";
 import { FetchOp, type FetchEnv, type FetchGroupSink } from "./fetch_op.ts";
 import { OpTimer } from "./op_timer.ts";
+
+const encoder = new TextEncoder();
 
 /** What a share must hold besides the body: a head, a header table for it, the headroom. */
 const SHARE_OVERHEAD = 2 * FETCH_HEAD_BYTES_MAX + BODY_HEADROOM_BYTES + 64;
@@ -44,6 +53,8 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
   /** Per fetch: 1 when it started (its descriptor was sound), and its share's bytes. */
   private readonly started = new Uint8Array(PARALLEL_FETCHES_MAX);
   private readonly shares = new Float64Array(PARALLEL_FETCHES_MAX);
+  /** The descriptors' addresses, read from the list once (the list is the app's memory). */
+  private readonly descs = new Uint32Array(PARALLEL_FETCHES_MAX);
 
   constructor(ctx: SlotContext, env: FetchEnv) {
     this.ctx = ctx;
@@ -53,17 +64,16 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
   /** Starts the `count` fetches whose descriptors' addresses are the u32s at `list`; a
    *  status when none had to wait, else a promise that settles when all have ended. */
   start(list: number, count: number, timeoutMs: number): number | Promise<number> {
-    const app = this.env.memory;
-    const dv = app.dv;
-    const slot = this.ctx.slot;
-    if (count > PARALLEL_FETCHES_MAX || !app.validRange(slot, list, count * 4)) return EFFECT_BAD_ARGUMENT;
-    for (let i = 0; i < count; i++) {
-      if (!app.validRange(slot, dv.getUint32(list + i * 4, true), FETCH_DESC_BYTES)) return EFFECT_BAD_ARGUMENT;
-    }
+    const dv = this.env.memory.dv;
+    if (count > PARALLEL_FETCHES_MAX || !this.env.memory.validRange(this.ctx.slot, list, count * 4)) return EFFECT_BAD_ARGUMENT;
+    const descs = this.descs;
+    for (let i = 0; i < count; i++) descs[i] = dv.getUint32(list + i * 4, true);
+    const bad = this.badList(list, count);
+    if (bad !== null) return this.refuse(count, `fetch_all: ${bad}`);
     while (this.ops.length < count) this.ops.push(new FetchOp(this.ctx, this.env));
     let started = 0;
     for (let i = 0; i < count; i++) {
-      const desc = dv.getUint32(list + i * 4, true);
+      const desc = descs[i];
       const status = this.ops[i].prepare(desc);
       dv.setUint32(desc + FETCH_RES_EFFECT, status, true);
       this.started[i] = status === EFFECT_OK ? 1 : 0;
@@ -77,6 +87,48 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
     this.timer.arm(this.timeoutMs);
     this.launch();
     return promise;
+  }
+
+  /** Why the list at `list` (its addresses already in `descs`) cannot be used, or null:
+   *  it and every descriptor must lie in what the app has allocated, apart. */
+  private badList(list: number, count: number): string | null {
+    const base = this.env.memory.slotBase(this.ctx.slot);
+    const lo = base + REGION_HEADER_BYTES;
+    const top = regionTop(this.env.memory.dv, base);
+    if (list < lo || list + count * 4 > top) return "the list of descriptors must lie in what the request has allocated, below its arena's free part";
+    for (let i = 0; i < count; i++) {
+      const d = this.descs[i];
+      if (d < lo || d + FETCH_DESC_BYTES > top) return `descriptor ${i} must lie in what the request has allocated, below its arena's free part`;
+      if (d < list + count * 4 && list < d + FETCH_DESC_BYTES) return `descriptor ${i} overlaps the list of descriptors`;
+      for (let j = 0; j < i; j++) {
+        const e = this.descs[j];
+        if (d < e + FETCH_DESC_BYTES && e < d + FETCH_DESC_BYTES) return `descriptors ${j} and ${i} overlap (each request needs a descriptor of its own)`;
+      }
+    }
+    return null;
+  }
+
+  /** Refuses the whole group: `message` goes at the region's top, and every descriptor
+   *  the app may read (in what it has allocated) points at it. */
+  private refuse(count: number, message: string): number {
+    const app = this.env.memory;
+    const dv = app.dv;
+    const base = app.slotBase(this.ctx.slot);
+    const top = regionTop(dv, base);
+    const bytes = encoder.encode(message);
+    if (!regionCommit(dv, base, top + bytes.length)) return EFFECT_BAD_ARGUMENT;
+    app.u8.set(bytes, top);
+    for (let i = 0; i < count; i++) {
+      const d = this.descs[i];
+      if (d < base + REGION_HEADER_BYTES || d + FETCH_DESC_BYTES > top) continue;
+      dv.setUint32(d + FETCH_RES_STATUS, 0, true);
+      dv.setUint32(d + FETCH_RES_HEADER_COUNT, 0, true);
+      dv.setUint32(d + FETCH_RES_BODY_LEN, 0, true);
+      dv.setUint32(d + FETCH_RES_ERROR_PTR, top, true);
+      dv.setUint32(d + FETCH_RES_ERROR_LEN, bytes.length, true);
+      dv.setUint32(d + FETCH_RES_EFFECT, EFFECT_BAD_ARGUMENT, true);
+    }
+    return EFFECT_BAD_ARGUMENT;
   }
 
   /** Cuts the free arena into the shares and starts every prepared fetch in its own. */
@@ -133,23 +185,47 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
     this.ctx.wake(this, this.ctx.cancelled ? EFFECT_CANCELLED : EFFECT_OK);
   }
 
-  /** Moves every answer down to follow the one before it, then commits them. */
+  /** Moves every answer down to follow the one before it, then commits them. It runs in
+   *  a socket callback, so what cannot be kept fails its fetch rather than throwing: an
+   *  answer out of its place (past the one before it, or pointing outside itself) is
+   *  dropped, and so is every answer if the commit fails. */
   private compact(): void {
     const app = this.env.memory;
     const dv = app.dv;
-    let at = align16(this.floor);
+    const base = app.slotBase(this.ctx.slot);
+    const floor = align16(this.floor);
+    const limit = regionEnd(dv, base);
+    let at = floor;
+    let end = floor;
+    let dropped = 0;
     for (let i = 0; i < this.count; i++) {
       const op = this.ops[i];
       if (this.started[i] === 0 || op.blockEnd <= op.blockStart) continue;
       const delta = op.blockStart - at;
-      assert(delta >= 0 && delta % 16 === 0, "answers move down by whole 16-byte blocks, keeping the body's alignment");
+      if (delta < 0 || delta % 16 !== 0 || op.blockEnd > limit || !answerWithin(dv, op.desc, floor, op.blockStart, op.blockEnd)) {
+        dropped |= 1 << i;
+        continue;
+      }
       if (delta > 0) {
         app.u8.copyWithin(at, op.blockStart, op.blockEnd);
         relocate(dv, op.desc, delta);
       }
-      at = align16(op.blockEnd - delta);
+      end = op.blockEnd - delta;
+      at = align16(end);
     }
-    if (at > align16(this.floor)) regionCommit(dv, app.slotBase(this.ctx.slot), at);
+    for (let i = 0; i < this.count && dropped !== 0; i++) {
+      if ((dropped & (1 << i)) === 0) continue;
+      end = this.ops[i].dropAnswer(Math.min(at, limit), limit, "this fetch's answer did not stay within its share of the request's arena");
+      dv.setUint32(this.ops[i].desc + FETCH_RES_EFFECT, EFFECT_TOO_LARGE, true);
+      at = end;
+    }
+    if (end > floor && !regionCommit(dv, base, end)) {
+      for (let i = 0; i < this.count; i++) {
+        if (this.started[i] === 0) continue;
+        this.ops[i].dropAnswer(floor, floor, "");
+        dv.setUint32(this.ops[i].desc + FETCH_RES_EFFECT, EFFECT_TOO_LARGE, true);
+      }
+    }
   }
 
   /** The group's timeout: every fetch still running ends as timed out. */
@@ -169,8 +245,28 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
   }
 }
 
+/** Whether the answer at `desc` (its message, or its header table, fields and body) lies
+ *  in [start, end), its descriptor below `floor`: what relocate() moves must lie in the
+ *  block that is moved, or it would rewrite memory outside the arena's answers. */
+function answerWithin(dv: DataView, desc: number, floor: number, start: number, end: number): boolean {
+  const inside = (ptr: number, len: number): boolean => ptr >= start && len <= end - ptr;
+  if (desc + FETCH_DESC_BYTES > floor) return false;
+  const errorLen = dv.getUint32(desc + FETCH_RES_ERROR_LEN, true);
+  if (errorLen > 0) return inside(dv.getUint32(desc + FETCH_RES_ERROR_PTR, true), errorLen);
+  if (dv.getUint32(desc + FETCH_RES_STATUS, true) === 0) return true;
+  const table = dv.getUint32(desc + FETCH_RES_HEADERS_PTR, true);
+  const n = dv.getUint32(desc + FETCH_RES_HEADER_COUNT, true);
+  if (!inside(table, n * HEADER_ENTRY_BYTES)) return false;
+  for (let k = 0; k < n; k++) {
+    const e = table + k * HEADER_ENTRY_BYTES;
+    if (!inside(dv.getUint32(e, true), dv.getUint32(e + 4, true)) || !inside(dv.getUint32(e + 8, true), dv.getUint32(e + 12, true))) return false;
+  }
+  return inside(dv.getUint32(desc + FETCH_RES_BODY_PTR, true), dv.getUint32(desc + FETCH_RES_BODY_LEN, true));
+}
+
 /** Points the answer at `desc` `delta` bytes lower: its error message, or its header
- *  table (each entry's name and value) and its body. */
+ *  table (each entry's name and value) and its body. answerWithin() has checked every
+ *  address it moves. */
 function relocate(dv: DataView, desc: number, delta: number): void {
   if (dv.getUint32(desc + FETCH_RES_ERROR_LEN, true) > 0) {
     dv.setUint32(desc + FETCH_RES_ERROR_PTR, dv.getUint32(desc + FETCH_RES_ERROR_PTR, true) - delta, true);

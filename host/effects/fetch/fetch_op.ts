@@ -157,7 +157,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
       return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
     }
     const headEnd = writeRequestHead(u8, top, req, url.targetStart, url.targetEnd, pool.authority);
-    regionCommit(dv, this.base, headEnd);
+    if (!regionCommit(dv, this.base, headEnd)) return this.failNow(EFFECT_TOO_LARGE, "the request head does not fit in the arena");
     this.reqStart = top;
     this.reqEnd = headEnd;
     this.sendBodyLen = req.withBody ? req.bodyLen : 0;
@@ -226,7 +226,7 @@ export class FetchOp implements PendingEffect, UpstreamUser {
    *  head's end in; what follows the head goes on to the body. */
   private headData(chunk: Uint8Array, off: number, chunkEnd: number): void {
     const u8 = this.app.u8;
-    const limit = Math.min(FETCH_HEAD_BYTES_MAX, this.winEnd - this.recvStart);
+    const limit = Math.max(0, Math.min(FETCH_HEAD_BYTES_MAX, this.winEnd - this.recvStart));
     const n = Math.min(chunkEnd - off, limit - this.recvLen);
     copyBytes(chunk, off, u8, this.recvStart + this.recvLen, n);
     this.recvLen += n;
@@ -284,9 +284,16 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     const head = this.head;
     const body = this.body;
     this.reusable = head.keepAlive;
+    // The body and the header table after it (4-byte aligned: up to 3 bytes more) must fit
+    // the window too: a head that only just fits would push the table past its end (into
+    // the next fetch's share, or past the region's end).
     const tableBytes = head.headerCount * HEADER_ENTRY_BYTES + 16;
     const bodyStart = align16(end + BODY_HEADROOM_BYTES);
-    const bodyMax = Math.max(0, Math.min(this.bodyMaxAsked, this.winEnd - bodyStart - tableBytes));
+    if (bodyStart + tableBytes > this.winEnd) {
+      this.fail(EFFECT_TOO_LARGE, `the upstream's response head (${end - this.recvStart} bytes, ${head.headerCount} fields) and its header table are over ${this.room()}`);
+      return;
+    }
+    const bodyMax = Math.min(this.bodyMaxAsked, this.winEnd - bodyStart - tableBytes);
     const r = body.begin(head, this.req.expectBody, bodyStart, bodyMax);
     if (r === BODY_TOO_LARGE) {
       this.tooLarge(head.contentLength);
@@ -334,8 +341,18 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     const head = this.head;
     const body = this.body;
     const table = (body.start + body.length + 3) & ~3;
+    const tableEnd = table + head.headerCount * HEADER_ENTRY_BYTES;
+    // final() left room for the table; checked again here, where a write past the window
+    // would land in another fetch's answer.
+    if (tableEnd > this.winEnd) {
+      this.fail(EFFECT_TOO_LARGE, `the upstream's response and its header table are over ${this.room()}`);
+      return;
+    }
     writeHeaderTable(dv, table, 0, head.fields, head.headerCount);
-    this.wrote(this.recvStart, table + head.headerCount * HEADER_ENTRY_BYTES);
+    if (!this.wrote(this.recvStart, tableEnd)) {
+      this.fail(EFFECT_TOO_LARGE, "the upstream's response could not be kept in the request's arena");
+      return;
+    }
     this.req.writeResponse(dv, head.status, table, head.headerCount, body.start, body.length);
     const conn = this.conn;
     this.conn = null;
@@ -372,6 +389,12 @@ export class FetchOp implements PendingEffect, UpstreamUser {
       connectTimeoutMs: this.env.pools.connectTimeoutMs,
       bodyBytes: this.phase === PHASE_BODY ? this.body.length : -1,
     }, err));
+  }
+
+  /** What its response may take, for a TooLarge message. */
+  private room(): string {
+    const bytes = Math.max(0, this.winEnd - align16(this.winStart));
+    return this.group === null ? `what is free in the request's arena (${bytes} bytes)` : `this fetch's share of the request's arena (${bytes} bytes)`;
   }
 
   /** How far the fetch got, for a timeout's message. */
@@ -417,19 +440,34 @@ export class FetchOp implements PendingEffect, UpstreamUser {
     this.settle(status);
   }
 
+  /** Its group could not keep its answer: the answer is cleared and `message` written at
+   *  [start, end) of the arena; returns where the message ends. */
+  dropAnswer(start: number, end: number, message: string): number {
+    const dv = this.app.dv;
+    this.req.writeResponse(dv, 0, 0, 0, 0, 0);
+    return this.req.writeError(this.app, start, Math.max(start, end), message);
+  }
+
   /** A failure before anything was started: no promise, the app continues at once. */
   private failNow(status: number, message: string): number {
     const dv = this.app.dv;
-    regionCommit(dv, this.base, this.req.writeError(this.app, regionTop(dv, this.base), regionEnd(dv, this.base), message));
+    const top = regionTop(dv, this.base);
+    if (!regionCommit(dv, this.base, this.req.writeError(this.app, top, Math.max(top, regionEnd(dv, this.base)), message))) this.req.clearError(dv);
     return status;
   }
 
   /** Its answer lies at [start, end) of its window: a fetch of its own commits it, a
-   *  group's member leaves that to the group. */
-  private wrote(start: number, end: number): void {
+   *  group's member leaves that to the group. False when the commit fails (the region's
+   *  header no longer matches the window): then no answer is left pointing at free space. */
+  private wrote(start: number, end: number): boolean {
     this.blockStart = start;
     this.blockEnd = end;
-    if (this.group === null) regionCommit(this.app.dv, this.base, end);
+    if (this.group === null && !regionCommit(this.app.dv, this.base, end)) {
+      this.blockEnd = start;
+      this.req.clearError(this.app.dv);
+      return false;
+    }
+    return true;
   }
 
   private settle(status: number): void {
