@@ -3,12 +3,18 @@
 // does not read (the writer suspends, the host buffers nothing, the send timeout closes
 // it), a client that leaves mid-stream (the next write answers Cancelled and the slot comes
 // back), the stream limit (503 ARENA_E_STREAMS), a trap mid-stream, and the observer told
-// once per stream with its bytes. The app is tests/fixtures/streamapp.ts.
+// once per stream with its bytes. The app is tests/fixtures/streamapp.ts. A stream cancelled
+// while a write is still in the kernel (the client half-closes, a reload, a shutdown) runs
+// in a server process of its own (tests/fixtures/stream_server.ts): that race once aborted
+// the process natively, which would take the test runner with it.
 
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { fork, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
 import { FinishedRequest, type RequestObserver } from "../host/http/observer.ts";
-import { get, startTestServer, waitFor, type Running } from "./helpers.ts";
+import { buildApp, get, ROOT, startTestServer, stopChild, waitFor, type Running } from "./helpers.ts";
 import { dechunk, RawClient, split } from "./stream_client.ts";
 
 const SLOTS = 8;
@@ -147,5 +153,123 @@ describe("streaming responses", () => {
     c.socket.destroy();
     await waitFor(() => observer.seen.length === 1, 2000);
     assert.deepEqual(observer.seen, [{ status: 200, code: null, bytes: Buffer.byteLength(text, "latin1") }]);
+  });
+});
+
+type Msg = Record<string, unknown>;
+
+/** A server in a process of its own, and how it exited (null while it runs). */
+class Child {
+  readonly proc: ChildProcess;
+  exit: string | null = null;
+  constructor(wasm: string, options: object) {
+    this.proc = fork(path.join(ROOT, "tests/fixtures/stream_server.ts"), [wasm, JSON.stringify(options)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.proc.on("exit", (code, signal) => { this.exit = `code ${code} signal ${signal}`; });
+  }
+  /** Sends `msg` and resolves with the reply; rejects when the process exits first. */
+  ask(msg: string): Promise<Msg> {
+    return new Promise((resolve, reject) => {
+      if (this.exit !== null) return reject(new Error(`the server exited: ${this.exit}`));
+      const onExit = () => reject(new Error(`the server exited: ${this.exit}`));
+      this.proc.once("exit", onExit);
+      this.proc.once("message", (m) => {
+        this.proc.off("exit", onExit);
+        resolve(m as Msg);
+      });
+      this.proc.send(msg);
+    });
+  }
+}
+
+describe("a stream cancelled while its write is still in the kernel", () => {
+  let wasm = "";
+  let child: Child;
+  let port = 0;
+  before(async () => {
+    wasm = path.join(ROOT, "tests/.build/streamapp-child.wasm");
+    fs.mkdirSync(path.dirname(wasm), { recursive: true });
+    fs.writeFileSync(wasm, await buildApp("tests/fixtures/streamapp.ts"));
+  });
+  const start = async (options: object = {}): Promise<void> => {
+    child = new Child(wasm, options);
+    port = (await new Promise<Msg>((resolve) => child.proc.once("message", (m) => resolve(m as Msg)))).port as number;
+  };
+  afterEach(async () => {
+    if (child !== undefined) await stopChild(child.proc);
+  });
+
+  /** /big's pieces written and the Cancelled answers the app saw, from this server. */
+  const counts = async (): Promise<number[]> => (await (await fetch(`http://127.0.0.1:${port}/progress`)).text()).trim().split(" ").map(Number);
+  const pieces = async (): Promise<number> => (await counts())[0];
+  /** The server is alive, every slot and stream share came back, and it still serves. */
+  const stillServes = async (): Promise<void> => {
+    for (let i = 0; i < 50; i++) {
+      const s = await child.ask("stats");
+      if (s.slotsFree === s.slots && s.streams === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const s = await child.ask("stats");
+    assert.deepEqual([s.slotsFree, s.streams], [s.slots, 0], String(s.lines));
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/plain`)).text(), "plain\n");
+  };
+  /** Reads slowly: a read every 10 ms, so the server's writes wait on the kernel. */
+  const slowly = (c: RawClient): NodeJS.Timeout => {
+    c.socket.pause();
+    c.socket.on("data", () => c.socket.pause());
+    return setInterval(() => c.socket.resume(), 10);
+  };
+
+  it("a client that half-closes while the writer waits on a full kernel buffer still reads a complete body; the slot comes back", { timeout: 30_000 }, async () => {
+    await start();
+    const c = new RawClient(port, get("/big?n=200&kib=256")); // 50 MiB
+    c.socket.pause();
+    // The writer is suspended: its count stays put with a piece in flight.
+    let stalled = -1;
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = await pieces();
+      if (now > 0 && now === stalled) break;
+      stalled = now;
+    }
+    assert.ok(stalled > 0 && stalled < 200, `${stalled} pieces written`);
+    c.socket.end(); // the half-close cancels the stream; the client may still read
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(child.exit, null, "the server is alive");
+    c.socket.resume();
+    await waitFor(() => c.closed, 10_000);
+    const decoded = dechunk(split(c.text).body);
+    assert.equal(decoded.complete, true, "the last chunk ends the body");
+    assert.ok(decoded.sizes.length < 200, `${decoded.sizes.length} pieces: the stream stopped`);
+    assert.equal((await counts())[1], 1, "the handler's write answered Cancelled");
+    await stillServes();
+  });
+
+  it("a reload while a slow reader's write is pending ends the stream with its last chunk", { timeout: 30_000 }, async () => {
+    await start();
+    const c = new RawClient(port, get("/big?n=200&kib=256"));
+    const pump = slowly(c);
+    try {
+      await c.until((t) => t.length > 1024 * 1024);
+      assert.equal((await child.ask("reload")).reloaded, true);
+      const text = await c.until((t) => t.endsWith("\r\n0\r\n\r\n"), 20_000);
+      const decoded = dechunk(split(text).body);
+      assert.ok(decoded.complete && decoded.sizes.length < 200, `${decoded.sizes.length} pieces, complete: ${decoded.complete}`);
+    } finally {
+      clearInterval(pump);
+      c.socket.destroy();
+    }
+    await stillServes();
+  });
+
+  it("a graceful shutdown during a fast stream sends its last chunk and exits cleanly", { timeout: 30_000 }, async () => {
+    await start();
+    const c = new RawClient(port, get("/big?n=400&kib=256")); // 100 MiB, read as fast as it comes
+    await c.until((t) => t.length > 4 * 1024 * 1024, 10_000);
+    const closed = await child.ask("close");
+    assert.equal(closed.closed, true);
+    await waitFor(() => child.exit !== null && c.closed, 10_000);
+    assert.equal(child.exit, "code 0 signal null");
+    const decoded = dechunk(split(c.text).body);
+    assert.ok(decoded.complete && decoded.sizes.length < 400, `${decoded.sizes.length} pieces, complete: ${decoded.complete}`);
   });
 });

@@ -318,7 +318,8 @@ export class Connection implements SlotWaiter, StreamSink {
     this.state = S_CLOSED;
     if (this.inApp) {
       // The app is running or suspended on an effect: stop its effects; the slot is
-      // released when the app returns.
+      // released when the app returns. A stream write in flight will not complete.
+      this.stream?.socketClosed();
       this.run.bridge.cancel(this.slot);
     }
     this.releaseSlot();
@@ -985,6 +986,9 @@ export class Connection implements SlotWaiter, StreamSink {
       this.failResponse(stream.refusal!, stream.refusalDetail, this.requestId);
       return;
     }
+    // The stream's wait settles only once its write completed (ResponseStream.cancel), so
+    // the last chunk never queues behind a write that holds the socket's write request.
+    assert(!this.writing, "a stream's handler returns only after its write completed");
     const last = stream.chunked && !stream.bodyless && !this.socket.destroyed;
     if (last) stream.bytes += LAST_CHUNK.length;
     if (this.env.observer !== null) this.observe(stream.status, null, stream.bytes);

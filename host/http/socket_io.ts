@@ -15,6 +15,7 @@
 // errors, close, end, destroy): only the hot byte paths go around it.
 
 import type { Socket } from "node:net";
+import { assert } from "../assert.ts";
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
@@ -111,7 +112,11 @@ export class SocketWriter {
   private readonly done: (err: boolean) => void;
   private readonly req: WriteReq | null;
   private readonly pair: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
-  private readonly onPublicDone = (err?: Error | null): void => this.done(!!err);
+  /** A write was handed to the socket and `done` has not been called for it. A second
+   *  write meanwhile would reuse the write request Node still holds, which aborts the
+   *  process natively; the assert makes such a path fail as an exception instead. */
+  private pending = false;
+  private readonly onPublicDone = (err?: Error | null): void => this.finished(!!err);
 
   constructor(socket: Socket, done: (err: boolean) => void) {
     this.socket = socket;
@@ -121,12 +126,24 @@ export class SocketWriter {
       const req = new binding.WriteWrap();
       req.oncomplete = (status: number) => {
         req.buffer = null;
-        this.done(status < 0);
+        this.finished(status < 0);
       };
       this.req = req;
     } else {
       this.req = null;
     }
+  }
+
+  /** The write handed to the socket completed (or failed). */
+  private finished(err: boolean): void {
+    this.pending = false;
+    this.done(err);
+  }
+
+  /** Marks a write as handed to the socket; there must be none in flight. */
+  private begin(): void {
+    assert(!this.pending, "one write at a time per socket: the previous write completed");
+    this.pending = true;
   }
 
   /** Bytes handed to write() that the kernel has not taken yet (progress of a slow write). */
@@ -137,6 +154,7 @@ export class SocketWriter {
   }
 
   write(a: Uint8Array, b: Uint8Array | null): void {
+    this.begin();
     const req = this.req;
     const handle = (this.socket as unknown as { _handle: TcpHandle | null })._handle;
     if (req === null || handle === null) {
@@ -165,10 +183,10 @@ export class SocketWriter {
     }
     if (err !== 0) {
       req.buffer = null;
-      this.done(true);
+      this.finished(true);
     } else if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) {
       req.buffer = null;
-      this.done(false);
+      this.finished(false);
     }
     // Otherwise the kernel's buffer was full: oncomplete runs when the write finishes.
   }
@@ -176,6 +194,7 @@ export class SocketWriter {
   /** Writes `parts` (any number of views, kept alive until `done`) as one writev: a
    *  streamed chunk is its size line, its bytes in wasm memory and a CRLF. */
   writeParts(parts: Uint8Array[]): void {
+    this.begin();
     const req = this.req;
     const handle = (this.socket as unknown as { _handle: TcpHandle | null })._handle;
     if (req === null || handle === null) {
@@ -191,10 +210,10 @@ export class SocketWriter {
     const err = handle.writev(req, parts, true);
     if (err !== 0) {
       req.buffer = null;
-      this.done(true);
+      this.finished(true);
     } else if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) {
       req.buffer = null;
-      this.done(false);
+      this.finished(false);
     }
   }
 }

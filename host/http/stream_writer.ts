@@ -97,6 +97,12 @@ export class ResponseStream implements PendingEffect {
   /** How the write the request waits for went, until `wakeLater` wakes it. */
   private failedLater = false;
   private readonly wakeLater = (): void => this.settle(this.failedLater);
+  /** A write is with the socket and has not completed: the socket's one write request is
+   *  Node's until it does. */
+  private inFlight = false;
+  /** The stream was cancelled while its write was in flight: the wait answers Cancelled
+   *  once the write completes. */
+  private cancelledInFlight = false;
 
   reset(): void {
     this.status = 0;
@@ -107,6 +113,8 @@ export class ResponseStream implements PendingEffect {
     this.refusalDetail = "";
     this.ctx = null;
     this.failedAtOnce = false;
+    this.inFlight = false;
+    this.cancelledInFlight = false;
   }
 
   refuse(code: ErrorCode, detail: string): void {
@@ -118,6 +126,8 @@ export class ResponseStream implements PendingEffect {
   writing(ctx: SlotContext): void {
     this.ctx = ctx;
     this.failedAtOnce = false;
+    this.inFlight = true;
+    this.cancelledInFlight = false;
   }
 
   /**
@@ -128,9 +138,10 @@ export class ResponseStream implements PendingEffect {
    * handler's next write (in the microtasks right after) would reuse that object too soon.
    */
   written(err: boolean): void {
+    this.inFlight = false;
     const ctx = this.ctx;
     if (ctx !== null && ctx.pending === this) {
-      this.failedLater = err;
+      this.failedLater = err || this.cancelledInFlight;
       setImmediate(this.wakeLater);
     } else {
       this.failedAtOnce = err;
@@ -151,9 +162,24 @@ export class ResponseStream implements PendingEffect {
     return this.failedAtOnce ? EFFECT_CANCELLED : EFFECT_OK;
   }
 
-  /** The write the request waits for will not complete (the connection closed): it
-   *  settles at once. */
+  /**
+   * The request is cancelled (its client half-closed, a reload or a shutdown stopped the
+   * stream, or the connection closed): its wait answers Cancelled. While its write is still
+   * in flight that answer waits for the write to complete: woken now, the handler would
+   * return and the connection would send the last chunk through the write request Node
+   * still holds (a native assertion aborted the process). A client that half-closed may
+   * still read what was sent; one that reads nothing is closed by the send timeout, which
+   * settles the wait through `socketClosed`.
+   */
   cancel(): void {
+    if (this.inFlight) this.cancelledInFlight = true;
+    else this.settle(true);
+  }
+
+  /** The connection closed: the write in flight will not complete (or its completion is
+   *  ignored), and nothing more is written to the socket, so a wait settles at once. */
+  socketClosed(): void {
+    this.inFlight = false;
     this.settle(true);
   }
 }
