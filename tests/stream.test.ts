@@ -4,9 +4,11 @@
 // it), a client that leaves mid-stream (the next write answers Cancelled and the slot comes
 // back), the stream limit (503 ARENA_E_STREAMS), a trap mid-stream, and the observer told
 // once per stream with its bytes. The app is tests/fixtures/streamapp.ts. A stream cancelled
-// while a write is still in the kernel (the client half-closes, a reload, a shutdown) runs
-// in a server process of its own (tests/fixtures/stream_server.ts): that race once aborted
-// the process natively, which would take the test runner with it.
+// while a write is still in the kernel (the client half-closes, a reload, a shutdown), and
+// a pipelined request behind a response whose write completes later, run in a server
+// process of their own (tests/fixtures/stream_server.ts): each once reused the socket's
+// write request too soon, which aborts the process natively and would take the test
+// runner with it.
 
 import assert from "node:assert/strict";
 import { fork, type ChildProcess } from "node:child_process";
@@ -271,5 +273,28 @@ describe("a stream cancelled while its write is still in the kernel", () => {
     assert.equal(child.exit, "code 0 signal null");
     const decoded = dechunk(split(c.text).body);
     assert.ok(decoded.complete && decoded.sizes.length < 400, `${decoded.sizes.length} pieces, complete: ${decoded.complete}`);
+  });
+});
+
+describe("a response whose write completes later, with the next request already pipelined", () => {
+  it("answers the next request on the next turn, not from inside the write's completion", { timeout: 30_000 }, async () => {
+    const wasm = path.join(ROOT, "tests/.build/streamapp-child.wasm");
+    fs.writeFileSync(wasm, await buildApp("tests/fixtures/streamapp.ts"));
+    const child = new Child(wasm, { slots: 2, slotBytes: 16 * 1024 * 1024 });
+    try {
+      const port = (await new Promise<Msg>((resolve) => child.proc.once("message", (m) => resolve(m as Msg)))).port as number;
+      // 8 MiB is more than loopback's socket buffers take while the client does not read.
+      const c = new RawClient(port, get("/large?kib=8192") + get("/large?kib=8192") + get("/plain"));
+      c.socket.pause();
+      await new Promise((r) => setTimeout(r, 300));
+      c.socket.resume();
+      await waitFor(() => c.bytes.length >= 2 * 8 * 1024 * 1024 + 300 || c.closed, 20_000);
+      const text = await c.until((t) => t.endsWith("plain\n"), 10_000);
+      assert.equal(text.match(/HTTP\/1\.1 200 OK/g)?.length, 3);
+      assert.equal(child.exit, null, "the server is alive");
+      c.socket.destroy();
+    } finally {
+      await stopChild(child.proc);
+    }
   });
 });

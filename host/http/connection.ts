@@ -210,7 +210,7 @@ export class Connection implements SlotWaiter, StreamSink {
     this.env = env;
     this.run = env.current;
     socket.setNoDelay(true);
-    this.writer = new SocketWriter(socket, (err: boolean) => this.afterWrite(err));
+    this.writer = new SocketWriter(socket, (err: boolean, later: boolean) => this.afterWrite(err, later));
     socket.on("end", () => this.onEnd());
     socket.on("error", () => { /* 'close' follows; resets and timeouts are routine */ });
     socket.on("close", () => this.onClose());
@@ -341,10 +341,7 @@ export class Connection implements SlotWaiter, StreamSink {
       if (this.state === S_HEAD) {
         if (this.batch >= PIPELINE_BATCH_MAX) {
           // Other connections' events run before this one's next batch.
-          if (!this.batchScheduled) {
-            this.batchScheduled = true;
-            setImmediate(this.onNextBatch);
-          }
+          this.driveNextTurn();
           break;
         }
         progressed = this.readHead();
@@ -370,6 +367,14 @@ export class Connection implements SlotWaiter, StreamSink {
     } else if (this.paused) {
       this.paused = false;
       this.socket.resume();
+    }
+  }
+
+  /** Drives on the next turn of the event loop (once, however often it is asked). */
+  private driveNextTurn(): void {
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(this.onNextBatch);
     }
   }
 
@@ -829,7 +834,9 @@ export class Connection implements SlotWaiter, StreamSink {
     this.setDeadline(DEADLINE_SEND);
   }
 
-  private afterWrite(err: boolean): void {
+  /** A response's write completed; `later` when inside the completion of the socket's write
+   *  request (SocketWriter), which the next pipelined response must not reuse yet. */
+  private afterWrite(err: boolean, later = false): void {
     this.writing = false;
     if (this.deadlineKind === DEADLINE_SEND) this.setDeadline(DEADLINE_NONE);
     if (this.state === S_CLOSED) return;
@@ -855,7 +862,9 @@ export class Connection implements SlotWaiter, StreamSink {
       this.lingeringClose();
       return;
     }
-    this.drive();
+    // A pipelined request answered at once would write from inside the completion.
+    if (later) this.driveNextTurn();
+    else this.drive();
   }
 
   /**

@@ -109,16 +109,22 @@ export function startReading(socket: Socket, shared: Uint8Array, onRead: (buf: U
  */
 export class SocketWriter {
   private readonly socket: Socket;
-  private readonly done: (err: boolean) => void;
+  private readonly done: (err: boolean, later: boolean) => void;
   private readonly req: WriteReq | null;
   private readonly pair: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   /** A write was handed to the socket and `done` has not been called for it. A second
    *  write meanwhile would reuse the write request Node still holds, which aborts the
    *  process natively; the assert makes such a path fail as an exception instead. */
   private pending = false;
-  private readonly onPublicDone = (err?: Error | null): void => this.finished(!!err);
+  /** Inside the completion of the reused write request, which Node still holds. */
+  private completing = false;
+  private readonly onPublicDone = (err?: Error | null): void => this.finished(!!err, false);
 
-  constructor(socket: Socket, done: (err: boolean) => void) {
+  /** `done(err, later)` is called once per write; `later` says it runs inside the completion
+   *  of the socket's reused write request, which Node releases only after it returns and
+   *  the microtasks after it have run: the next write must wait for the next turn of the
+   *  event loop (setImmediate), or it would reuse that request too soon. */
+  constructor(socket: Socket, done: (err: boolean, later: boolean) => void) {
     this.socket = socket;
     this.done = done;
     if (!probed) probe(socket);
@@ -126,7 +132,9 @@ export class SocketWriter {
       const req = new binding.WriteWrap();
       req.oncomplete = (status: number) => {
         req.buffer = null;
-        this.finished(status < 0);
+        this.completing = true;
+        this.finished(status < 0, true);
+        this.completing = false;
       };
       this.req = req;
     } else {
@@ -135,14 +143,15 @@ export class SocketWriter {
   }
 
   /** The write handed to the socket completed (or failed). */
-  private finished(err: boolean): void {
+  private finished(err: boolean, later: boolean): void {
     this.pending = false;
-    this.done(err);
+    this.done(err, later);
   }
 
   /** Marks a write as handed to the socket; there must be none in flight. */
   private begin(): void {
     assert(!this.pending, "one write at a time per socket: the previous write completed");
+    assert(!this.completing, "no write from inside a write's completion: Node still holds the write request");
     this.pending = true;
   }
 
@@ -183,10 +192,10 @@ export class SocketWriter {
     }
     if (err !== 0) {
       req.buffer = null;
-      this.finished(true);
+      this.finished(true, false);
     } else if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) {
       req.buffer = null;
-      this.finished(false);
+      this.finished(false, false);
     }
     // Otherwise the kernel's buffer was full: oncomplete runs when the write finishes.
   }
@@ -210,10 +219,10 @@ export class SocketWriter {
     const err = handle.writev(req, parts, true);
     if (err !== 0) {
       req.buffer = null;
-      this.finished(true);
+      this.finished(true, false);
     } else if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) {
       req.buffer = null;
-      this.finished(false);
+      this.finished(false, false);
     }
   }
 }
