@@ -72,15 +72,9 @@ export function statusHasNoBody(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
 }
 
-/**
- * Writes the full head at u8[pos...]: status line, the app's header bytes (already
- * checked) copied from u8[hdrPtr, hdrPtr + hdrLen), Content-Length (none for the statuses
- * of statusHasNoBody), Date, Connection. Returns the end position. Transfer-Encoding is
- * never written: the host frames every body with Content-Length, and the app may not set
- * either (RESPONSE_RESERVED_FIELDS).
- */
-export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number,
-  bodyLen: number, date: HttpDate, keepAlive: boolean, http10: boolean): number {
+/** Writes a head's status line and the app's header bytes (already checked) copied from
+ *  u8[hdrPtr, hdrPtr + hdrLen) at u8[pos...]; returns the end. What every head starts with. */
+export function writeHeadStart(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number): number {
   const line = statusLine(status);
   u8.set(line, pos);
   pos += line.length;
@@ -88,7 +82,13 @@ export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: n
     u8.copyWithin(pos, hdrPtr, hdrPtr + hdrLen);
     pos += hdrLen;
   }
-  if (!statusHasNoBody(status)) pos = writeContentLength(u8, pos, bodyLen);
+  return pos;
+}
+
+/** Writes Date, Connection (close unless `keepAlive`; keep-alive for HTTP/1.0, whose
+ *  default is to close) and the head's closing CRLF at u8[pos...]; returns the end. What
+ *  every head ends with. */
+export function writeHeadEnd(u8: Uint8Array, pos: number, date: HttpDate, keepAlive: boolean, http10: boolean): number {
   u8.set(DATE, pos);
   pos += DATE.length;
   u8.set(date.bytes, pos);
@@ -104,6 +104,20 @@ export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: n
   }
   u8.set(CRLF, pos);
   return pos + 2;
+}
+
+/**
+ * Writes the full head at u8[pos...]: status line, the app's header bytes (already
+ * checked) copied from u8[hdrPtr, hdrPtr + hdrLen), Content-Length (none for the statuses
+ * of statusHasNoBody), Date, Connection. Returns the end position. Transfer-Encoding is
+ * never written here: the host frames every returned body with Content-Length, and the app
+ * may not set either (RESPONSE_RESERVED_FIELDS); a stream's head is stream_writer.ts's.
+ */
+export function writeHead(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number,
+  bodyLen: number, date: HttpDate, keepAlive: boolean, http10: boolean): number {
+  pos = writeHeadStart(u8, pos, status, hdrPtr, hdrLen);
+  if (!statusHasNoBody(status)) pos = writeContentLength(u8, pos, bodyLen);
+  return writeHeadEnd(u8, pos, date, keepAlive, http10);
 }
 
 /**

@@ -190,6 +190,13 @@ export class SocketWriter {
       req.buffer = this.pair;
       err = handle.writev(req, this.pair, true);
     }
+    this.started(req, err);
+  }
+
+  /** After handing `req` to the socket with status `err`: a failed write or one the kernel
+   *  took at once is finished now; otherwise the kernel's buffer was full, and oncomplete
+   *  runs when the write finishes. */
+  private started(req: WriteReq, err: number): void {
     if (err !== 0) {
       req.buffer = null;
       this.finished(true, false);
@@ -197,7 +204,6 @@ export class SocketWriter {
       req.buffer = null;
       this.finished(false, false);
     }
-    // Otherwise the kernel's buffer was full: oncomplete runs when the write finishes.
   }
 
   /** Writes `parts` (any number of views, kept alive until `done`) as one writev: a
@@ -216,13 +222,6 @@ export class SocketWriter {
     req.handle = handle;
     req.async = false;
     req.buffer = parts;
-    const err = handle.writev(req, parts, true);
-    if (err !== 0) {
-      req.buffer = null;
-      this.finished(true, false);
-    } else if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) {
-      req.buffer = null;
-      this.finished(false, false);
-    }
+    this.started(req, handle.writev(req, parts, true));
   }
 }

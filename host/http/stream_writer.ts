@@ -10,13 +10,11 @@
 import { EFFECT_CANCELLED, EFFECT_OK } from "../abi/constants.ts";
 import type { PendingEffect, SlotContext } from "../abi/slot_context.ts";
 import type { ErrorCode } from "../errors.ts";
-import { HTTP_DATE_BYTES, type HttpDate } from "./date.ts";
-import { statusLine } from "./response_head.ts";
+import type { HttpDate } from "./date.ts";
+import { writeHeadEnd, writeHeadStart } from "./response_head.ts";
 
 const encoder = new TextEncoder();
 const TRANSFER_ENCODING_CHUNKED = encoder.encode("Transfer-Encoding: chunked\r\n");
-const DATE = encoder.encode("Date: ");
-const CONNECTION_CLOSE = encoder.encode("Connection: close\r\n");
 
 /** What follows a chunk's bytes. */
 export const CHUNK_END = encoder.encode("\r\n");
@@ -32,30 +30,12 @@ export const CHUNK_SIZE_LINE_BYTES_MAX = 10;
  */
 export function writeStreamHead(u8: Uint8Array, pos: number, status: number, hdrPtr: number, hdrLen: number,
   date: HttpDate, keepAlive: boolean, chunked: boolean): number {
-  const line = statusLine(status);
-  u8.set(line, pos);
-  pos += line.length;
-  if (hdrLen > 0) {
-    u8.copyWithin(pos, hdrPtr, hdrPtr + hdrLen);
-    pos += hdrLen;
-  }
+  pos = writeHeadStart(u8, pos, status, hdrPtr, hdrLen);
   if (chunked) {
     u8.set(TRANSFER_ENCODING_CHUNKED, pos);
     pos += TRANSFER_ENCODING_CHUNKED.length;
   }
-  u8.set(DATE, pos);
-  pos += DATE.length;
-  u8.set(date.bytes, pos);
-  pos += HTTP_DATE_BYTES;
-  u8[pos++] = 0x0d;
-  u8[pos++] = 0x0a;
-  if (!keepAlive) {
-    u8.set(CONNECTION_CLOSE, pos);
-    pos += CONNECTION_CLOSE.length;
-  }
-  u8[pos++] = 0x0d;
-  u8[pos++] = 0x0a;
-  return pos;
+  return writeHeadEnd(u8, pos, date, keepAlive, false);
 }
 
 /** Writes the chunk size line of a chunk of `n` (> 0) bytes at u8[pos...], lowercase hex
