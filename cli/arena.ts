@@ -7,7 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ArenaError, consoleLogger, formatBytes, parseWhole, planMemory, Primary, resolveServeConfig, serverOptions, workersBudgetLine } from "../host/index.ts";
+import {
+  ArenaError, consoleLogger, deviceBudgetText, formatBytes, parseWhole, planMemory, Primary, resolveServeConfig, serverOptions, workersBudgetLine,
+} from "../host/index.ts";
 import { parseArgs } from "./args.ts";
 import { scaffold } from "./scaffold.ts";
 
@@ -45,6 +47,11 @@ Usage:
       --heap-bytes SIZE     heap region for state kept between requests (env ARENA_HEAP_BYTES, default 16MiB)
       --shared-bytes SIZE   region every worker shares: counters and a key-value store
                             (env ARENA_SHARED_BYTES, default 4MiB, 0 for none)
+      --static DIR        serve the files under DIR before the app: loaded once at start
+                          into the device region, with content types, ETag / 304 and
+                          gzip or brotli variants (env ARENA_STATIC; docs/operations.md)
+      --device-bytes SIZE   device region, outside the wasm memory: static files and the
+                          app's Device buffers (env ARENA_DEVICE_BYTES, default 256MiB)
       --queue N           requests that may wait for a slot before 503 (env ARENA_QUEUE, default 1024)
       --body-bytes SIZE   request body limit, at most (arena - 40KiB)/3 so req.text() fits
                           (env ARENA_BODY_BYTES, default min(512KiB, (arena - 40KiB)/3))
@@ -95,7 +102,8 @@ const CLI_FILE = fileURLToPath(import.meta.url);
 const SIGNAL_REPEAT_MS = 300;
 
 const SERVE_FLAGS = new Set(["port", "host", "slots", "arena-bytes", "startup-bytes", "heap-bytes", "queue", "body-bytes", "log-level", "cpu-ms", "connections", "deadline-ms",
-  "workers", "admin-port", "admin-host", "access-log", "shared-bytes", "compress", "compress-min-bytes", "fetch-ca"]);
+  "workers", "admin-port", "admin-host", "access-log", "shared-bytes", "compress", "compress-min-bytes", "fetch-ca",
+  "device-bytes", "static"]);
 
 async function cmdBuild(argv: string[]): Promise<void> {
   const p = parseArgs(argv, new Set(["o", "out"]), new Set(["check"]));
@@ -121,6 +129,7 @@ async function serveFile(file: string, flags: Record<string, string>, rebuild: (
   const plan = planMemory(config.slots, config.slotBytes, config.startupBytes, config.heapBytes);
   const primary = await Primary.start({
     wasm: bytes, file, host: config.host, port: config.port, workers: config.workers, sharedBytes: config.sharedBytes, options: serverOptions(config),
+    deviceBytes: config.deviceBytes, staticDir: config.staticDir,
     adminPort: config.adminPort, adminHost: config.adminHost, accessLog: config.accessLog, log: consoleLogger,
     nextBuild: async () => {
       if (rebuild !== null) await rebuild();
@@ -134,7 +143,8 @@ async function serveFile(file: string, flags: Record<string, string>, rebuild: (
     consoleLogger.info(`SIGHUP: reloading ${file}`);
     void primary.reload();
   });
-  process.stdout.write(`${workersBudgetLine(plan, config.workers, primary.sharedBytes, config.connections, ` (startup used ${formatBytes(primary.startupUsed)})`)}\n`);
+  const note = ` (startup used ${formatBytes(primary.startupUsed)})`;
+  process.stdout.write(`${workersBudgetLine(plan, config.workers, primary.sharedBytes, config.connections, note, deviceBudgetText(primary.device))}\n`);
   const shown = (h: string) => (h.includes(":") ? `[${h}]` : h);
   const workers = config.workers === 1 ? "" : ` with ${config.workers} workers`;
   process.stdout.write(`arena: serving ${file} on http://${shown(config.host)}:${primary.servingPort}/${workers} (Ctrl-C to stop)\n`);

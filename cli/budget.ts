@@ -4,7 +4,7 @@
 // (host/memory/plan.ts), so the only figures not computed from the options are Node's own,
 // which are measured (NODE_PROCESS_BYTES, NODE_WORKER_BYTES in host/limits.ts).
 //
-//   request = Node + workers × (slots × arena + startup + heap) + shared region
+//   request = Node + workers × (slots × arena + startup + heap) + shared region + device region
 //   limit   = request + one worker's wasm memory (a reload) + every connection's buffers
 //
 // computeBudget is pure (argv, env and the core count in, figures out): the tests and the
@@ -29,13 +29,16 @@ export interface Budget {
   connections: number;
   workersBytes: number;
   sharedBytes: number;
+  /** The device region's bound (--device-bytes): static files and app buffers outside the
+   *  wasm memories, one for all workers. Allocated as used, counted at its bound. */
+  deviceBytes: number;
   /** Node itself: the process, and each worker thread when there are workers. */
   runtimeBytes: number;
   /** A reload holds one worker's old and new app at once: one more wasm memory. */
   reloadBytes: number;
   /** What open connections can add at most: every one with both its buffers lent. */
   connectionsBytes: number;
-  /** Steady state: Node, the workers' wasm memories and the shared region. */
+  /** Steady state: Node, the workers' wasm memories, the shared and device regions. */
   requestBytes: number;
   /** Worst case: the steady state, a reload in progress and every connection busy. */
   limitBytes: number;
@@ -55,17 +58,17 @@ export function computeBudget(argv: string[], env: NodeJS.ProcessEnv, cores = os
   const workersUnset = flags.workers === undefined && !env[ENV_NAMES.workers];
   const config = resolveServeConfig(workersUnset ? { ...flags, workers: String(cores) } : flags, env);
   const plan = planMemory(config.slots, config.slotBytes, config.startupBytes, config.heapBytes);
-  const { workers, sharedBytes } = config;
+  const { workers, sharedBytes, deviceBytes } = config;
   const workersBytes = workers * plan.totalBytes;
   // One worker runs in the main thread; more are threads beside a primary that runs no app,
   // counted as a whole serve process (an upper bound: it has no app memory or requests).
   const runtimeBytes = NODE_PROCESS_BYTES + (workers > 1 ? workers * NODE_WORKER_BYTES : 0);
   const connectionsBytes = workers * config.connections * CONNECTION_BYTES_MAX;
-  const requestBytes = runtimeBytes + workersBytes + sharedBytes;
+  const requestBytes = runtimeBytes + workersBytes + sharedBytes + deviceBytes;
   const reloadBytes = plan.totalBytes;
   const limitBytes = requestBytes + reloadBytes + connectionsBytes;
   return {
-    workers, plan, connections: config.connections, workersBytes, sharedBytes, runtimeBytes, reloadBytes, connectionsBytes,
+    workers, plan, connections: config.connections, workersBytes, sharedBytes, deviceBytes, runtimeBytes, reloadBytes, connectionsBytes,
     requestBytes, limitBytes, format: format as Format,
   };
 }
@@ -94,6 +97,7 @@ export function budgetText(b: Budget): string {
     ["per worker, fixed wasm memory", p.totalBytes, each],
     [`× ${b.workers} worker${b.workers === 1 ? "" : "s"}`, b.workersBytes, ""],
     ["shared region", b.sharedBytes, "one for all workers"],
+    ["device region, at most", b.deviceBytes, "static files and Device buffers, one for all workers (--device-bytes)"],
     ["Node runtime", b.runtimeBytes, node],
     ["steady state", b.requestBytes, "→ memory request"],
     ["reload headroom", b.reloadBytes, "one worker holds its old and new app while the old drains"],

@@ -10,6 +10,7 @@ import { ArenaError } from "./errors.ts";
 import {
   ARENA_BYTES_DEFAULT, COMPRESS_MIN_BYTES_DEFAULT, CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HOST_DEFAULT, PORT_DEFAULT, QUEUE_DEPTH_DEFAULT,
   REQUEST_DEADLINE_MS_DEFAULT, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, SHARED_BYTES_DEFAULT, WORKERS_MAX,
+  DEVICE_BYTES_DEFAULT, DEVICE_BYTES_MAX,
 } from "./limits.ts";
 
 export interface ServeConfig {
@@ -23,6 +24,10 @@ export interface ServeConfig {
   heapBytes: number;
   /** The region every worker shares (counters, key-value store), 0 for none. */
   sharedBytes: number;
+  /** The device region's bound: static files and app buffers, outside the wasm memory. */
+  deviceBytes: number;
+  /** The folder of --static, loaded into the device region at start, or null. */
+  staticDir: string | null;
   queueDepth: number;
   bodyBytes: number | undefined;
   /** Lowest level of the app's log lines that is printed (LOG_DEBUG … LOG_ERROR). */
@@ -58,6 +63,8 @@ export const ENV_NAMES: Record<string, string> = {
   "startup-bytes": "ARENA_STARTUP_BYTES",
   "heap-bytes": "ARENA_HEAP_BYTES",
   "shared-bytes": "ARENA_SHARED_BYTES",
+  "device-bytes": "ARENA_DEVICE_BYTES",
+  static: "ARENA_STATIC",
   queue: "ARENA_QUEUE",
   "body-bytes": "ARENA_BODY_BYTES",
   "log-level": "ARENA_LOG_LEVEL",
@@ -142,6 +149,14 @@ function readFetchCa(v: [string, string] | null): string {
   return text;
 }
 
+/** The device region's bound: --device-bytes, at most DEVICE_BYTES_MAX. */
+function deviceBytes(v: [string, string] | null): number {
+  if (v === null) return DEVICE_BYTES_DEFAULT;
+  const n = parseSize(v[0], v[1]);
+  if (n > DEVICE_BYTES_MAX) throw new ArenaError("ARENA_E_CONFIG", `${v[0]}: ${v[1]} is over DEVICE_BYTES_MAX (64 GiB)`, "use a smaller size");
+  return n;
+}
+
 /** Resolves the serve configuration from parsed `flags` (name → value) and `env`. */
 export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.ProcessEnv): ServeConfig {
   const get = (name: string): [string, string] | null => {
@@ -173,6 +188,8 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     startupBytes: size("startup-bytes", STARTUP_BYTES_DEFAULT)!,
     heapBytes: size("heap-bytes", HEAP_BYTES_DEFAULT)!,
     sharedBytes: size("shared-bytes", SHARED_BYTES_DEFAULT)!,
+    deviceBytes: deviceBytes(get("device-bytes")),
+    staticDir: get("static")?.[1] ?? null,
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),
     logLevel,

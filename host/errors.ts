@@ -31,6 +31,7 @@ export const ERRORS = {
   ARENA_E_HTTP_CODING: { status: 501, message: "The request uses a transfer coding other than chunked." },
   ARENA_E_HTTP_VERSION: { status: 505, message: "Only HTTP/1.0 and HTTP/1.1 are supported." },
   ARENA_E_HTTP_EXPECT: { status: 417, message: "The request has an Expect header other than 100-continue." },
+  ARENA_E_STATIC_METHOD: { status: 405, message: "The path names a static file (--static), which answers GET and HEAD only." },
 
   // Start-up and CLI errors: printed as one line, exit code 1.
   ARENA_E_CONFIG: { status: 0, message: "The configuration is impossible (memory layout, port, flag value)." },

@@ -21,7 +21,7 @@ export { ArenaPeaks, ARENA_PEAK_MARGIN, sizeFlag, suggestArenaBytes, SUGGESTION_
 export { ENV_NAMES, parseSize, parseWhole, resolveServeConfig, serverOptions, type ServeConfig } from "./config.ts";
 export { ArenaError, ERRORS, type ErrorCode } from "./errors.ts";
 export { consoleLogger, MemoryLogger, type Logger } from "./log.ts";
-export { budgetLine, CONNECTION_BYTES_MAX, formatBytes, planMemory, workersBudgetLine, type MemoryPlan } from "./memory/plan.ts";
+export { budgetLine, CONNECTION_BYTES_MAX, deviceBudgetText, formatBytes, planMemory, workersBudgetLine, type MemoryPlan } from "./memory/plan.ts";
 export { Primary, type PrimaryOptions } from "./workers/primary.ts";
 export { NODE_PROCESS_BYTES, NODE_WORKER_BYTES, SHARED_BYTES_DEFAULT, SHUTDOWN_TIMEOUT_MS } from "./limits.ts";
 export { ioPath } from "./http/socket_io.ts";

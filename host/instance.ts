@@ -20,6 +20,7 @@ import { SlotScheduler } from "./http/scheduler.ts";
 import type { Logger } from "./log.ts";
 import { AppMemory } from "./memory/app_memory.ts";
 import type { MemoryPlan } from "./memory/plan.ts";
+import type { DeviceRegion, DeviceTable } from "./memory/device_region.ts";
 import type { SharedRegion } from "./memory/shared_region.ts";
 
 /** What a build is loaded with: the server's options that shape an instance. */
@@ -30,6 +31,8 @@ export interface InstanceOptions {
   cpuBudgetMs: number;
   fetch: FetchClientOptions | undefined;
   shared: SharedRegion | null;
+  /** The device region every build of the server allocates from (static files included). */
+  device: DeviceRegion | null;
   /** Called when the app is done with each request (the server's reports), or undefined. */
   onRequestDone: RequestDoneHook | undefined;
 }
@@ -39,6 +42,8 @@ export class Instance implements RequestEnv {
   readonly effects: Effects;
   readonly bridge: RequestBridge;
   readonly scheduler: SlotScheduler;
+  /** This build's device handles: empty at load, freed when the build is closed. */
+  readonly device: DeviceTable;
   /** The file it was loaded from, for log lines. */
   readonly file: string;
   /** A check build (`arena build --check`): it carries the class table section. */
@@ -48,6 +53,7 @@ export class Instance implements RequestEnv {
   private constructor(app: App, effects: Effects, file: string, checkBuild: boolean, options: InstanceOptions) {
     this.app = app;
     this.effects = effects;
+    this.device = effects.device;
     this.file = file;
     this.checkBuild = checkBuild;
     const hook = options.onRequestDone;
@@ -65,7 +71,7 @@ export class Instance implements RequestEnv {
     const memory = new AppMemory(options.plan);
     const caller = new Caller(options.plan.slots);
     const client = new HttpClient(memory, caller.contexts, options.fetch);
-    const effects = new Effects(memory, caller, client, log, options.logLevel, options.cpuBudgetMs, options.shared);
+    const effects = new Effects(memory, caller, client, log, options.logLevel, options.cpuBudgetMs, options.shared, options.device);
     const imports = appImports(memory, caller, log, effects.imports(), module.mayWait, ClassTable.fromModule(module.module));
     let app: App;
     try {
@@ -73,6 +79,7 @@ export class Instance implements RequestEnv {
     } catch (err) {
       client.close();
       effects.sqlite.close(); // start-up code may have opened databases before it failed
+      effects.device.close();
       throw err;
     }
     return new Instance(app, effects, file, Instance.isCheckBuild(module), options);
@@ -97,5 +104,6 @@ export class Instance implements RequestEnv {
     this.closed = true;
     this.effects.client.close();
     this.effects.sqlite.close();
+    this.effects.device.close();
   }
 }

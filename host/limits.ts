@@ -467,3 +467,39 @@ assert(SQLITE_CLOCK_ROWS * 10 <= SQLITE_ROWS_MAX, "a query that returns its most
 export const PARALLEL_FETCHES_MAX = 8;
 
 assert(PARALLEL_FETCHES_MAX * FETCH_HEAD_BYTES_MAX * 2 <= ARENA_BYTES_DEFAULT, "every fetch of a full group has room for two response heads in a default arena");
+
+// The device region (host/memory/device_region.ts): host memory outside every wasm memory,
+// addressed by handle: the static files of --static and the buffers an app allocates with
+// Device.alloc. It is allocated as it is used, never up front, and bounded as a whole.
+
+/** Bytes the device region may hold when the server is given no --device-bytes: static
+ *  files and app buffers together, once for all workers. A site's CSS, scripts, fonts and
+ *  images fit many times over; it is the same order as the default slots (256 MiB), so the
+ *  default process at most doubles its memory for it. */
+export const DEVICE_BYTES_DEFAULT = 256 * MiB;
+
+/** Largest --device-bytes: far more than a wasm32 memory can hold (the point of the region),
+ *  and still a number a Kubernetes limit can be written in. */
+export const DEVICE_BYTES_MAX = 64 * 1024 * MiB;
+
+/** Largest single device buffer or static file: sizes and offsets cross the ABI as i32, so
+ *  one buffer stays below 2 GiB; larger data is several buffers. */
+export const DEVICE_BUFFER_BYTES_MAX = 1024 * MiB;
+
+/** Device handles one build of the app may hold at once (its own buffers and the static
+ *  files it opened): a handle's index is 16 bits (the other 15 are its generation), and a
+ *  table this long is scanned by no request (freed indices are kept in a list). */
+export const DEVICE_HANDLES_MAX = 4096;
+
+/** Files --static loads at most: each is a map entry and a few precomputed header lines in
+ *  every worker; a folder with more is a build output to put behind a CDN. */
+export const STATIC_FILES_MAX = 10_000;
+
+/** Largest file compressed at load when it has no .br / .gz beside it: brotli's best
+ *  quality costs about 1 s per MiB, paid once per file at start; a larger file is served as
+ *  it is unless the build wrote its compressed variants. */
+export const STATIC_COMPRESS_BYTES_MAX = 1 * MiB;
+
+assert(DEVICE_BYTES_DEFAULT <= DEVICE_BYTES_MAX, "the default device region is within the largest one");
+assert(DEVICE_HANDLES_MAX < 0x10000, "a device handle's index fits its 16 bits");
+assert(DEVICE_BUFFER_BYTES_MAX < 2 ** 31, "a device buffer's sizes and offsets fit an i32");

@@ -5,6 +5,7 @@ import type { RequestDoneHook } from "./abi/request_done.ts";
 import type { FetchClientOptions } from "./effects/fetch/client.ts";
 import type { RequestObserver } from "./http/observer.ts";
 import type { Logger } from "./log.ts";
+import type { DeviceRegion } from "./memory/device_region.ts";
 import type { SharedRegion } from "./memory/shared_region.ts";
 
 export interface ServerOptions {
@@ -48,6 +49,10 @@ export interface ServerOptions {
   /** The region every worker shares (host/memory/shared_region.ts); a server without one
    *  makes its own of the default size. */
   shared?: SharedRegion;
+  /** The device region (host/memory/device_region.ts): app buffers and the static files of
+   *  --static, which the server answers before the app. A server without one makes its own
+   *  of DEVICE_BYTES_DEFAULT, with no static files. */
+  device?: DeviceRegion;
   /** Told of every finished request (host/http/observer.ts): metrics and the access log. */
   observer?: RequestObserver;
   /** gzip or brotli for text-like response bodies the client accepts compressed

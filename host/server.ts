@@ -23,14 +23,16 @@ import { Instance, type InstanceOptions } from "./instance.ts";
 import type { ServerOptions } from "./options.ts";
 import {
   ARENA_BYTES_DEFAULT, BODY_BYTES_MAX_DEFAULT, COMPRESS_MIN_BYTES_DEFAULT, BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS,
-  CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS,
+  CONNECTIONS_MAX_DEFAULT, CPU_BUDGET_MS_DEFAULT, DEVICE_BYTES_DEFAULT, HEADERS_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS, QUEUE_DEPTH_DEFAULT, REFUSED_LINGER_MS,
   REQUEST_DEADLINE_MS_DEFAULT, RETRY_AFTER_SECONDS, SEND_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, SLOTS_DEFAULT, STARTUP_BYTES_DEFAULT, HEAP_BYTES_DEFAULT, TIMER_SWEEP_MS,
 } from "./limits.ts";
 import { consoleLogger, LOG_LEVELS, type Logger } from "./log.ts";
 import { ArenaPeaks } from "./memory/arena_peaks.ts";
 import { BufferPool, CONNECTION_BUFFER_BYTES } from "./memory/connection_buffers.ts";
 import { budgetLine, formatBytes, planMemory } from "./memory/plan.ts";
+import { DeviceRegion } from "./memory/device_region.ts";
 import { SharedRegion } from "./memory/shared_region.ts";
+import { StaticResponder } from "./http/static_serve.ts";
 
 export type { ServerOptions } from "./options.ts";
 export { bodyBytesDecodable } from "./body_limit.ts";
@@ -66,6 +68,10 @@ export class ArenaServer implements ConnectionEnv {
   readonly compression: ResponseCompression | null;
   /** The region shared by every worker (and every build) of this server. */
   readonly shared: SharedRegion;
+  /** The device region of this server (every build allocates from it). */
+  readonly device: DeviceRegion;
+  /** The files of --static, answered before the app, or null. */
+  readonly statics: StaticResponder | null;
   /** Wall clock in ms, refreshed by the sweep; deadlines are measured against it. */
   now = Date.now();
   closing = false;
@@ -105,6 +111,9 @@ export class ArenaServer implements ConnectionEnv {
     this.current = first;
     this.instanceOptions = instanceOptions;
     this.shared = instanceOptions.shared!;
+    this.device = instanceOptions.device!;
+    const files = this.device.statics;
+    this.statics = files === null ? null : new StaticResponder(files);
     this.log = log;
     this.peaks = peaks;
     this.observer = options.observer ?? null;
@@ -172,7 +181,7 @@ export class ArenaServer implements ConnectionEnv {
     };
     const instanceOptions: InstanceOptions = {
       plan, queueDepth, logLevel, cpuBudgetMs: options.cpuBudgetMs ?? CPU_BUDGET_MS_DEFAULT, fetch: options.fetch,
-      shared: options.shared ?? SharedRegion.create(), onRequestDone: hook,
+      shared: options.shared ?? SharedRegion.create(), device: options.device ?? DeviceRegion.create(DEVICE_BYTES_DEFAULT), onRequestDone: hook,
     };
     const first = await Instance.load(module, file, instanceOptions, log);
     return new ArenaServer(first, instanceOptions, options, log, peaks);

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { budgetCommand, computeBudget, kubernetesQuantity, resourcesSnippet } from "../cli/budget.ts";
 import { CONNECTION_BYTES_MAX, NODE_PROCESS_BYTES, NODE_WORKER_BYTES, SHUTDOWN_TIMEOUT_MS } from "../host/index.ts";
+import { DEVICE_BYTES_DEFAULT } from "../host/limits.ts";
 import { ROOT } from "./helpers.ts";
 import { parseYaml, type Yaml } from "./yaml_subset.ts";
 
@@ -117,7 +118,8 @@ describe("arena budget", () => {
     assert.equal(b.workersBytes, 3 * perWorker);
     assert.equal(b.sharedBytes, MiB);
     assert.equal(b.runtimeBytes, NODE_PROCESS_BYTES + 3 * NODE_WORKER_BYTES);
-    assert.equal(b.requestBytes, b.runtimeBytes + 3 * perWorker + MiB);
+    assert.equal(b.deviceBytes, DEVICE_BYTES_DEFAULT);
+    assert.equal(b.requestBytes, b.runtimeBytes + 3 * perWorker + MiB + DEVICE_BYTES_DEFAULT);
     assert.equal(b.reloadBytes, perWorker);
     assert.equal(b.connectionsBytes, 3 * 50 * CONNECTION_BYTES_MAX);
     assert.equal(b.limitBytes, b.requestBytes + perWorker + 3 * 50 * CONNECTION_BYTES_MAX);
@@ -140,7 +142,7 @@ describe("arena budget", () => {
     let out = "";
     const code = await budgetCommand(["app.wasm", "--workers", "2"], { stdout: { write: (s: string) => (out += s) }, stderr: process.stderr }, {});
     assert.equal(code, 0);
-    for (const row of ["per worker, fixed wasm memory", "× 2 workers", "shared region", "Node runtime", "steady state", "reload headroom", "connections, at most", "worst case"]) {
+    for (const row of ["per worker, fixed wasm memory", "× 2 workers", "shared region", "device region, at most", "Node runtime", "steady state", "reload headroom", "connections, at most", "worst case"]) {
       assert.ok(out.includes(row), `${row} in:\n${out}`);
     }
     assert.match(out, /\n\nresources:\n {2}requests:\n {4}memory: \d+Mi\n {2}limits:\n {4}memory: \d+Mi\n$/);

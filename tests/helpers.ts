@@ -10,6 +10,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "../cli/build.ts";
 import { ArenaServer, MemoryLogger, type ServerOptions } from "../host/index.ts";
+import { DEVICE_BYTES_DEFAULT } from "../host/limits.ts";
+import { DeviceRegion } from "../host/memory/device_region.ts";
+import { loadStatic } from "../host/memory/static_load.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CACHE = path.join(ROOT, "tests/.build");
@@ -66,7 +69,9 @@ export async function startCatalog(env: Record<string, string>, slots = 32): Pro
   const saved = { ...process.env };
   Object.assign(process.env, env);
   try {
-    return await startTestServer({ slots, slotBytes: 1024 * 1024 }, false, "examples/catalog/app.ts");
+    // Its stylesheet and icon are static files, as `npm start` serves them (--static).
+    const device = DeviceRegion.create(DEVICE_BYTES_DEFAULT, loadStatic(path.join(ROOT, "examples/catalog/public"), DEVICE_BYTES_DEFAULT));
+    return await startTestServer({ slots, slotBytes: 1024 * 1024, device }, false, "examples/catalog/app.ts");
   } finally {
     for (const k of Object.keys(env)) {
       if (saved[k] === undefined) delete process.env[k];

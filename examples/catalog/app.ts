@@ -10,7 +10,7 @@
 // writes the HTML straight from the JSON bytes, escaped. Nothing outlives the request.
 import {
   Router, Request, Response, serve, fetch, fetchAll, FetchRequest, FetchOptions, FetchError, FetchResponse, Json, JsonDoc, JsonValue,
-  Html, envOr, urlEncode, log, LogFields, monotonicMs,
+  Html, envOr, urlEncode, log, LogFields, monotonicMs, Device,
 } from "arena";
 
 const PAGE_SIZE = 20;
@@ -19,40 +19,11 @@ const PAGE_SIZE = 20;
 const UPSTREAM = envOr("UPSTREAM_URL", "http://127.0.0.1:4000");
 const UPSTREAM_TIMEOUT_MS = I32.parseInt(envOr("UPSTREAM_TIMEOUT_MS", "3000"));
 
-const STYLE = `
-:root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --line: #e3e6ec; --accent: #2f5bd3; --bg: #f6f7f9; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
-header { background: #fff; border-bottom: 1px solid var(--line); }
-header .bar { max-width: 960px; margin: 0 auto; padding: 14px 20px; display: flex; gap: 20px; align-items: center; }
-header a.brand { font-weight: 700; font-size: 18px; color: var(--ink); text-decoration: none; }
-form.search { flex: 1; display: flex; gap: 8px; }
-form.search input { flex: 1; padding: 8px 12px; border: 1px solid var(--line); border-radius: 8px; font: inherit; }
-form.search button { padding: 8px 16px; border: 0; border-radius: 8px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }
-main { max-width: 960px; margin: 0 auto; padding: 20px; }
-.summary { color: var(--muted); margin: 0 0 12px; }
-table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
-th, td { text-align: left; padding: 10px 12px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-size: 13px; color: var(--muted); font-weight: 600; background: #fafbfc; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-td a { color: var(--accent); text-decoration: none; font-weight: 600; }
-.tag { display: inline-block; font-size: 12px; padding: 1px 8px; margin: 2px 4px 0 0; border-radius: 999px; background: #eef1f7; color: var(--muted); }
-.out { color: #b42318; font-weight: 600; }
-nav.pages { display: flex; justify-content: space-between; align-items: center; margin: 16px 0; color: var(--muted); }
-nav.pages a { color: var(--accent); text-decoration: none; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 20px; margin-bottom: 16px; }
-.card h1 { margin: 0 0 4px; font-size: 24px; }
-.meta { color: var(--muted); }
-.price { font-size: 22px; font-weight: 700; margin: 12px 0; }
-.review { border-top: 1px solid var(--line); padding: 12px 0; }
-.review:first-of-type { border-top: 0; }
-.stars { color: #c58a00; }
-.error h1 { color: #b42318; }
-.error code { background: #fdf0ef; padding: 2px 6px; border-radius: 4px; }
-footer { max-width: 960px; margin: 0 auto; padding: 0 20px 30px; color: var(--muted); font-size: 13px; }
-`;
-
-const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2f5bd3"/><path d="M9 22l7-13 7 13z" fill="#fff"/></svg>`;
+// The stylesheet and the icon are files of examples/catalog/public/, which `npm start` serves
+// with `arena serve --static`: the host answers them from its device region (ETag, 304,
+// brotli) before the app. The app links them and keeps /favicon.ico for browsers that ask
+// for it anyway, answered from the same bytes: a static file opened by path at start-up.
+const ICON = Device.open("/favicon.svg");
 
 /** Starts a page: doctype, head, the header bar with the search box. */
 function pageStart(title: string, q: string): Html {
@@ -61,7 +32,7 @@ function pageStart(title: string, q: string): Html {
     .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
     .raw("<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">")
     .open("title").text(title).text(" · Arena Shop").close("title")
-    .open("style").raw(STYLE).close("style")
+    .raw("<link rel=\"stylesheet\" href=\"/style.css\">")
     .raw("</head><body><header><div class=\"bar\"><a class=\"brand\" href=\"/\">Arena Shop</a>")
     .raw("<form class=\"search\" method=\"get\" action=\"/\" role=\"search\">")
     .open("input").attr("type", "search").attr("name", "q").attr("placeholder", "Search products, brands, tags")
@@ -276,13 +247,13 @@ function notFound(req: Request): Response {
 }
 
 function icon(req: Request): Response {
-  return Response.string(ICON, "image/svg+xml").header("Cache-Control", "public, max-age=86400");
+  if (ICON < 0) return notFound(req); // served without --static
+  return Response.device(ICON, "image/svg+xml").header("Cache-Control", "public, max-age=86400");
 }
 
 const app = new Router();
 app.get("/", list);
 app.get("/products/:id", detail);
-app.get("/favicon.svg", icon);
 app.get("/favicon.ico", icon);
 app.notFound(notFound);
 serve(app);

@@ -6,6 +6,9 @@
 //   npm start                                    # upstream on 127.0.0.1:4000, site on :3000
 //   UPSTREAM_URL=http://127.0.0.1:9000 npm start # use another API with the same shape
 //   PORT=8080 npm start                          # any `arena serve` env/flag works
+//
+// The stylesheet and the icon (examples/catalog/public/) are served by the host with
+// `--static`, before the app: loaded once at start into the device region.
 
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
 
   // The server runs in its own process group, so a Ctrl-C reaches it once, from here (a
   // second SIGINT means "exit without waiting" to `arena serve`).
-  const child = spawn(process.execPath, [path.join(ROOT, "cli/arena.ts"), "serve", wasm, ...process.argv.slice(2)], {
+  const child = spawn(process.execPath, [path.join(ROOT, "cli/arena.ts"), "serve", wasm, "--static", path.join(HERE, "public"), ...process.argv.slice(2)], {
     stdio: "inherit",
     env,
     detached: true,

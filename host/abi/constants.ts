@@ -58,6 +58,10 @@ export const HEADER_ENTRY_BYTES = 16;
 export const BODY_HEADROOM_BYTES = 32;
 
 /** Statuses `arena_handle` returns. */
+/** A device handle (Device.alloc, Device.open) whose whole buffer is the body, sent from
+ *  the host's memory without a copy into the slot; 0 (what the host wrote) for a body in
+ *  the arena. With a handle, RES_BODY_LEN must be 0. */
+export const RES_BODY_DEVICE = 84;
 export const ARENA_OK = 0;
 export const ARENA_NO_HANDLER = 1;
 /** The matched route is known to wait on effects: call again through JSPI. */
@@ -104,6 +108,29 @@ export const SQL_OK = 0;
 export const SQL_ERROR = 1;
 /** A UNIQUE, NOT NULL, CHECK or FOREIGN KEY constraint failed: nothing was changed. */
 export const SQL_CONSTRAINT = 2;
+/**
+ * Device-region statuses (`arena.device_*`, host/effects/device.ts): what an open, an
+ * allocation, a read, a write or a free answers. An import that returns a handle or a size
+ * answers a failure as the negated status. The SDK names them DeviceStatus.*.
+ */
+export const DEVICE_OK = 0;
+/** The handle was freed, belongs to a build a reload replaced, or was never given. */
+export const DEVICE_STALE = 1;
+/** An offset and length outside the buffer, or a size over DEVICE_BUFFER_BYTES_MAX. */
+export const DEVICE_RANGE = 2;
+/** The region's bound (--device-bytes) or the build's DEVICE_HANDLES_MAX handles are used up. */
+export const DEVICE_FULL = 3;
+/** No static file at that path (--static). */
+export const DEVICE_ABSENT = 4;
+/** A write to or a free of a static file's handle. */
+export const DEVICE_READ_ONLY = 5;
+/** A pointer or length the caller may not pass. */
+export const DEVICE_BAD_ARGUMENT = 6;
+/** The bytes to read do not fit what is left of the caller's arena: the SDK answers it
+ *  before it allocates (the host never does; a read into memory the caller owns is
+ *  DEVICE_BAD_ARGUMENT when it is not the caller's). */
+export const DEVICE_NO_ROOM = 7;
+
 /** The database stayed locked by another connection past the busy timeout. */
 export const SQL_BUSY = 3;
 /** More rows than SQLITE_ROWS_MAX, or a result larger than the buffer the caller passed. */

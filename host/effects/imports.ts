@@ -19,9 +19,11 @@ import {
 } from "../abi/constants.ts";
 import type { Caller } from "../abi/caller.ts";
 import type { AppMemory } from "../memory/app_memory.ts";
+import { DeviceRegion, DeviceTable } from "../memory/device_region.ts";
 import type { SharedRegion } from "../memory/shared_region.ts";
 import type { HttpClient } from "./fetch/client.ts";
 import { CryptoEffects } from "./crypto.ts";
+import { DeviceEffects } from "./device.ts";
 import { SharedEffects } from "./shared.ts";
 import { SqliteEffects } from "./sqlite.ts";
 import { StreamEffects } from "./stream.ts";
@@ -71,6 +73,9 @@ export class Effects {
   readonly sqlite: SqliteEffects;
   private readonly streamEffects: StreamEffects;
   private readonly eventEffects: EventEffects;
+  private readonly deviceEffects: DeviceEffects;
+  /** This build's device handles (host/memory/device_region.ts): freed when it is closed. */
+  readonly device: DeviceTable;
   /** The region every worker of the server shares (host/memory/shared_region.ts), or null. */
   readonly shared: SharedRegion | null;
 
@@ -83,7 +88,7 @@ export class Effects {
   /** Everything here exists before the app's instance; `caller` finds the request an
    *  import acts for once the instance is bound to it. */
   constructor(memory: AppMemory, caller: Caller, client: HttpClient, log: Logger, logLevel: number = LOG_INFO,
-    cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT, shared: SharedRegion | null = null) {
+    cpuBudgetMs: number = CPU_BUDGET_MS_DEFAULT, shared: SharedRegion | null = null, device: DeviceRegion | null = null) {
     this.shared = shared;
     this.memory = memory;
     this.caller = caller;
@@ -97,6 +102,8 @@ export class Effects {
     this.sqlite = new SqliteEffects(memory, caller, log, cpuBudgetMs);
     this.streamEffects = new StreamEffects(memory, caller, () => this.waitingRequest());
     this.eventEffects = new EventEffects(memory, caller, () => this.waitingRequest());
+    this.device = new DeviceTable(device ?? DeviceRegion.create(0));
+    this.deviceEffects = new DeviceEffects(memory, caller, this.device);
   }
 
   /** Whether the caller may read or write [ptr, ptr + len). */
@@ -132,6 +139,9 @@ export class Effects {
       ...this.streamEffects.imports(),
       // events_publish, events_latest, events_wait: host/effects/events.ts.
       ...this.eventEffects.imports(),
+      // device_open, device_size, device_alloc, device_read, device_write, device_free:
+      // host/effects/device.ts.
+      ...this.deviceEffects.imports(),
       // sleep(ms: f64) -> status. Suspends the request for about `ms` milliseconds.
       sleep: new WebAssembly.Suspending((ms: number): number | Promise<number> => {
         const ctx = this.waitingRequest();

@@ -119,16 +119,16 @@ function weight(buf: Uint8Array, p: number, end: number): number {
   return q;
 }
 
+/** What readAcceptEncoding found: the q (in thousandths) each coding gets, by ENC_*. */
+export const ACCEPT_Q = new Int32Array(3);
+
 /**
- * The coding to answer with, from the Accept-Encoding fields of a request head whose bytes
- * start at `base` in `buf` (RFC 9110 §12.5.3): the acceptable coding with the highest q,
- * gzip before brotli at equal q (at the levels chosen here brotli is no smaller on real
- * pages and costs more CPU: docs/performance.md, "Compression"), `*` standing for every
- * coding not listed (identity too),
- * q=0 refusing. Identity wins only with a higher q than both, given to it or to `*`; with
- * no Accept-Encoding field (or an empty one) it is identity: clients that decode say so.
+ * Reads the Accept-Encoding fields of a request head whose bytes start at `base` in `buf`
+ * (RFC 9110 §12.5.3) into ACCEPT_Q: each coding's q, `*` standing for every coding not
+ * listed (identity too), a coding listed twice keeping its lowest q, identity acceptable
+ * unless refused. False when the request has no Accept-Encoding field (then only identity).
  */
-export function chooseEncoding(buf: Uint8Array, base: number, head: HeadFields): number {
+export function readAcceptEncoding(buf: Uint8Array, base: number, head: HeadFields): boolean {
   let br = -1, gzip = -1, identity = -1, star = -1;
   let seen = false;
   const f = head.fields;
@@ -152,13 +152,27 @@ export function chooseEncoding(buf: Uint8Array, base: number, head: HeadFields):
       else if (codingEnd === a + 1 && buf[a] === 0x2a) star = star < 0 ? q : Math.min(star, q);
     }
   }
-  if (!seen) return ENC_IDENTITY;
-  const qBr = br >= 0 ? br : Math.max(star, 0);
-  const qGzip = gzip >= 0 ? gzip : Math.max(star, 0);
+  ACCEPT_Q[ENC_BR] = br >= 0 ? br : Math.max(star, 0);
+  ACCEPT_Q[ENC_GZIP] = gzip >= 0 ? gzip : Math.max(star, 0);
+  ACCEPT_Q[ENC_IDENTITY] = identity >= 0 ? identity : Math.max(star, 0);
+  return seen;
+}
+
+/**
+ * The coding to answer with, from the Accept-Encoding fields of a request head whose bytes
+ * start at `base` in `buf` (readAcceptEncoding): the acceptable coding with the highest q,
+ * gzip before brotli at equal q (at the levels chosen here brotli is no smaller on real
+ * pages and costs more CPU: docs/performance.md, "Compression"), q=0 refusing. Identity
+ * wins only with a higher q than both, given to it or to `*`; with no Accept-Encoding field
+ * (or an empty one) it is identity: clients that decode say so.
+ */
+export function chooseEncoding(buf: Uint8Array, base: number, head: HeadFields): number {
+  if (!readAcceptEncoding(buf, base, head)) return ENC_IDENTITY;
+  const qBr = ACCEPT_Q[ENC_BR];
+  const qGzip = ACCEPT_Q[ENC_GZIP];
   // Identity is acceptable unless refused, but only a q the client gave it can beat a coding.
-  const qIdentity = identity >= 0 ? identity : Math.max(star, 0);
   const best = Math.max(qBr, qGzip);
-  if (best === 0 || qIdentity > best) return ENC_IDENTITY;
+  if (best === 0 || ACCEPT_Q[ENC_IDENTITY] > best) return ENC_IDENTITY;
   return qGzip >= qBr ? ENC_GZIP : ENC_BR;
 }
 

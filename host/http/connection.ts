@@ -27,7 +27,7 @@
 // stack, PIPELINE_BATCH_MAX at a time before other connections get their turn.
 
 import type { Socket } from "node:net";
-import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK } from "../abi/constants.ts";
+import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK, RES_BODY_DEVICE } from "../abi/constants.ts";
 import type { RequestBridge } from "../abi/request_bridge.ts";
 import { EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_UNAVAILABLE } from "../abi/constants.ts";
 import type { SlotContext, StreamSink } from "../abi/slot_context.ts";
@@ -39,6 +39,7 @@ import {
 import type { Logger } from "../log.ts";
 import type { RequestObserver } from "./observer.ts";
 import { CONNECTION_BUFFER_BYTES, type BufferPool } from "../memory/connection_buffers.ts";
+import type { DeviceTable } from "../memory/device_region.ts";
 import { CHUNKED_DONE, CHUNKED_MORE, CHUNKED_TOO_LARGE, ChunkedDecoder } from "./chunked.ts";
 import type { ResponseCompression } from "./compress.ts";
 import type { HttpDate } from "./date.ts";
@@ -51,6 +52,7 @@ import {
 import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
 import { copyBytes } from "../memory/copy.ts";
 import { SocketWriter, startReading } from "./socket_io.ts";
+import { STATIC_HEAD_BYTES, type StaticResponder } from "./static_serve.ts";
 import { LAST_CHUNK, ResponseStream, writeChunkSize, writeStreamHead } from "./stream_writer.ts";
 import { findHeadEnd } from "./syntax.ts";
 
@@ -77,6 +79,8 @@ export interface Timeouts {
 export interface RequestEnv {
   readonly scheduler: SlotScheduler;
   readonly bridge: RequestBridge;
+  /** The build's device handles: a response body may be one of its buffers. */
+  readonly device: DeviceTable;
 }
 
 /** What a connection needs from the server it belongs to, and nothing more. */
@@ -97,6 +101,8 @@ export interface ConnectionEnv {
   readonly observer: RequestObserver | null;
   /** Compresses qualifying responses (--compress), or null when off. */
   readonly compression: ResponseCompression | null;
+  /** The files of --static, answered before the app (host/http/static_serve.ts), or null. */
+  readonly statics: StaticResponder | null;
   readonly log: Logger;
   nextRequestId(): number;
   connectionClosed(conn: Connection): void;
@@ -197,6 +203,10 @@ export class Connection implements SlotWaiter, StreamSink {
   /** performance.now() when the current request's head was complete, for the observer; 0
    *  when no head is complete or no observer is attached. */
   private startedAt = 0;
+  /** Where a static file's response head is written (made on the first one). */
+  private staticHead: Uint8Array | null = null;
+  /** The last view of staticHead written: a head of the same length reuses it. */
+  private staticView: Uint8Array | null = null;
   /** Bound once so that no closure is made per write or per app call. */
   private readonly onAppDone = (status: number): void => this.appReturned(status);
   private readonly onAppError = (err: unknown): void => this.appThrew(err);
@@ -444,6 +454,7 @@ export class Connection implements SlotWaiter, StreamSink {
       return false;
     }
     this.setDeadline(DEADLINE_NONE);
+    if (this.env.statics !== null && this.answerStatic()) return true;
     this.streamsBody = head.hasBody() && (head.chunked || head.headEnd + head.contentLength > CONNECTION_BUFFER_BYTES);
     if (head.hasBody() && !this.streamsBody) {
       // The body fits behind the head: read it here, before taking a slot.
@@ -481,6 +492,46 @@ export class Connection implements SlotWaiter, StreamSink {
     }
     if (this.peerEnded) this.socket.destroy(); // the body can never complete
     return false;
+  }
+
+  /**
+   * A parsed head whose path names a static file (--static) is answered here, before the
+   * app and without a slot: true when it was. A GET or HEAD gets the file (or 304), any
+   * other method 405; a request with a body is answered all the same, and the connection
+   * then closes (its body is not read).
+   */
+  private answerStatic(): boolean {
+    const statics = this.env.statics!;
+    const head = this.head;
+    const inbuf = this.inbuf!;
+    const file = statics.find(inbuf, head);
+    if (file === null) return false;
+    this.requestId = this.env.nextRequestId();
+    this.batch++;
+    const keepAlive = head.keepAlive && !head.hasBody() && !this.env.closing;
+    if (!statics.allowed(inbuf, head)) {
+      this.consumeHead();
+      this.sendError("ARENA_E_STATIC_METHOD", "the path names a static file (--static), which answers GET and HEAD only", keepAlive, "Allow: GET, HEAD\r\n");
+      return true;
+    }
+    const out = this.staticHead ??= new Uint8Array(STATIC_HEAD_BYTES);
+    const len = statics.answer(inbuf, head, file, out, this.env.date, keepAlive);
+    this.consumeHead();
+    const body = statics.body;
+    if (this.env.observer !== null) this.observe(statics.status, null, len + (body === null ? 0 : body.length));
+    let view = this.staticView;
+    if (view === null || view.length !== len) view = this.staticView = out.subarray(0, len);
+    this.writeError(view, keepAlive, body);
+    return true;
+  }
+
+  /** Drops the current request's head from the connection buffer; what follows it (the
+   *  next pipelined request) stays. */
+  private consumeHead(): void {
+    const inbuf = this.inbuf!;
+    inbuf.copyWithin(0, this.head.headEnd, this.inLen);
+    this.inLen -= this.head.headEnd;
+    this.scanFrom = 0;
   }
 
   /** The request is ready for a slot: take one now or wait in the server's queue. True
@@ -694,6 +745,12 @@ export class Connection implements SlotWaiter, StreamSink {
       this.failResponse("ARENA_E_RESPONSE", badHeader, id);
       return;
     }
+    const device = bridge.descriptor(slot) + RES_BODY_DEVICE;
+    const handle = (u8[device] | (u8[device + 1] << 8) | (u8[device + 2] << 16) | (u8[device + 3] << 24)) >>> 0;
+    if (handle !== 0) {
+      this.sendDeviceBody(handle, id);
+      return;
+    }
     // May point r's header lines and body at a compressed copy, further up the slot's arena.
     this.env.compression?.apply(bridge, slot, this.head, r);
     const bodyPtr = r.bodyPtr;
@@ -720,6 +777,36 @@ export class Connection implements SlotWaiter, StreamSink {
     } else {
       this.writer.write(bridge.view(slot, 0, headStart, headEnd - headStart), bridge.view(slot, 1, bodyPtr, bodyLen));
     }
+    this.watchSend();
+  }
+
+  /** The app answered with a device buffer as its body (RES_BODY_DEVICE, Response.device):
+   *  sent straight from the host's buffer after the head, never copied into the slot, and
+   *  not compressed (it is the app's to store compressed if it wants). */
+  private sendDeviceBody(handle: number, id: number): void {
+    const bridge = this.run.bridge;
+    const slot = this.slot;
+    const r = bridge.response;
+    const body = this.run.device.get(handle);
+    if (body === null) {
+      this.failResponse("ARENA_E_RESPONSE", `the response body is device handle ${handle}, which is stale (freed, or never given)`, id);
+      return;
+    }
+    if (r.bodyLen !== 0) {
+      this.failResponse("ARENA_E_RESPONSE", "the response has a body in the arena and a device body: one or the other", id);
+      return;
+    }
+    const keepAlive = this.keepAlive && !this.env.closing;
+    this.keepAlive = keepAlive;
+    const noBody = statusHasNoBody(r.status);
+    const headStart = bridge.headReserve(slot);
+    const headEnd = writeHead(bridge.u8, headStart, r.status, r.headersPtr, r.headersLen, noBody ? 0 : body.length, this.env.date,
+      keepAlive, this.head.versionMinor === 0);
+    const sendBody = !(noBody || this.head.isHead || body.length === 0);
+    if (this.env.observer !== null) this.observe(r.status, null, headEnd - headStart + (sendBody ? body.length : 0));
+    this.state = S_WRITING;
+    this.writing = true;
+    this.writer.write(bridge.view(slot, 0, headStart, headEnd - headStart), sendBody ? body : null);
     this.watchSend();
   }
 
@@ -811,7 +898,8 @@ export class Connection implements SlotWaiter, StreamSink {
     r.bridge = null; // the record must not keep a build alive once a reload dropped it
   }
 
-  private writeError(response: Uint8Array, keepAlive: boolean): void {
+  /** Writes a response the host made (an error, or a static file's head and `body`). */
+  private writeError(response: Uint8Array, keepAlive: boolean, body: Uint8Array | null = null): void {
     this.keepAlive = keepAlive;
     if (!keepAlive) {
       // Nothing more is read from a connection that will close.
@@ -822,7 +910,7 @@ export class Connection implements SlotWaiter, StreamSink {
     this.state = S_WRITING;
     this.setDeadline(DEADLINE_NONE);
     this.writing = true;
-    this.writer.write(response, null);
+    this.writer.write(response, body);
     this.watchSend();
   }
 

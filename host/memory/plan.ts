@@ -101,14 +101,23 @@ export function budgetLine(plan: MemoryPlan, connectionsMax: number, note = ""):
  *  the shared region: `memory: 2 workers × (256 slots × 1 MiB + 4 MiB startup + 16 MiB heap
  *  = 276 MiB) + 1 MiB shared = 553 MiB, fixed; connections: …` (one worker: budgetLine
  *  with the shared region). Connections are limited per worker. */
-export function workersBudgetLine(plan: MemoryPlan, workers: number, sharedBytes: number, connectionsMax: number, note = ""): string {
+export function workersBudgetLine(plan: MemoryPlan, workers: number, sharedBytes: number, connectionsMax: number, note = "", device = ""): string {
   const each = budgetText(plan.slots, plan.slotBytes, plan.startupBytes, plan.heapBytes, plan.totalBytes);
   const total = formatBytes(workers * plan.totalBytes + sharedBytes);
   const memory = workers === 1 ? `memory: ${each} + ${formatBytes(sharedBytes)} shared = ${total}` : `memory: ${workers} workers × (${each}) + ${formatBytes(sharedBytes)} shared = ${total}`;
   const n = workers * connectionsMax;
   const per = workers === 1 ? "" : ` (${connectionsMax.toLocaleString("en-US")} per worker)`;
   const conns = `connections: up to ${n.toLocaleString("en-US")}${per} × ${formatBytes(CONNECTION_BYTES_MAX)} = ${formatBytes(n * CONNECTION_BYTES_MAX)} (${formatBytes(CONNECTION_IDLE_BYTES)} each while idle)`;
-  return `${memory}, fixed${note}; ${conns}`;
+  return `${memory}, fixed${note}; ${device === "" ? "" : `${device}; `}${conns}`;
+}
+
+/** What the device region may hold, for the start-up line: `device: up to 256 MiB outside
+ *  the wasm memory (static: 3 files, 41 KiB)`. It is allocated as it is used, so it is a
+ *  bound, not a fixed size. */
+export function deviceBudgetText(device: { bound: number; statics: { count: number; bytes: number } | null }): string {
+  const s = device.statics;
+  const statics = s === null ? "" : ` (static: ${s.count} file${s.count === 1 ? "" : "s"}, ${formatBytes(s.bytes)} with their variants)`;
+  return `device: up to ${formatBytes(device.bound)} outside the wasm memory${statics}`;
 }
 
 /** Address of slot `i`'s first byte. */

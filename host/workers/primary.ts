@@ -11,7 +11,10 @@ import { ArenaError } from "../errors.ts";
 import { probePort, reusePortSupported } from "../http/listeners.ts";
 import { WORKER_RESTART_DELAY_MS, WORKER_STALL_MS, WORKER_START_FAILURES_MAX } from "../limits.ts";
 import type { Logger } from "../log.ts";
+import { DeviceRegion } from "../memory/device_region.ts";
 import { SharedRegion } from "../memory/shared_region.ts";
+import { loadStatic } from "../memory/static_load.ts";
+import { DEVICE_BYTES_DEFAULT } from "../limits.ts";
 import { startAdmin, type Admin } from "../ops/admin.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { Handle } from "./handle.ts";
@@ -26,6 +29,10 @@ export interface PrimaryOptions {
   workers: number;
   /** Bytes of the shared region (--shared-bytes); SHARED_BYTES_DEFAULT when unset. */
   sharedBytes?: number;
+  /** The device region's bound (--device-bytes); DEVICE_BYTES_DEFAULT when unset. */
+  deviceBytes?: number;
+  /** The folder of --static, or null/unset for none. */
+  staticDir?: string | null;
   options: WorkerStart["options"];
   /** The admin listener's port, or null for none. */
   adminPort: number | null;
@@ -39,6 +46,8 @@ export interface PrimaryOptions {
 export class Primary {
   private readonly o: PrimaryOptions;
   private readonly shared: SharedRegion;
+  /** The device region, with the static files loaded once here for every worker. */
+  readonly device: DeviceRegion;
   private readonly metrics: Metrics | null;
   private readonly handles: Handle[];
   private admin: Admin | null = null;
@@ -60,6 +69,10 @@ export class Primary {
   private constructor(o: PrimaryOptions) {
     this.o = o;
     this.shared = SharedRegion.create(o.sharedBytes === undefined ? {} : { bytes: o.sharedBytes });
+    // Read once, before any worker starts: a missing folder or one over the bound is the one
+    // line of a failed start, and the workers share the bytes instead of a copy each.
+    const deviceBytes = o.deviceBytes ?? DEVICE_BYTES_DEFAULT;
+    this.device = DeviceRegion.create(deviceBytes, o.staticDir ? loadStatic(o.staticDir, deviceBytes) : null);
     this.wasm = o.wasm;
     this.file = o.file;
     this.metrics = o.adminPort === null ? null : Metrics.create(o.workers);
@@ -140,7 +153,7 @@ export class Primary {
   private startWorker(h: Handle): Promise<FromWorker> {
     const start: WorkerStart = {
       index: h.index, wasm: this.wasm, file: this.file, host: this.o.host, port: this.port, join: this.join,
-      options: this.o.options, shared: this.shared.buffer, metrics: this.metrics?.buffer ?? null, accessLog: this.o.accessLog,
+      options: this.o.options, shared: this.shared.buffer, device: this.device.shared(), metrics: this.metrics?.buffer ?? null, accessLog: this.o.accessLog,
     };
     h.restart();
     h.build = this.wasm;

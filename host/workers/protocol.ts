@@ -3,6 +3,7 @@
 // the main thread (direct calls); both speak these messages, so the primary treats them
 // alike. Requests never cross: each worker accepts its own connections on the shared port.
 
+import type { DeviceShare } from "../memory/device_region.ts";
 import type { ServerOptions } from "../options.ts";
 
 /** Everything a worker starts from; structured-cloned into a worker thread. */
@@ -16,8 +17,10 @@ export interface WorkerStart {
   /** The primary probed the port; the worker joins the group on it (listeners.ts). */
   join: boolean;
   /** The server options that survive cloning (no functions, no logger). */
-  options: Omit<ServerOptions, "log" | "onRequestDone" | "observer" | "shared">;
+  options: Omit<ServerOptions, "log" | "onRequestDone" | "observer" | "shared" | "device">;
   shared: SharedArrayBuffer;
+  /** The device region: its shared counter and the static files' bytes (loaded once). */
+  device: DeviceShare;
   /** The metrics buffer (host/ops/metrics.ts), or null when no admin listener is on. */
   metrics: SharedArrayBuffer | null;
   /** Where access log lines go ("-" for stdout, a file), or null for none. */

@@ -5,7 +5,9 @@
 
 import { ArenaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { DeviceRegion } from "../memory/device_region.ts";
 import { SharedRegion } from "../memory/shared_region.ts";
+import { StaticFiles } from "../memory/static_files.ts";
 import { AccessLog } from "../ops/access_log.ts";
 import { Metrics, type WorkerOps } from "../ops/metrics.ts";
 import { ArenaServer } from "../server.ts";
@@ -33,7 +35,8 @@ export class WorkerHost {
       const accessLog = s.accessLog === null ? null : AccessLog.open(s.accessLog, s.index);
       this.ops = s.metrics === null ? (accessLog === null ? null : Metrics.logOnly(accessLog)) : Metrics.attach(s.metrics).worker(s.index, accessLog);
       const server = await ArenaServer.create(s.wasm, s.file, {
-        ...s.options, log: this.log, shared: SharedRegion.attach(s.shared), ...(this.ops === null ? {} : { observer: this.ops }),
+        ...s.options, log: this.log, shared: SharedRegion.attach(s.shared),
+        device: DeviceRegion.attach(s.device, s.device.statics === null ? null : StaticFiles.attach(s.device.statics)), ...(this.ops === null ? {} : { observer: this.ops }),
       });
       this.server = server;
       const port = await server.listen(s.port, s.host, s.join);

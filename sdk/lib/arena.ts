@@ -22,6 +22,7 @@ export { log, LogFields } from "./arena/log";
 export { Heap } from "./arena/heap";
 export { Store, StoreOptions, StoreResult } from "./arena/store";
 export { Shared, SharedCounter, SharedSet } from "./arena/shared";
+export { Device, DeviceStatus } from "./arena/device";
 export { Sqlite, Statement, SqlArgs } from "./arena/sqlite";
 export { Rows, SqlStatus, SqlType } from "./arena/sqlite_rows";
 export { CookieOptions, httpDate } from "./arena/cookies";

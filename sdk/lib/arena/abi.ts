@@ -49,6 +49,9 @@
 @inline export const RES_BODY_PTR: usize = 76;
 // @ts-ignore: decorator
 @inline export const RES_BODY_LEN: usize = 80;
+/** A device handle whose buffer is the body (0: the body is in the arena). */
+// @ts-ignore: decorator
+@inline export const RES_BODY_DEVICE: usize = 84;
 // @ts-ignore: decorator
 @inline export const REQ_DESC_BYTES: usize = 96;
 // @ts-ignore: decorator
@@ -102,6 +105,24 @@ export declare function hostMayWait(tableIndex: u32): i32;
 @inline export const EFFECT_BAD_ARGUMENT: i32 = 11;
 // @ts-ignore: decorator
 @inline export const EFFECT_TLS: i32 = 12;
+/** Device-region statuses (arena.device_*); an import that returns a handle or a size
+ *  answers a failure negated. */
+// @ts-ignore: decorator
+@inline export const DEVICE_OK: i32 = 0;
+// @ts-ignore: decorator
+@inline export const DEVICE_STALE: i32 = 1;
+// @ts-ignore: decorator
+@inline export const DEVICE_RANGE: i32 = 2;
+// @ts-ignore: decorator
+@inline export const DEVICE_FULL: i32 = 3;
+// @ts-ignore: decorator
+@inline export const DEVICE_ABSENT: i32 = 4;
+// @ts-ignore: decorator
+@inline export const DEVICE_READ_ONLY: i32 = 5;
+// @ts-ignore: decorator
+@inline export const DEVICE_BAD_ARGUMENT: i32 = 6;
+// @ts-ignore: decorator
+@inline export const DEVICE_NO_ROOM: i32 = 7;
 // @ts-ignore: decorator
 @inline export const SHARED_OK: i32 = 0;
 // @ts-ignore: decorator

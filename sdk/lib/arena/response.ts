@@ -2,7 +2,7 @@
 // host writes the status line, Date, Content-Length and Connection around them and sends
 // the body straight from wasm memory.
 
-import { RES_STATUS, RES_HEADERS_PTR, RES_HEADERS_LEN, RES_BODY_PTR, RES_BODY_LEN } from "./abi";
+import { RES_STATUS, RES_HEADERS_PTR, RES_HEADERS_LEN, RES_BODY_PTR, RES_BODY_LEN, RES_BODY_DEVICE } from "./abi";
 import { ByteWriter, asciiEqualsIgnoreCase } from "./bytes";
 import { Request } from "./request";
 import { CookieOptions, setCookieLine, signCookie } from "./cookies";
@@ -36,6 +36,8 @@ export class Response {
   private bodyLen: usize = 0;
   // Keeps the body's buffer reachable while the response is; the host reads bodyPtr.
   private bodyRef: ArrayBuffer | null = null;
+  // A device handle whose buffer is the body (Response.device), or 0.
+  private bodyDevice: i32 = 0;
 
   /** An empty response with `status`. `new Response(204)` */
   constructor(status: i32 = 200) {
@@ -79,6 +81,19 @@ export class Response {
     let b = w.toBytes();
     let r = new Response(status);
     r.setBody(b.dataStart, <usize>b.length, b.buffer);
+    return r.header("Content-Type", contentType);
+  }
+
+  /**
+   * A response whose body is the whole device buffer `handle` (Device.alloc, Device.open),
+   * sent by the host straight from its memory: nothing is copied into the arena, so the
+   * body may be larger than the arena. A handle that is stale when the handler returns is
+   * a 500 (ARENA_E_RESPONSE). Not compressed by the host.
+   * `return Response.device(report, "application/pdf");`
+   */
+  static device(handle: i32, contentType: string, status: i32 = 200): Response {
+    let r = new Response(status);
+    r.bodyDevice = handle;
     return r.header("Content-Type", contentType);
   }
 
@@ -172,6 +187,7 @@ export class Response {
     this.bodyPtr = 0;
     this.bodyLen = 0;
     this.bodyRef = null;
+    this.bodyDevice = 0;
     let h = this.headers;
     if (h === null) return;
     let kept = new ByteWriter(h.length);
@@ -211,5 +227,6 @@ export class Response {
     }
     store<u32>(desc + RES_BODY_PTR, <u32>this.bodyPtr);
     store<u32>(desc + RES_BODY_LEN, <u32>this.bodyLen);
+    store<u32>(desc + RES_BODY_DEVICE, <u32>this.bodyDevice);
   }
 }
