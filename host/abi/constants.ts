@@ -48,6 +48,10 @@ export const RES_HEADERS_PTR = 68;
 export const RES_HEADERS_LEN = 72;
 export const RES_BODY_PTR = 76;
 export const RES_BODY_LEN = 80;
+/** A device handle (Device.alloc, Device.open) whose whole buffer is the body, sent from
+ *  the host's memory without a copy into the slot; 0 (what the host wrote) for a body in
+ *  the arena. With a handle, RES_BODY_LEN must be 0. */
+export const RES_BODY_DEVICE = 84;
 export const REQ_DESC_BYTES = 96;
 
 /** One header table entry: name ptr, name len, value ptr, value len (u32 each). */
@@ -58,10 +62,6 @@ export const HEADER_ENTRY_BYTES = 16;
 export const BODY_HEADROOM_BYTES = 32;
 
 /** Statuses `arena_handle` returns. */
-/** A device handle (Device.alloc, Device.open) whose whole buffer is the body, sent from
- *  the host's memory without a copy into the slot; 0 (what the host wrote) for a body in
- *  the arena. With a handle, RES_BODY_LEN must be 0. */
-export const RES_BODY_DEVICE = 84;
 export const ARENA_OK = 0;
 export const ARENA_NO_HANDLER = 1;
 /** The matched route is known to wait on effects: call again through JSPI. */
@@ -99,16 +99,6 @@ export const SHARED_ABSENT = 3;
 export const SHARED_BAD_ARGUMENT = 4;
 
 /**
- * SQLite statuses (`arena.sqlite_*`, host/effects/sqlite.ts): what a query, a transaction
- * step, an open, a prepare or a migration answers. Failures are values with SQLite's
- * message in the result; none of them traps. The SDK names them SqlStatus.*.
- */
-export const SQL_OK = 0;
-/** Any other SQLite error: syntax, no such table, a type the statement cannot take. */
-export const SQL_ERROR = 1;
-/** A UNIQUE, NOT NULL, CHECK or FOREIGN KEY constraint failed: nothing was changed. */
-export const SQL_CONSTRAINT = 2;
-/**
  * Device-region statuses (`arena.device_*`, host/effects/device.ts): what an open, an
  * allocation, a read, a write or a free answers. An import that returns a handle or a size
  * answers a failure as the negated status. The SDK names them DeviceStatus.*.
@@ -131,6 +121,16 @@ export const DEVICE_BAD_ARGUMENT = 6;
  *  DEVICE_BAD_ARGUMENT when it is not the caller's). */
 export const DEVICE_NO_ROOM = 7;
 
+/**
+ * SQLite statuses (`arena.sqlite_*`, host/effects/sqlite.ts): what a query, a transaction
+ * step, an open, a prepare or a migration answers. Failures are values with SQLite's
+ * message in the result; none of them traps. The SDK names them SqlStatus.*.
+ */
+export const SQL_OK = 0;
+/** Any other SQLite error: syntax, no such table, a type the statement cannot take. */
+export const SQL_ERROR = 1;
+/** A UNIQUE, NOT NULL, CHECK or FOREIGN KEY constraint failed: nothing was changed. */
+export const SQL_CONSTRAINT = 2;
 /** The database stayed locked by another connection past the busy timeout. */
 export const SQL_BUSY = 3;
 /** More rows than SQLITE_ROWS_MAX, or a result larger than the buffer the caller passed. */
