@@ -11,14 +11,15 @@
 // the request, then the app's allocations:
 //
 //   slot base
-//   ├─ region header (32 B) ─┬─ request descriptor, head bytes, body ─┬─ app heap → … ┤ base + S
-//   │ ptr end start id kind  │  written by the host before the call   │ bump pointer   │
-//   │ parent (reserved)      │                                        │                │
+//   ├─ region header (32 B) ─┬─ request descriptor, head bytes, body ─┬─ app heap → … ┬ scopes ┤ base + S
+//   │ ptr end start id kind  │  written by the host before the call   │ bump pointer   │ carved  │
+//   │ parent gen peak        │                                        │                │ from top│
 //
-// A region header is the whole state of a bump allocator (a scoped sub-arena can later be
-// a header carved out of its parent, `parent` links back). The allocator follows the
-// `current` pointer to a header: entering a region is one store, and so is resetting one.
-// The heap has a header too (kind REGION_KIND_HEAP), its allocator state is the TLSF root.
+// A region header is the whole state of a bump allocator (runtime/region.ts lists its
+// fields). A scoped arena is a header carved from the top of its parent (runtime/scope.ts),
+// `parent` links back. The allocator follows the `current` pointer to a header: entering a
+// region is one store, and so is resetting one. The heap has a header too (kind
+// REGION_KIND_HEAP), its allocator state is the TLSF root.
 //
 // Where an allocation goes:
 // - `current` decides for new objects (__new, __alloc): the request's arena while a handler
@@ -39,36 +40,19 @@ import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE, OBJECT, OBJECT_OVERHEAD,
 import { heapAlloc, heapCapacity, heapContains, heapFree, heapInit, heapIsUsedBlock, heapRealloc, heapUsed } from "./heap";
 import "./gc";
 import "./keep";
-import { zeroBytes } from "./zero";
+import { newObject, zeroBytes } from "./zero";
 import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATION_FREE } from "./report";
-
-// Region header field offsets; mirrored in host/abi/constants.ts (a test keeps them equal).
-// @ts-ignore: decorator
-@inline const REGION_PTR: usize = 0;
-// @ts-ignore: decorator
-@inline const REGION_END: usize = 4;
-// @ts-ignore: decorator
-@inline const REGION_START: usize = 8;
-// @ts-ignore: decorator
-@inline const REGION_ID: usize = 12;
-// @ts-ignore: decorator
-@inline const REGION_KIND: usize = 16;
-// @ts-ignore: decorator
-@inline const REGION_PARENT: usize = 20;
-// @ts-ignore: decorator
-@inline const REGION_HEADER_BYTES: usize = 32;
-// @ts-ignore: decorator
-@inline const REGION_KIND_BUMP: u32 = 1;
-// @ts-ignore: decorator
-@inline const REGION_KIND_HEAP: u32 = 2;
+import {
+  blockSize, bumpAlloc, currentRegion, initRegion, isStartupScope, REGION_END, REGION_HEADER_BYTES, REGION_ID, REGION_KIND, REGION_KIND_BUMP,
+  REGION_KIND_HEAP, REGION_KIND_SCOPE, REGION_PTR, REGION_START, SCOPE_CAP_END, SCOPE_HEADER_BYTES, setCurrentRegion,
+} from "./region";
+import "./scope";
 
 // Both long-lived headers live in static data: they must exist before any allocation.
 // @ts-ignore: decorator
 @lazy const startupHeader: usize = memory.data(<i32>REGION_HEADER_BYTES, 16);
 // @ts-ignore: decorator
 @lazy const heapHeader: usize = memory.data(<i32>REGION_HEADER_BYTES, 16);
-// @ts-ignore: decorator
-@lazy let current: usize = 0;
 // The region that was current when a container began to grow in the heap (its ids), the
 // bytes that growth has allocated so far, and the most any growth has.
 // @ts-ignore: decorator
@@ -86,24 +70,6 @@ import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATI
 // @ts-ignore: decorator
 @lazy let arenaBytes: usize = 0;
 
-// @ts-ignore: decorator
-@inline function computeSize(size: usize): usize {
-  return ((size + BLOCK_OVERHEAD + AL_MASK) & ~AL_MASK) - BLOCK_OVERHEAD;
-}
-
-/** Writes a fresh bump region header at `header` covering [start, end). */
-// @ts-ignore: decorator
-@inline function initRegion(header: usize, start: usize, end: usize, id: u32): void {
-  // The first block header sits BLOCK_OVERHEAD before a 16-byte aligned payload.
-  let first = ((start + BLOCK_OVERHEAD + AL_MASK) & ~AL_MASK) - BLOCK_OVERHEAD;
-  store<u32>(header + REGION_PTR, <u32>first);
-  store<u32>(header + REGION_END, <u32>end);
-  store<u32>(header + REGION_START, <u32>first);
-  store<u32>(header + REGION_ID, id);
-  store<u32>(header + REGION_KIND, REGION_KIND_BUMP);
-  store<u32>(header + REGION_PARENT, 0);
-}
-
 /**
  * Sets up the startup region [__heap_base, startupEnd), the heap region [startupEnd,
  * heapEnd) and the slot geometry: `count` slots of `bytes` each from `base`; the arena is
@@ -120,7 +86,7 @@ function __arena_init(startupEnd: usize, heapEnd: usize, base: usize, bytes: usi
   if (count == 0) return -3;
   if (<u64>base + <u64>bytes * <u64>count > (<u64>memory.size() << 16)) return -4;
   if (__heap_base + REGION_HEADER_BYTES > startupEnd) return -5;
-  initRegion(startupHeader, __heap_base, startupEnd, REGION_ID_STARTUP);
+  initRegion(startupHeader, __heap_base, startupEnd, REGION_ID_STARTUP, REGION_KIND_BUMP);
   // A zone too small for the TLSF root is a heap of size 0: every heap allocation fails.
   heapInit(startupEnd, heapEnd);
   store<u32>(heapHeader + REGION_ID, REGION_ID_HEAP);
@@ -131,7 +97,7 @@ function __arena_init(startupEnd: usize, heapEnd: usize, base: usize, bytes: usi
   slotBytes = bytes;
   arenaBytes = arena;
   slotCount = count;
-  current = startupHeader;
+  setCurrentRegion(startupHeader);
   heapCaller = startupHeader;
   return 0;
 }
@@ -146,8 +112,8 @@ function __arena_begin(slot: u32, dataEnd: usize): void {
   if (slot >= slotCount) unreachable();
   let header = slotsBase + <usize>slot * slotBytes;
   if (dataEnd < header + REGION_HEADER_BYTES || dataEnd > header + arenaBytes) unreachable();
-  initRegion(header, dataEnd, header + arenaBytes, slot);
-  current = header;
+  initRegion(header, dataEnd, header + arenaBytes, slot, REGION_KIND_BUMP);
+  setCurrentRegion(header);
 }
 
 /**
@@ -159,11 +125,11 @@ function __arena_begin(slot: u32, dataEnd: usize): void {
 @global
 function __arena_enter(slot: u32): void {
   if (slot == REGION_ID_STARTUP) {
-    current = startupHeader;
+    setCurrentRegion(startupHeader);
     return;
   }
   if (slot >= slotCount) unreachable();
-  current = slotsBase + <usize>slot * slotBytes;
+  setCurrentRegion(slotsBase + <usize>slot * slotBytes);
 }
 
 /**
@@ -176,14 +142,14 @@ function __arena_enter(slot: u32): void {
 // @ts-ignore: decorator
 @global @inline
 function __arena_current(): usize {
-  return current;
+  return currentRegion();
 }
 
 /** Re-enters the region whose header is at `header` (a value `__arena_current` returned). */
 // @ts-ignore: decorator
 @global @inline
 function __arena_switch(header: usize): void {
-  current = header;
+  setCurrentRegion(header);
 }
 
 /**
@@ -195,13 +161,34 @@ function __arena_switch(header: usize): void {
 // @ts-ignore: decorator
 @global
 function __arena_owner_enter(ptr: usize): usize {
-  let saved = current;
-  if (heapContains(ptr) || (ptr < slotsBase && current != startupHeader)) {
-    if (current != heapHeader) heapCaller = current;
+  let saved = currentRegion();
+  if (load<u32>(saved + REGION_KIND) == REGION_KIND_SCOPE && __arena_scope_owner(ptr) != saved) {
+    // A Map or Set made before a scope was entered grows in the region that owns it.
+    setCurrentRegion(__arena_scope_owner(ptr));
+  } else if (heapContains(ptr) || (ptr < slotsBase && saved != startupHeader && !isStartupScope(saved))) {
+    if (saved != heapHeader) heapCaller = saved;
     growthBytes = 0;
-    current = heapHeader;
+    setCurrentRegion(heapHeader);
   }
   return saved;
+}
+
+/** The region whose code is running: the current one, or while a long-lived container
+ *  grows in the heap, the region that made it grow (runtime/scope.ts walks from it). */
+// @ts-ignore: decorator
+@global @inline
+function __arena_caller_region(): usize {
+  let r = currentRegion();
+  return r == heapHeader ? heapCaller : r;
+}
+
+/** The end of the memory of the slot or startup region whose header is `header`: a
+ *  request's arena ends at its slot base + the arena size whatever its scopes lowered. */
+// @ts-ignore: decorator
+@global
+function __arena_region_limit(header: usize): usize {
+  if (header == startupHeader) return <usize>load<u32>(heapHeader + REGION_START);
+  return header >= slotsBase ? header + arenaBytes : 0;
 }
 
 /** The slot number of the current region, 0xFFFFFFFF for the startup region, 0xFFFFFFFE
@@ -210,22 +197,22 @@ function __arena_owner_enter(ptr: usize): usize {
 @global
 function __arena_current_id(): u32 {
   // While a container grows in the heap, the request that made it grow is still the caller.
-  return load<u32>((current == heapHeader ? heapCaller : current) + REGION_ID);
+  return load<u32>((currentRegion() == heapHeader ? heapCaller : currentRegion()) + REGION_ID);
 }
 
 /** Bytes in use in the current region (for the host's statistics and tests). */
 // @ts-ignore: decorator
 @global
 function __arena_used(): usize {
-  if (current == heapHeader) return heapUsed();
-  return load<u32>(current + REGION_PTR) - load<u32>(current + REGION_START);
+  if (currentRegion() == heapHeader) return heapUsed();
+  return load<u32>(currentRegion() + REGION_PTR) - load<u32>(currentRegion() + REGION_START);
 }
 
-/** Bytes free in the current bump region: the JSON tape asks before it grows. */
+/** Bytes free in the current bump region (the JSON tape asks before it grows). */
 // @ts-ignore: decorator
 @global
 function __arena_room(): usize {
-  return current == heapHeader ? 0 : load<u32>(current + REGION_END) - load<u32>(current + REGION_PTR);
+  return currentRegion() == heapHeader ? 0 : load<u32>(currentRegion() + REGION_END) - load<u32>(currentRegion() + REGION_PTR);
 }
 
 /** The most heap bytes one growth of a long-lived container has taken (a Map's two new
@@ -236,8 +223,7 @@ function __arena_growth_max(): usize {
   return growthMax;
 }
 
-/** Start of the first slot: everything below it (static data, startup region, heap)
- *  outlives requests. runtime/check.ts and runtime/keep.ts classify pointers with it. */
+/** Start of the first slot: everything below it outlives requests (runtime/check.ts). */
 // @ts-ignore: decorator
 @global @inline
 function __arena_slots_base(): usize {
@@ -245,10 +231,22 @@ function __arena_slots_base(): usize {
 }
 
 function overflow(size: usize): void {
-  let r = current;
+  let r = currentRegion();
   if (r == heapHeader) heapFull(size);
-  hostOverflow(load<u32>(r + REGION_ID), size, load<u32>(r + REGION_END) - load<u32>(r + REGION_START));
+  // A scoped arena names itself (its header carries its label), and its limit is its own
+  // capacity: the host's message then says which scope was too small.
+  let scope = load<u32>(r + REGION_KIND) == REGION_KIND_SCOPE ? r : 0;
+  let limit = scope != 0 ? <usize>load<u32>(r + SCOPE_CAP_END) - r - SCOPE_HEADER_BYTES : load<u32>(r + REGION_END) - load<u32>(r + REGION_START);
+  hostOverflow(load<u32>(r + REGION_ID), size, limit, scope);
   unreachable();
+}
+
+/** Stops the request as if the current region could not allocate `size` bytes: what the
+ *  SDK does when a Scratch cannot be carved from it. */
+// @ts-ignore: decorator
+@global
+function __arena_overflow(size: usize): void {
+  overflow(size);
 }
 
 /** A heap block of `size` payload bytes, or a trap that names the heap as full. */
@@ -264,24 +262,17 @@ function heapAllocOrTrap(size: usize): usize {
 
 /** Reports that the heap has no block of `size` for a long-lived object, and traps. */
 function heapFull(size: usize): void {
-  hostOverflow(REGION_ID_HEAP, size, heapCapacity());
+  hostOverflow(REGION_ID_HEAP, size, heapCapacity(), 0);
   unreachable();
 }
 
 // @ts-ignore: decorator
 @unsafe @global
 function __alloc(size: usize): usize {
-  let r = current;
+  let r = currentRegion();
   if (r == heapHeader) return heapAllocOrTrap(size);
-  let block = <usize>load<u32>(r + REGION_PTR);
-  let ptr = block + BLOCK_OVERHEAD;
-  let payloadSize = computeSize(size);
-  // Compare in u64 so a huge size cannot wrap around the 32-bit address space.
-  if (size > BLOCK_MAXSIZE || <u64>ptr + <u64>payloadSize > <u64>load<u32>(r + REGION_END)) {
-    overflow(size);
-  }
-  store<u32>(r + REGION_PTR, <u32>(ptr + payloadSize));
-  changetype<BLOCK>(block).mmInfo = payloadSize;
+  let ptr = bumpAlloc(r, size);
+  if (ptr == 0) overflow(size);
   return ptr;
 }
 
@@ -302,13 +293,24 @@ function __realloc(ptr: usize, size: usize): usize {
     if (moved == 0) heapFull(size);
     return moved;
   }
-  let r = current;
+  let r = currentRegion();
   let block = changetype<BLOCK>(ptr - BLOCK_OVERHEAD);
   let actualSize = block.mmInfo;
+  // A block that grows while a scoped arena entered after it is current grows in the
+  // region that owns it (in the scope it would dangle once the scope is disposed).
+  if (load<u32>(r + REGION_KIND) == REGION_KIND_SCOPE && (ptr < r || ptr >= <usize>load<u32>(r + SCOPE_CAP_END))) {
+    let owner = __arena_scope_owner(ptr);
+    if (owner != r) {
+      setCurrentRegion(owner);
+      let grown = __realloc(ptr, size);
+      setCurrentRegion(r);
+      return grown;
+    }
+  }
   // A long-lived block (static data or the startup region) that grows while a request or
   // the heap is current moves to the heap: it must outlive the request. Its old block is
   // abandoned; the startup region is a bump region and does not take blocks back.
-  if (ptr < slotsBase && r != startupHeader) return moveBlock(ptr, actualSize, size, true);
+  if (ptr < slotsBase && r != startupHeader && !isStartupScope(r)) return moveBlock(ptr, actualSize, size, true);
   // A block of another bump region than the current one (static data while the startup
   // region is current, which asc's constant arrays are) moves into the current region.
   if (r == heapHeader || ptr < <usize>load<u32>(r + REGION_START) || ptr >= <usize>load<u32>(r + REGION_END)) {
@@ -316,7 +318,7 @@ function __realloc(ptr: usize, size: usize): usize {
   }
   let top = <usize>load<u32>(r + REGION_PTR);
   let isLast = ptr + actualSize == top;
-  let payloadSize = computeSize(size);
+  let payloadSize = blockSize(size);
   if (size > actualSize) {
     if (isLast) {
       // The last block of the current region grows in place: the common case for a
@@ -347,13 +349,13 @@ function __free(ptr: usize): void {
     // A double free or a pointer into the middle of a block would corrupt the free lists:
     // always reported, in every build.
     if (!heapIsUsedBlock(ptr)) {
-      hostViolation(VIOLATION_FREE, ptr, 0);
+      hostViolation(VIOLATION_FREE, ptr, 0, 0);
       unreachable();
     }
     heapFree(ptr);
     return;
   }
-  let r = current;
+  let r = currentRegion();
   if (r == heapHeader) return;
   let block = changetype<BLOCK>(ptr - BLOCK_OVERHEAD);
   if (ptr + block.mmInfo == <usize>load<u32>(r + REGION_PTR)) {
@@ -364,18 +366,12 @@ function __free(ptr: usize): void {
 // @ts-ignore: decorator
 @unsafe @global
 function __new(size: usize, id: u32): usize {
-  if (size > OBJECT_MAXSIZE) overflow(size);
-  let ptr = __alloc(OBJECT_OVERHEAD + size);
-  let object = changetype<OBJECT>(ptr - BLOCK_OVERHEAD);
-  object.gcInfo = 0;
-  object.gcInfo2 = 0;
-  object.rtId = id;
-  object.rtSize = <u32>size;
+  let ptr = newObject(size, id);
   // asc's standard library relies on this (a GC runtime zeroes in __new: ArrayBuffer, Array
   // and StaticArray skip their own fill), and so does isolation: arenas and heap blocks are
   // reused, and a fresh object must never show what an earlier request left there.
-  zeroBytes(ptr + OBJECT_OVERHEAD, size);
-  return ptr + OBJECT_OVERHEAD;
+  zeroBytes(ptr, size);
+  return ptr;
 }
 
 // @ts-ignore: decorator
@@ -393,5 +389,5 @@ function __renew(oldPtr: usize, size: usize): usize {
 // @ts-ignore: decorator
 @global @unsafe
 function __reset(): void {
-  store<u32>(current + REGION_PTR, load<u32>(current + REGION_START));
+  store<u32>(currentRegion() + REGION_PTR, load<u32>(currentRegion() + REGION_START));
 }

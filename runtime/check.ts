@@ -8,7 +8,9 @@
 // global (host/abi/violation.ts, from the "arena.classes" section the transform emits).
 
 import { OBJECT, TOTAL_OVERHEAD } from "~lib/rt/common";
-import { hostViolation, VIOLATION_GLOBAL, VIOLATION_LINK } from "./report";
+import { hostViolation, VIOLATION_GLOBAL, VIOLATION_LINK, VIOLATION_SCOPE_LINK } from "./report";
+import { REGION_KIND, REGION_KIND_SCOPE, SCOPE_CAP_END } from "./region";
+import { checkObject, regionOf } from "./scope";
 
 /** The gcInfo asc writes into the header of a template literal's scratch array (its
  *  "transparent" colour): no object the runtime makes has it, __new writes 0. */
@@ -37,8 +39,32 @@ import { hostViolation, VIOLATION_GLOBAL, VIOLATION_LINK } from "./report";
  * for the compiler's template scratch arrays (see isTemplateScratch).
  */
 export function checkLink(parent: usize, child: usize, slotsBase: usize, inStartup: bool): void {
-  if (child != 0 && parent < slotsBase && child >= slotsBase && !isTemplateScratch(parent)) {
-    hostViolation(VIOLATION_LINK, parent, child);
+  if (child == 0) return;
+  if (parent < slotsBase) {
+    if (child >= slotsBase && !isTemplateScratch(parent)) {
+      hostViolation(VIOLATION_LINK, parent, child, 0);
+      unreachable();
+    }
+    // Start-up code can enter scratch arenas too (in the startup region).
+    if (load<u32>(__arena_caller_region() + REGION_KIND) == REGION_KIND_SCOPE) checkScopeLink(parent, child);
+    return;
+  }
+  checkScopeLink(parent, child);
+}
+
+/**
+ * The same rule one level down, for two request objects: a child made in a scoped arena
+ * stored into a parent outside that scope (which outlives it) dangles once the scope is
+ * disposed. Moved objects and objects a disposed scope left behind are reported too,
+ * whichever side they are on. Objects of other regions than the caller's are not judged.
+ */
+function checkScopeLink(parent: usize, child: usize): void {
+  checkObject(parent);
+  checkObject(child);
+  let scope = regionOf(child);
+  if (scope == 0 || load<u32>(scope + REGION_KIND) != REGION_KIND_SCOPE) return;
+  if (parent < scope || parent >= <usize>load<u32>(scope + SCOPE_CAP_END)) {
+    hostViolation(VIOLATION_SCOPE_LINK, parent, child, scope);
     unreachable();
   }
 }
@@ -61,7 +87,7 @@ function __arena_check_global<T>(witness: () => T, value: Same<T>, name: string)
     let ptr = changetype<usize>(value);
     let slotsBase = __arena_slots_base();
     if (slotsBase != 0 && ptr >= slotsBase) {
-      hostViolation(VIOLATION_GLOBAL, ptr, changetype<usize>(name));
+      hostViolation(VIOLATION_GLOBAL, ptr, changetype<usize>(name), 0);
       unreachable();
     }
   }

@@ -331,7 +331,7 @@ function isValueNode(v) {
 }
 
 /** Whether `source` is the app's own code: not the standard library, the SDK or the runtime. */
-function isAppSource(source, baseDir, exclude) {
+export function isAppSource(source, baseDir, exclude) {
   if (source.sourceKind !== SourceKind.User && source.sourceKind !== SourceKind.UserEntry) return false;
   if (source.normalizedPath.startsWith("~lib/")) return false;
   const abs = path.resolve(baseDir, source.normalizedPath);

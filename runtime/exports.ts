@@ -40,3 +40,10 @@ export function arena_current_slot(): u32 {
 export function arena_heap_used(): u32 {
   return <u32>__arena_heap_used();
 }
+
+/** Calls the app's function `fn(scratch, ctx)` (a function reference, as the SDK's
+ *  Scratch.run passes it to the host's `scope_call`): the host calls back so that a scratch
+ *  arena that overflows stops only that call (docs/abi.md, "Scoped arenas"). */
+export function arena_scope_invoke(fn: u32, scratch: u32, ctx: u32): void {
+  changetype<(scratch: usize, ctx: usize) => void>(<usize>fn)(scratch, ctx);
+}

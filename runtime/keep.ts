@@ -20,6 +20,8 @@ import { AL_MASK, BLOCK_OVERHEAD, OBJECT, OBJECT_OVERHEAD, TOTAL_OVERHEAD } from
 import { TypeinfoFlags } from "~lib/shared/typeinfo";
 import { heapAlloc, heapCapacity, heapContains, heapFree, heapIsUsedBlock, heapUsed, heapRealloc } from "./heap";
 import { hostViolation, KEEP_REASON_DEPTH, KEEP_REASON_MAP, VIOLATION_FREE, VIOLATION_KEEP } from "./report";
+import { bumpAlloc, REGION_KIND, REGION_KIND_SCOPE, REGION_PTR, SCOPE_CAP_END, SCOPE_LABEL } from "./region";
+import { addRecord, checkObject, GCINFO2_MOVED, isMoved, POISON_DEAD, regionOf } from "./scope";
 
 /** Deepest object graph `keep` copies. Deeper means a cycle or a linked list kept node by
  *  node, and each level is a wasm stack frame. */
@@ -35,6 +37,8 @@ import { hostViolation, KEEP_REASON_DEPTH, KEEP_REASON_MAP, VIOLATION_FREE, VIOL
 @inline const COOKIE_PROBE: u32 = 1;
 // @ts-ignore: decorator
 @inline const COOKIE_FREE: u32 = 2;
+// @ts-ignore: decorator
+@inline const COOKIE_POISON: u32 = 3;
 /** A value no object pointer can have (payloads are 16-byte aligned). */
 // @ts-ignore: decorator
 @inline const SENTINEL: usize = 0xFFFFFFF1;
@@ -43,6 +47,17 @@ import { hostViolation, KEEP_REASON_DEPTH, KEEP_REASON_MAP, VIOLATION_FREE, VIOL
 @lazy let probeHit = false;
 // @ts-ignore: decorator
 @lazy let keepFull = false;
+/** Where copies go: 0 for the heap, else the header of a bump region (runtime/region.ts). */
+// @ts-ignore: decorator
+@lazy let target: usize = 0;
+// What a move poisons in the check build: objects in [poisonLo, poisonHi), marked with the
+// move's record.
+// @ts-ignore: decorator
+@lazy let poisonLo: usize = 0;
+// @ts-ignore: decorator
+@lazy let poisonHi: usize = 0;
+// @ts-ignore: decorator
+@lazy let poisonRecord: usize = 0;
 
 // @ts-ignore: decorator
 @inline function typeFlags(id: u32): u32 {
@@ -57,12 +72,14 @@ function __visit(ptr: usize, cookie: u32): void {
     if (ptr == SENTINEL) probeHit = true;
   } else if (cookie == COOKIE_FREE) {
     freeGraph(ptr);
+  } else if (cookie == COOKIE_POISON) {
+    poisonGraph(ptr);
   }
 }
 
-/** A new object of class `id` and `size` bytes in the heap; 0 when the heap is full. */
+/** A new object of class `id` and `size` bytes where copies go (`target`); 0 when it is full. */
 function heapObject(id: u32, size: usize): usize {
-  let ptr = heapAlloc(OBJECT_OVERHEAD + size);
+  let ptr = target == 0 ? heapAlloc(OBJECT_OVERHEAD + size) : bumpAlloc(target, OBJECT_OVERHEAD + size);
   if (ptr == 0) return 0;
   let object = changetype<OBJECT>(ptr - BLOCK_OVERHEAD);
   object.gcInfo = 0;
@@ -135,10 +152,11 @@ function keepFields(ptr: usize, copy: usize, size: usize, depth: i32): bool {
 
 /** The heap copy of the graph at `ptr` (non-null); 0 with keepFull set when the heap is full. */
 function keepGraph(ptr: usize, depth: i32): usize {
-  // Static data and the startup region outlive every request: referenced, not copied.
-  if (ptr < __arena_slots_base() && !heapContains(ptr)) return ptr;
+  // Static data and the startup region outlive every request: referenced, not copied; but
+  // for objects of a scratch arena entered in start-up code, which is disposed.
+  if (ptr < __arena_slots_base() && !heapContains(ptr) && !inStartupScope(ptr)) return ptr;
   if (depth > KEEP_DEPTH_MAX) {
-    hostViolation(VIOLATION_KEEP, ptr, KEEP_REASON_DEPTH);
+    hostViolation(VIOLATION_KEEP, ptr, KEEP_REASON_DEPTH, 0);
     unreachable();
   }
   let object = changetype<OBJECT>(ptr - TOTAL_OVERHEAD);
@@ -146,7 +164,7 @@ function keepGraph(ptr: usize, depth: i32): usize {
   let size = <usize>object.rtSize;
   let flags = typeFlags(id);
   if ((flags & (TypeinfoFlags.MAP | TypeinfoFlags.SET)) != 0) {
-    hostViolation(VIOLATION_KEEP, ptr, KEEP_REASON_MAP);
+    hostViolation(VIOLATION_KEEP, ptr, KEEP_REASON_MAP, 0);
     unreachable();
   }
   let copy = heapObject(id, size);
@@ -173,6 +191,24 @@ function keepGraph(ptr: usize, depth: i32): usize {
   return copy;
 }
 
+/** Whether `ptr` lies in a scratch arena of start-up code (the running code's chain). */
+function inStartupScope(ptr: usize): bool {
+  if (load<u32>(__arena_caller_region() + REGION_KIND) != REGION_KIND_SCOPE) return false;
+  let r = regionOf(ptr);
+  return r != 0 && load<u32>(r + REGION_KIND) == REGION_KIND_SCOPE;
+}
+
+/** Marks and poisons the objects of a moved graph that lie in [poisonLo, poisonHi) (check
+ *  build): children first, as a free does, so each object is read before it is poisoned. */
+function poisonGraph(ptr: usize): void {
+  if (ptr < poisonLo || ptr >= poisonHi || isMoved(ptr)) return;
+  let object = changetype<OBJECT>(ptr - TOTAL_OVERHEAD);
+  object.gcInfo2 = GCINFO2_MOVED;
+  __visit_members(ptr, COOKIE_POISON);
+  object.gcInfo = <u32>poisonRecord;
+  memory.fill(ptr, POISON_DEAD, <usize>object.rtSize);
+}
+
 /** Frees the heap objects of a kept graph, children first. Objects outside the heap, and
  *  blocks already freed in this walk (a child referenced twice), are skipped. */
 function freeGraph(ptr: usize): void {
@@ -195,6 +231,8 @@ function freeGraph(ptr: usize): void {
 // @ts-ignore: decorator
 @global
 function __arena_keep(ptr: usize): usize {
+  if (isDefined(ARENA_CHECK)) checkObject(ptr);
+  target = 0;
   keepFull = false;
   let kept = keepGraph(ptr, 0);
   if (keepFull) return 0;
@@ -207,6 +245,56 @@ function __arena_keep(ptr: usize): usize {
   return kept;
 }
 
+/**
+ * Copies the graph at `ptr` (not 0) into the bump region whose header is `to` (a request's
+ * arena, a scope, the startup region) or, for `to` = 0, into the heap as `__arena_keep`
+ * does. Returns the copy, or 0 when the region cannot hold it: a bump region then gets back
+ * what the partial copy took (its top is restored), so nothing is left allocated.
+ */
+// @ts-ignore: decorator
+@global
+function __arena_copy(ptr: usize, to: usize): usize {
+  if (to == 0) return __arena_keep(ptr);
+  if (isDefined(ARENA_CHECK)) checkObject(ptr);
+  let top = load<u32>(to + REGION_PTR);
+  target = to;
+  keepFull = false;
+  let copy = keepGraph(ptr, 0);
+  target = 0;
+  if (keepFull) {
+    store<u32>(to + REGION_PTR, top);
+    return 0;
+  }
+  return copy;
+}
+
+/**
+ * `__arena_copy`, then the source is given up: a heap source is freed (as Heap.free
+ * does), and in the check build a source in a bump region is marked moved and poisoned,
+ * the objects of its own region only (what it references in longer-lived regions stays
+ * valid). `site` is a string naming the call, for the check build's messages.
+ */
+// @ts-ignore: decorator
+@global
+function __arena_move(ptr: usize, to: usize, site: usize): usize {
+  let copy = __arena_copy(ptr, to);
+  if (copy == 0 || copy == ptr) return copy;
+  if (heapContains(ptr)) {
+    freeGraph(ptr);
+  } else if (isDefined(ARENA_CHECK)) {
+    let from = regionOf(ptr);
+    if (from != 0) {
+      let isScope = load<u32>(from + REGION_KIND) == REGION_KIND_SCOPE;
+      let kind: usize = to == 0 ? 1 : load<u32>(to + REGION_KIND) == REGION_KIND_SCOPE ? 3 : 2;
+      poisonRecord = addRecord(0xFFFFFFFF, kind, isScope ? <usize>load<u32>(from + SCOPE_LABEL) : 0, site);
+      poisonLo = from;
+      poisonHi = isScope ? <usize>load<u32>(from + SCOPE_CAP_END) : __arena_region_limit(from);
+      poisonGraph(ptr);
+    }
+  }
+  return copy;
+}
+
 /** Frees a graph `__arena_keep` returned. A pointer into the heap that is not a live object
  *  (freed already) is reported; anything outside the heap is left alone. */
 // @ts-ignore: decorator
@@ -214,7 +302,7 @@ function __arena_keep(ptr: usize): usize {
 function __arena_free(ptr: usize): void {
   if (ptr == 0 || !heapContains(ptr)) return;
   if (!heapIsUsedBlock(ptr - OBJECT_OVERHEAD)) {
-    hostViolation(VIOLATION_FREE, ptr, 0);
+    hostViolation(VIOLATION_FREE, ptr, 0, 0);
     unreachable();
   }
   freeGraph(ptr);
@@ -269,7 +357,7 @@ function __arena_heap_realloc(ptr: usize, size: usize): usize {
 @global
 function __arena_heap_free(ptr: usize): void {
   if (!heapIsUsedBlock(ptr)) {
-    hostViolation(VIOLATION_FREE, ptr, 0);
+    hostViolation(VIOLATION_FREE, ptr, 0, 0);
     unreachable();
   }
   heapFree(ptr);

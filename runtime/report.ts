@@ -28,13 +28,35 @@
 // @ts-ignore: decorator
 @inline export const VIOLATION_GLOBAL: u32 = 5;
 
-/** Asks the host to record that region `id` asked for `size` bytes over its `limit`. */
+/** A scoped arena was disposed out of order: one made inside it is still entered. */
+// @ts-ignore: decorator
+@inline export const VIOLATION_SCOPE_ORDER: u32 = 6;
+/** A handle of a region (a Scratch, an UninitBytes, a Region) was used after its region was
+ *  disposed or its request ended. */
+// @ts-ignore: decorator
+@inline export const VIOLATION_DISPOSED: u32 = 7;
+/** An object of a scoped arena was stored into an object that outlives the scope (check build). */
+// @ts-ignore: decorator
+@inline export const VIOLATION_SCOPE_LINK: u32 = 8;
+/** An object was used after `move` took it to another region (check build). */
+// @ts-ignore: decorator
+@inline export const VIOLATION_MOVED: u32 = 9;
+/** UninitBytes.assumeInit was called with bytes never written (check build). */
+// @ts-ignore: decorator
+@inline export const VIOLATION_UNINIT: u32 = 10;
+/** An object in memory a disposed scope left behind was used (check build). */
+// @ts-ignore: decorator
+@inline export const VIOLATION_DEAD_OBJECT: u32 = 11;
+
+/** Asks the host to record that region `id` asked for `size` bytes over its `limit`;
+ *  `scope` is the header of the scoped arena that overflowed, or 0. */
 // @ts-ignore: decorator
 @external("arena", "overflow")
-export declare function hostOverflow(id: u32, size: usize, limit: usize): void;
+export declare function hostOverflow(id: u32, size: usize, limit: usize, scope: usize): void;
 
 /** Asks the host to record a violation before the runtime traps: `kind` says which, `a`
- *  and `b` are the objects (or, for VIOLATION_KEEP, the object and a reason code). */
+ *  and `b` are the objects (or, for VIOLATION_KEEP, the object and a reason code), `c` a
+ *  scope header or 0; docs/abi.md lists what each kind passes. */
 // @ts-ignore: decorator
 @external("arena", "violation")
-export declare function hostViolation(kind: u32, a: usize, b: usize): void;
+export declare function hostViolation(kind: u32, a: usize, b: usize, c: usize): void;

@@ -1,7 +1,13 @@
 // Zeroing a fresh object's payload (runtime/arena.ts: __new zeroes every new object, for the
-// standard library and for isolation). Most objects are small (a JSON handle is 28 bytes, a
+// standard library and for isolation), and the one allocation that skips it on purpose. Most objects are small (a JSON handle is 28 bytes, a
 // string a few dozen): for them a few overlapping stores beat `memory.fill`, which the
 // engine runs as a call; larger payloads still use it.
+
+import { BLOCK_OVERHEAD, OBJECT, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "~lib/rt/common";
+
+/** The byte the check build fills uninitialised buffers with (UninitBytes). */
+// @ts-ignore: decorator
+@inline export const POISON_UNINIT: u8 = 0xAA;
 
 /** Payloads up to this many bytes are zeroed inline. */
 // @ts-ignore: decorator
@@ -37,4 +43,31 @@
   } else if (n == 1) {
     store<u8>(p, 0);
   }
+}
+
+/** A new object of class `id` with `size` bytes of payload, its header written and its
+ *  payload as the region held it: `__new` zeroes it, `__arena_new_uninit` does not. */
+// @ts-ignore: decorator
+@inline export function newObject(size: usize, id: u32): usize {
+  if (size > OBJECT_MAXSIZE) __arena_overflow(size);
+  let ptr = __alloc(OBJECT_OVERHEAD + size);
+  let object = changetype<OBJECT>(ptr - BLOCK_OVERHEAD);
+  object.gcInfo = 0;
+  object.gcInfo2 = 0;
+  object.rtId = id;
+  object.rtSize = <u32>size;
+  return ptr + OBJECT_OVERHEAD;
+}
+
+/**
+ * `__new` without the zeroing, for a buffer the app fills itself (UninitBytes): its bytes
+ * are whatever the region held. The check build fills them with POISON_UNINIT instead, so
+ * a read of a byte never written shows (and a test can see it).
+ */
+// @ts-ignore: decorator
+@unsafe @global
+function __arena_new_uninit(size: usize, id: u32): usize {
+  let ptr = newObject(size, id);
+  if (isDefined(ARENA_CHECK)) memory.fill(ptr, POISON_UNINIT, size);
+  return ptr;
 }

@@ -26,12 +26,13 @@ function asConstants(file: string): Map<string, number> {
   return out;
 }
 
-/** The runtime's ABI constants: the region header (arena.ts) and its reports to the host
- *  (report.ts); a name defined twice must agree. heap.ts and keep.ts hold the allocator's
+/** The runtime's ABI constants: the region header (region.ts), scoped arenas' records
+ *  (scope.ts), poison bytes (scope.ts, zero.ts) and its reports to the host (report.ts); a
+ *  name defined twice must agree. heap.ts and keep.ts hold the allocator's
  *  internals, which the host never sees. */
 function runtimeConstants(): Map<string, number> {
   const out = new Map<string, number>();
-  for (const f of ["arena.ts", "report.ts"]) {
+  for (const f of ["region.ts", "arena.ts", "report.ts", "scope.ts", "zero.ts"]) {
     for (const [name, value] of asConstants(`runtime/${f}`)) {
       if (out.has(name)) assert.equal(value, out.get(name), `runtime/${f}: ${name} differs from another runtime file`);
       out.set(name, value);
@@ -49,6 +50,12 @@ const RUNTIME = runtimeConstants();
 const RUNTIME_ONLY = new Map([
   ["REGION_KIND_BUMP", "the host never reads a region's kind (the Region header table says 1 = bump)"],
   ["REGION_KIND_HEAP", "the host never reads a region's kind (the Region header table says 2 = heap)"],
+  ["REGION_KIND_SCOPE", "the host never reads a region's kind (the Region header table says 3 = scope)"],
+  ["GCINFO2_MOVED", "the mark of a moved object is the runtime's own; the host is told of a move by the violation"],
+  ["ZERO_INLINE_BYTES_MAX", "how the runtime zeroes small objects is its own"],
+  ["SCOPE_FLAG_RUN", "only the runtime reads a scope's flags"],
+  ["RECORDS", "how many records the check build keeps is the runtime's own"],
+  ["RECORD_BYTES", "the host reads records field by field (RECORD_*)"],
 ]);
 
 describe("host, SDK and runtime", () => {
@@ -137,7 +144,7 @@ describe("docs/abi.md", () => {
     const text = section("Region header");
     assert.match(text, new RegExp(`^## Region header \\(${host.REGION_HEADER_BYTES} bytes`, "m"));
     const rows = offsetRows(text, () => "REGION_");
-    assert.deepEqual(sorted(rows), sorted(group((k) => k.startsWith("REGION_") && !["REGION_HEADER_BYTES", "REGION_ID_STARTUP", "REGION_ID_HEAP", "REGION_KIND_BUMP", "REGION_KIND_HEAP"].includes(k))));
+    assert.deepEqual(sorted(rows), sorted(group((k) => k.startsWith("REGION_") && !["REGION_HEADER_BYTES", "REGION_ID_STARTUP", "REGION_ID_HEAP", "REGION_KIND_BUMP", "REGION_KIND_HEAP", "REGION_KIND_SCOPE"].includes(k))));
     assert.match(text, new RegExp(`^\\| ${host.REGION_ID} \\| \`id\` \\| slot index, \`0x${host.REGION_ID_STARTUP.toString(16).toUpperCase()}\` for the startup region`, "m"));
     assert.match(text, new RegExp(`^\\| ${host.REGION_KIND} \\| \`kind\` \\| ${RUNTIME.get("REGION_KIND_BUMP")} = bump region`, "m"));
   });

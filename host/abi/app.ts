@@ -22,6 +22,8 @@ interface AppExports {
   arena_enter(slot: number): void;
   arena_used(): number;
   arena_current_slot(): number;
+  /** Calls the app function `fn(scratch, ctx)` for `arena.scope_call` (runtime/exports.ts); optional. */
+  arena_scope_invoke?: (fn: number, scratch: number, ctx: number) => void;
   arena_handle(desc: number): number;
   arena_served(): number;
 }
@@ -94,6 +96,7 @@ export class App {
     }
     const exports = instance.exports as unknown as AppExports;
     caller.bind(exports.arena_current_slot);
+    caller.bindScopeInvoke(exports.arena_scope_invoke);
     const loaded = new App(memory, caller, exports);
     loaded.start(file);
     return loaded;

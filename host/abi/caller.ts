@@ -14,6 +14,7 @@ export class Caller {
   /** The context of the app's start-up code. */
   readonly startup = new SlotContext(REGION_ID_STARTUP);
   private currentSlot: (() => number) | null = null;
+  private scopeInvoke: ((fn: number, scratch: number, ctx: number) => void) | null = null;
 
   constructor(slots: number) {
     this.contexts = Array.from({ length: slots }, (_, slot) => new SlotContext(slot));
@@ -23,6 +24,18 @@ export class Caller {
   bind(currentSlot: () => number): void {
     assert(this.currentSlot === null, "the caller is bound to one instance, once");
     this.currentSlot = currentSlot;
+  }
+
+  /** Binds the instance's `arena_scope_invoke` (absent from builds older than Scratch). */
+  bindScopeInvoke(invoke: ((fn: number, scratch: number, ctx: number) => void) | undefined): void {
+    this.scopeInvoke = invoke ?? null;
+  }
+
+  /** Calls the app's function `fn(scratch, ctx)` from inside an import (Scratch.run). */
+  invokeScoped(fn: number, scratch: number, ctx: number): void {
+    const invoke = this.scopeInvoke;
+    assert(invoke !== null, "Scratch.run called scope_call in a build without arena_scope_invoke");
+    invoke(fn, scratch, ctx);
   }
 
   /** The context of the code running in wasm right now (the startup one at start-up). */

@@ -11,14 +11,24 @@
 // Every pointer in the descriptor is absolute (a byte address in the wasm memory) and
 // every length is in bytes; strings are UTF-8 (request bytes are passed as received).
 
-/** Region header, written by the runtime in `arena_begin`; the host only reads REGION_PTR. */
+/** Region header, written by the runtime (runtime/region.ts); the host reads PTR and END
+ *  (to write effect results at the top) and PEAK (the memory report). */
 export const REGION_PTR = 0;
 export const REGION_END = 4;
 export const REGION_START = 8;
 export const REGION_ID = 12;
 export const REGION_KIND = 16;
 export const REGION_PARENT = 20;
+export const REGION_GEN = 24;
+export const REGION_PEAK = 28;
 export const REGION_HEADER_BYTES = 32;
+/** A scoped arena's header adds these to the region header (runtime/scope.ts): the
+ *  parent's END before the carve, and the label and site strings it names itself with. */
+export const SCOPE_CAP_END = 32;
+export const SCOPE_LABEL = 36;
+export const SCOPE_SITE = 40;
+export const SCOPE_FLAGS = 44;
+export const SCOPE_HEADER_BYTES = 48;
 export const REGION_ID_STARTUP = 0xffffffff;
 
 /** Request descriptor, at slot base + REGION_HEADER_BYTES. The host writes REQ_* fields;
@@ -223,6 +233,23 @@ export const REGION_ID_HEAP = 0xFFFFFFFE;
 
 /** Violation kinds reported through `arena.violation` (runtime/report.ts). */
 export const VIOLATION_LINK = 1;
+export const VIOLATION_SCOPE_ORDER = 6;
+export const VIOLATION_DISPOSED = 7;
+export const VIOLATION_SCOPE_LINK = 8;
+export const VIOLATION_MOVED = 9;
+export const VIOLATION_UNINIT = 10;
+export const VIOLATION_DEAD_OBJECT = 11;
+/** A record the check build keeps of a disposed scope or a move (runtime/scope.ts): a
+ *  scope's [start, end), or 0xFFFFFFFF and the move's target kind (1 heap, 2 a request's
+ *  arena, 3 a scratch); then the label and site string pointers (0 for none). */
+export const RECORD_START = 0;
+export const RECORD_END = 4;
+export const RECORD_LABEL = 8;
+export const RECORD_SITE = 12;
+/** What the check build fills memory with: disposed or moved (a pointer made of it lies
+ *  past any memory), and uninitialised (UninitBytes). */
+export const POISON_DEAD = 0xDD;
+export const POISON_UNINIT = 0xAA;
 export const VIOLATION_FREE = 3;
 export const VIOLATION_KEEP = 4;
 export const VIOLATION_GLOBAL = 5;

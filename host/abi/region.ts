@@ -10,7 +10,7 @@
 // The runtime keeps the top at 12 mod 16, so that the next block's payload (4 bytes of
 // block header later) is 16-byte aligned; commits keep that invariant.
 
-import { REGION_END, REGION_PTR } from "./constants.ts";
+import { REGION_END, REGION_PEAK, REGION_PTR } from "./constants.ts";
 
 /** Object payloads are 16-byte aligned; a block header (4 bytes) sits just before. */
 const BLOCK_OVERHEAD = 4;
@@ -40,4 +40,16 @@ export function regionCommit(dv: DataView, base: number, end: number): boolean {
   const next = Math.min(align16(end + BLOCK_OVERHEAD) - BLOCK_OVERHEAD, limit);
   dv.setUint32(base + REGION_PTR, next, true);
   return true;
+}
+
+/**
+ * Bytes of its arena the request whose region header is at `base` has used at most: its
+ * top now, or higher when a scratch arena it disposed took more (the runtime keeps that
+ * as PEAK), plus the carve of a scratch arena still entered (from the region's END to the
+ * arena's end, `arenaBytes` from `base`). The memory report and the metrics read this.
+ */
+export function regionPeakBytes(dv: DataView, base: number, arenaBytes: number): number {
+  const top = regionTop(dv, base);
+  const carved = Math.max(0, base + arenaBytes - regionEnd(dv, base));
+  return Math.max(dv.getUint32(base + REGION_PEAK, true), top + carved) - base;
 }

@@ -35,6 +35,10 @@ export interface RequestHeadView {
 
 /** The response descriptor the app wrote, as read by `readResponse` (one object, reused:
  *  read it before the next call). */
+/** An allocation this large cannot be a real request's (no arena is 1 GiB): the size was read
+ *  from memory that holds no object. */
+const POISONED_SIZE_MIN = 1 << 30;
+
 export class ResponseFields {
   status = 0;
   headersPtr = 0;
@@ -238,8 +242,14 @@ export class RequestBridge {
     if (trap.overflowSize >= 0 && trap.overflowHeap) {
       return { code: "ARENA_E_MEMORY", detail: `the heap region is full: asked ${trap.overflowSize} bytes to grow a long-lived object, heap ${trap.overflowLimit} bytes (raise --heap-bytes, or check Heap.keep's result before storing)` };
     }
+    if (trap.overflowSize >= 0 && trap.overflowScope !== 0) {
+      return { code: "ARENA_E_MEMORY", detail: `asked ${trap.overflowSize} bytes in ${trap.overflowScopeName} (give Scratch.enter more bytes, or use Scratch.run to get ScratchResult.Full as a value)` };
+    }
     if (trap.overflowSize >= 0) {
-      return { code: "ARENA_E_MEMORY", detail: `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes` };
+      // No arena is a gigabyte: such a size was read from garbage, which in a check build is
+      // most often the poison a disposed scratch arena or a move left (runtime/scope.ts).
+      const hint = trap.overflowSize >= POISONED_SIZE_MIN ? " (a size this large was read from memory that is not an object: in a check build, most likely one a disposed Scratch or Regions.move left behind)" : "";
+      return { code: "ARENA_E_MEMORY", detail: `asked ${trap.overflowSize} bytes, arena limit ${trap.overflowLimit} bytes${hint}` };
     }
     if (trap.violationKind !== 0) return { code: "ARENA_E_CHECK", detail: trap.abortMessage ?? "violation" };
     const e = err as Error;

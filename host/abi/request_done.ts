@@ -9,9 +9,10 @@ import type { RequestMemory } from "../memory/arena_peaks.ts";
 import type { AppMemory } from "../memory/app_memory.ts";
 import type { App } from "./app.ts";
 import {
-  HEADER_ENTRY_BYTES, REGION_PTR, REQ_BODY_LEN, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR,
+  HEADER_ENTRY_BYTES, REQ_BODY_LEN, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR,
   REQ_PATH_LEN, REQ_PATH_PTR, RES_STATUS,
 } from "./constants.ts";
+import { regionPeakBytes } from "./region.ts";
 import { RequestBridge } from "./request_bridge.ts";
 import type { SlotContext } from "./slot_context.ts";
 
@@ -66,7 +67,7 @@ export function requestDone(memory: AppMemory, ctx: SlotContext, slot: number, d
     path: text(memory, dv.getUint32(desc + REQ_PATH_PTR, true), dv.getUint32(desc + REQ_PATH_LEN, true)),
     route: route === "" ? null : route,
     status: ctx.deadlinePassed ? 504 : answered >= 200 && answered <= 599 ? answered : 500,
-    arenaBytes: dv.getUint32(base + REGION_PTR, true) - base,
+    arenaBytes: regionPeakBytes(dv, base, memory.plan.arenaBytes),
     bodyBytes: dv.getUint32(desc + REQ_BODY_LEN, true),
     overflowBytes,
     header: (name) => header(memory, desc, name),

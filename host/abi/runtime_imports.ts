@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import { assert } from "../assert.ts";
 import { ROUTE_PATTERN_BYTES_MAX } from "../limits.ts";
 import type { Caller } from "./caller.ts";
-import { REGION_ID_HEAP, WAITING_IMPORTS } from "./constants.ts";
+import { REGION_ID_HEAP, SCOPE_CAP_END, SCOPE_HEADER_BYTES, SCOPE_LABEL, SCOPE_SITE, WAITING_IMPORTS } from "./constants.ts";
 import { ClassTable, ViolationFormatter } from "./violation.ts";
 
 const utf16 = new TextDecoder("utf-16le");
@@ -21,6 +21,56 @@ export function readAsString(memory: AppMemory, ptr: number): string {
   const len = memory.dv.getUint32(ptr - 4, true);
   if (ptr + len > u8.length) return "";
   return utf16.decode(u8.subarray(ptr, ptr + (len & ~1)));
+}
+
+/** Where a Scratch object keeps its region's header (sdk/lib/arena/region.ts: the first
+ *  field of Region; classes have no header of their own before their fields). */
+const SCRATCH_HEADER_FIELD = 0;
+
+/** "Scratch 'label' (made at site), which holds N bytes" for the scoped arena whose header is at `header`. */
+function scopeName(memory: AppMemory, header: number): string {
+  const dv = memory.dv;
+  const label = readAsString(memory, dv.getUint32(header + SCOPE_LABEL, true));
+  const site = readAsString(memory, dv.getUint32(header + SCOPE_SITE, true));
+  const capacity = dv.getUint32(header + SCOPE_CAP_END, true) - header - SCOPE_HEADER_BYTES;
+  return `Scratch${label !== "" ? ` '${label}'` : ""}${site !== "" ? ` (made at ${site})` : ""}, which holds ${capacity} bytes`;
+}
+
+/** `arena.overflow(id, size, limit, scope)`: region `id` could not allocate `size` bytes;
+ *  `scope` is the header of the scoped arena that overflowed, or 0. Recorded for the trap
+ *  that follows (request_bridge.ts turns it into ARENA_E_MEMORY). */
+function overflowReport(memory: AppMemory, caller: Caller): (id: number, size: number, limit: number, scope: number) => void {
+  return (id, size, limit, scope) => {
+    const trap = caller.current().trap;
+    trap.overflowSize = size >>> 0;
+    trap.overflowLimit = limit >>> 0;
+    trap.overflowHeap = id >>> 0 === REGION_ID_HEAP;
+    trap.overflowScope = scope >>> 0;
+    trap.overflowScopeName = scope !== 0 ? scopeName(memory, scope >>> 0) : "";
+  };
+}
+
+/**
+ * `arena.scope_call(fn, scratch, ctx)`: calls the app's `fn(scratch, ctx)` back through the
+ * instance and answers 0, or 1 when the call stopped because the scratch arena it runs in
+ * overflowed (Scratch.run; docs/abi.md, "Scoped arenas"): that overflow is forgotten, the
+ * request goes on. Any other trap is the request's and goes on up as it would have.
+ */
+function scopeCall(memory: AppMemory, caller: Caller): (fn: number, scratch: number, ctx: number) => number {
+  return (fn, scratch, ctx) => {
+    const trap = caller.current().trap;
+    const scopeHeader = memory.dv.getUint32((scratch >>> 0) + SCRATCH_HEADER_FIELD, true);
+    try {
+      caller.invokeScoped(fn, scratch, ctx);
+      return 0;
+    } catch (err) {
+      if (trap.violationKind === 0 && trap.cpuMs < 0 && trap.abortMessage === null && scopeHeader !== 0 && trap.overflowScope === scopeHeader) {
+        trap.clearOverflow();
+        return 1;
+      }
+      throw err;
+    }
+  };
 }
 
 /**
@@ -74,19 +124,15 @@ export function appImports(memory: AppMemory, caller: Caller, log: Logger, effec
       may_wait(index: number): number {
         return mayWait === null || mayWait.has(index >>> 0) ? 1 : 0;
       },
-      overflow(id: number, size: number, limit: number) {
-        const trap = caller.current().trap;
-        trap.overflowSize = size >>> 0;
-        trap.overflowLimit = limit >>> 0;
-        trap.overflowHeap = id >>> 0 === REGION_ID_HEAP;
-      },
-      // violation(kind, a, b): a rule of the regions was broken (runtime/report.ts says
+      overflow: overflowReport(memory, caller),
+      // violation(kind, a, b, c): a rule of the regions was broken (runtime/report.ts says
       // which); the message names what was involved (violation.ts).
-      violation(kind: number, a: number, b: number) {
+      violation(kind: number, a: number, b: number, c: number) {
         const trap = caller.current().trap;
         trap.violationKind = kind;
-        trap.abortMessage = violations.format(kind, a, b);
+        trap.abortMessage = violations.format(kind, a, b, c ?? 0);
       },
+      scope_call: scopeCall(memory, caller),
       route(ptr: number, len: number) {
         ptr >>>= 0;
         len >>>= 0;

@@ -18,6 +18,10 @@ export class TrapRecord {
   overflowLimit = 0;
   /** The overflow was the heap region's (a long-lived object could not grow), not the arena's. */
   overflowHeap = false;
+  /** Header of the scoped arena that overflowed, 0 for the request's arena or the heap. */
+  overflowScope = 0;
+  /** How the error names that scoped arena ("Scratch 'parse' (made at app.ts:14) of 65536 bytes"). */
+  overflowScopeName = "";
   violationKind = 0;
   abortMessage: string | null = null;
   /** CPU ms the request had used when it was stopped for its budget, or -1. */
@@ -25,11 +29,18 @@ export class TrapRecord {
 
   clear(): void {
     this.cpuMs = -1;
+    this.clearOverflow();
+    this.violationKind = 0;
+    this.abortMessage = null;
+  }
+
+  /** Forgets an overflow the app recovered from (a Scratch.run that answered Full). */
+  clearOverflow(): void {
     this.overflowSize = -1;
     this.overflowLimit = 0;
     this.overflowHeap = false;
-    this.violationKind = 0;
-    this.abortMessage = null;
+    this.overflowScope = 0;
+    this.overflowScopeName = "";
   }
 }
 

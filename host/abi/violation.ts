@@ -12,6 +12,7 @@
 // when a violation has happened, so a request that breaks no rule pays nothing.
 
 import type { AppMemory } from "../memory/app_memory.ts";
+import { formatRegionViolation, isRegionViolation } from "./region_violation.ts";
 import { KEEP_REASON_DEPTH, KEEP_REASON_MAP, VIOLATION_FREE, VIOLATION_GLOBAL, VIOLATION_KEEP, VIOLATION_LINK } from "./constants.ts";
 
 /** The custom section runtime/class_table.js writes (CLASS_TABLE_SECTION there). */
@@ -94,10 +95,14 @@ export class ViolationFormatter {
     this.readString = readString;
   }
 
-  /** The message for a report of `kind` with arguments `a` and `b` (runtime/report.ts). */
-  format(kind: number, a: number, b: number): string {
+  /** The message for a report of `kind` with arguments `a`, `b` and `c` (runtime/report.ts). */
+  format(kind: number, a: number, b: number, c = 0): string {
     a >>>= 0;
     b >>>= 0;
+    if (isRegionViolation(kind)) {
+      const reader = { memory: this.memory, readString: this.readString, describe: (ptr: number) => article(this.className(ptr)) };
+      return formatRegionViolation(reader, kind, a, b, c >>> 0);
+    }
     switch (kind) {
       case VIOLATION_LINK: return this.link(a, b);
       case VIOLATION_GLOBAL: return this.global(a, b);

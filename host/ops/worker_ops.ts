@@ -6,7 +6,7 @@
 // decoded once, host/ops/routes.ts).
 
 import { PerformanceObserver } from "node:perf_hooks";
-import { REGION_PTR } from "../abi/constants.ts";
+import { regionPeakBytes } from "../abi/region.ts";
 import { FinishedRequest, type RequestObserver } from "../http/observer.ts";
 import type { ArenaServer } from "../server.ts";
 import type { AccessLog } from "./access_log.ts";
@@ -78,7 +78,7 @@ export class WorkerMetrics implements WorkerOps {
       }
       const memory = app.memory;
       const base = memory.slotBase(r.slot);
-      arena = memory.dv.getUint32(base + REGION_PTR, true) - base;
+      arena = regionPeakBytes(memory.dv, base, memory.plan.arenaBytes);
     }
     f[F_REQUESTS + row * STATUS_COLUMNS + statusColumn(r.status)] += 1;
     f[F_RESPONSE_BYTES + row] += r.bytes;

@@ -31,3 +31,5 @@ export { sha256, hmacSha256, utf8Bytes, hexEncode, base64UrlEncode, base64UrlDec
 export { Stream, StreamStatus } from "./arena/stream";
 export { Events, EventsWait } from "./arena/events";
 export { EventStream, SSE_KEEPALIVE_MS } from "./arena/sse";
+export { Region, RegionKind, Regions, Scratch, ScratchResult } from "./arena/region";
+export { UninitBytes } from "./arena/uninit";

@@ -62,6 +62,8 @@ export class Response {
   /** A response whose body is `s` encoded as UTF-8, with the given content type.
    *  `Response.string("a,b\n", "text/csv")` */
   static string(s: string, contentType: string, status: i32 = 200): Response {
+    // The check build stops here when `s` was moved away or made in a disposed scratch arena.
+    if (isDefined(ARENA_CHECK)) __arena_check_live(changetype<usize>(s));
     let r = new Response(status);
     let buf = String.UTF8.encode(s, false);
     r.setBody(changetype<usize>(buf), <usize>buf.byteLength, buf);
@@ -104,6 +106,7 @@ export class Response {
   }
 
   private setBody(ptr: usize, len: usize, ref: ArrayBuffer): void {
+    if (isDefined(ARENA_CHECK)) __arena_check_live(changetype<usize>(ref));
     this.bodyPtr = ptr;
     this.bodyLen = len;
     this.bodyRef = ref;

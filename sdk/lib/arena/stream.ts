@@ -78,7 +78,7 @@ export class Stream {
     if (!mayWait()) return new Stream(StreamStatus.Refused, res.status);
     // The response's fields go where a returned response's would, and the host reads the
     // head from there (the request descriptor follows the region header).
-    let desc = __arena_current() + <usize>REGION_HEADER_BYTES;
+    let desc = __arena_request_region() + <usize>REGION_HEADER_BYTES;
     res.writeTo(desc);
     let region = __arena_current();
     let st = hostStreamStart(<i32>load<u32>(desc + RES_STATUS), <usize>load<u32>(desc + RES_HEADERS_PTR), <usize>load<u32>(desc + RES_HEADERS_LEN));

@@ -16,8 +16,12 @@ import { REGION_HEADER_BYTES, REQ_FLAGS, REQ_FLAG_MAY_WAIT } from "./abi";
 /** True when the caller may wait; false in start-up code. Does not return in a plain call. */
 export function mayWait(): bool {
   if (__arena_current_id() == 0xFFFFFFFF) return false;
-  // The current region is a slot's; the request descriptor follows its region header.
-  let flags = load<u32>(__arena_current() + <usize>REGION_HEADER_BYTES + REQ_FLAGS);
+  if (__arena_in_run_scope()) {
+    abort("a function run by Scratch.run waited on an effect (fetch, sleep, …): it cannot wait — use Scratch.enter() and dispose() around code that waits");
+  }
+  // The request descriptor follows the region header of the request's own arena (the
+  // current region may be a Scratch carved from it).
+  let flags = load<u32>(__arena_request_region() + <usize>REGION_HEADER_BYTES + REQ_FLAGS);
   if ((flags & REQ_FLAG_MAY_WAIT) == 0) {
     abort("assert: a waiting effect was reached in a plain call: the build's may-wait analysis (cli/instrument.ts) missed this handler");
   }

@@ -66,6 +66,13 @@ export class JsonIndex {
    *  stands). Returns false, so a failing check can `return ix.fail(…)`. */
   fail(msg: string, pos: u32): bool {
     if (this.errPos < 0) {
+      // A document made before a Scratch was entered keeps its message where it lives:
+      // one made in the scratch would dangle once the scratch is disposed.
+      let owner = __arena_scope_owner(changetype<usize>(this));
+      if (owner != __arena_current()) {
+        let copy = __arena_copy(changetype<usize>(msg), owner);
+        if (copy != 0) msg = changetype<string>(copy);
+      }
       this.err = msg;
       this.errPos = <i32>pos;
     }

@@ -49,6 +49,9 @@ export class JsonDoc extends JsonIndex {
    *  (invalid UTF-8, a control character in a string, an unterminated string).
    *  `doc.root.get("id")` */
   get root(): JsonValue {
+    // The check build stops here, naming the scratch arena, when the document was made in
+    // one since disposed (or moved away).
+    if (isDefined(ARENA_CHECK)) __arena_check_live(changetype<usize>(this));
     let v = new JsonValue(this);
     if (!this.dead && v.land(this.skipWs(0), 0, -1, 0) && !this.checked) v.checkRootEnd();
     return v;
