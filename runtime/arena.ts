@@ -44,7 +44,7 @@ import { newObject, zeroBytes } from "./zero";
 import { hostOverflow, hostViolation, REGION_ID_HEAP, REGION_ID_STARTUP, VIOLATION_FREE } from "./report";
 import {
   blockSize, bumpAlloc, currentRegion, initRegion, isStartupScope, REGION_END, REGION_HEADER_BYTES, REGION_ID, REGION_KIND, REGION_KIND_BUMP,
-  REGION_KIND_HEAP, REGION_KIND_SCOPE, REGION_PTR, REGION_START, SCOPE_CAP_END, SCOPE_HEADER_BYTES, setCurrentRegion,
+  REGION_KIND_HEAP, REGION_KIND_SCOPE, REGION_PTR, REGION_START, SCOPE_CAP_END, SCOPE_OVERHEAD_BYTES, setCurrentRegion,
 } from "./region";
 import "./scope";
 
@@ -236,7 +236,7 @@ function overflow(size: usize): void {
   // A scoped arena names itself (its header carries its label), and its limit is its own
   // capacity: the host's message then says which scope was too small.
   let scope = load<u32>(r + REGION_KIND) == REGION_KIND_SCOPE ? r : 0;
-  let limit = scope != 0 ? <usize>load<u32>(r + SCOPE_CAP_END) - r - SCOPE_HEADER_BYTES : load<u32>(r + REGION_END) - load<u32>(r + REGION_START);
+  let limit = scope != 0 ? <usize>load<u32>(r + SCOPE_CAP_END) - r - SCOPE_OVERHEAD_BYTES : load<u32>(r + REGION_END) - load<u32>(r + REGION_START);
   hostOverflow(load<u32>(r + REGION_ID), size, limit, scope);
   unreachable();
 }

@@ -41,7 +41,8 @@ import { checkObject, regionOf } from "./scope";
 export function checkLink(parent: usize, child: usize, slotsBase: usize, inStartup: bool): void {
   if (child == 0) return;
   if (parent < slotsBase) {
-    if (child >= slotsBase && !isTemplateScratch(parent)) {
+    if (isTemplateScratch(parent)) return;
+    if (child >= slotsBase) {
       hostViolation(VIOLATION_LINK, parent, child, 0);
       unreachable();
     }

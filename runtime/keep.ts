@@ -20,8 +20,8 @@ import { AL_MASK, BLOCK_OVERHEAD, OBJECT, OBJECT_OVERHEAD, TOTAL_OVERHEAD } from
 import { TypeinfoFlags } from "~lib/shared/typeinfo";
 import { heapAlloc, heapCapacity, heapContains, heapFree, heapIsUsedBlock, heapUsed, heapRealloc } from "./heap";
 import { hostViolation, KEEP_REASON_DEPTH, KEEP_REASON_MAP, VIOLATION_FREE, VIOLATION_KEEP } from "./report";
-import { bumpAlloc, REGION_KIND, REGION_KIND_SCOPE, REGION_PTR, SCOPE_CAP_END, SCOPE_LABEL } from "./region";
-import { addRecord, checkObject, GCINFO2_MOVED, isMoved, POISON_DEAD, regionOf } from "./scope";
+import { bumpAlloc, REGION_KIND, REGION_KIND_SCOPE, REGION_PTR, SCOPE_LABEL } from "./region";
+import { addRecord, checkObject, GCINFO2_MOVED, POISON_DEAD, regionOf } from "./scope";
 
 /** Deepest object graph `keep` copies. Deeper means a cycle or a linked list kept node by
  *  node, and each level is a wasm stack frame. */
@@ -37,8 +37,7 @@ import { addRecord, checkObject, GCINFO2_MOVED, isMoved, POISON_DEAD, regionOf }
 @inline const COOKIE_PROBE: u32 = 1;
 // @ts-ignore: decorator
 @inline const COOKIE_FREE: u32 = 2;
-// @ts-ignore: decorator
-@inline const COOKIE_POISON: u32 = 3;
+
 /** A value no object pointer can have (payloads are 16-byte aligned). */
 // @ts-ignore: decorator
 @inline const SENTINEL: usize = 0xFFFFFFF1;
@@ -50,14 +49,7 @@ import { addRecord, checkObject, GCINFO2_MOVED, isMoved, POISON_DEAD, regionOf }
 /** Where copies go: 0 for the heap, else the header of a bump region (runtime/region.ts). */
 // @ts-ignore: decorator
 @lazy let target: usize = 0;
-// What a move poisons in the check build: objects in [poisonLo, poisonHi), marked with the
-// move's record.
-// @ts-ignore: decorator
-@lazy let poisonLo: usize = 0;
-// @ts-ignore: decorator
-@lazy let poisonHi: usize = 0;
-// @ts-ignore: decorator
-@lazy let poisonRecord: usize = 0;
+
 
 // @ts-ignore: decorator
 @inline function typeFlags(id: u32): u32 {
@@ -72,8 +64,6 @@ function __visit(ptr: usize, cookie: u32): void {
     if (ptr == SENTINEL) probeHit = true;
   } else if (cookie == COOKIE_FREE) {
     freeGraph(ptr);
-  } else if (cookie == COOKIE_POISON) {
-    poisonGraph(ptr);
   }
 }
 
@@ -198,17 +188,6 @@ function inStartupScope(ptr: usize): bool {
   return r != 0 && load<u32>(r + REGION_KIND) == REGION_KIND_SCOPE;
 }
 
-/** Marks and poisons the objects of a moved graph that lie in [poisonLo, poisonHi) (check
- *  build): children first, as a free does, so each object is read before it is poisoned. */
-function poisonGraph(ptr: usize): void {
-  if (ptr < poisonLo || ptr >= poisonHi || isMoved(ptr)) return;
-  let object = changetype<OBJECT>(ptr - TOTAL_OVERHEAD);
-  object.gcInfo2 = GCINFO2_MOVED;
-  __visit_members(ptr, COOKIE_POISON);
-  object.gcInfo = <u32>poisonRecord;
-  memory.fill(ptr, POISON_DEAD, <usize>object.rtSize);
-}
-
 /** Frees the heap objects of a kept graph, children first. Objects outside the heap, and
  *  blocks already freed in this walk (a child referenced twice), are skipped. */
 function freeGraph(ptr: usize): void {
@@ -270,9 +249,10 @@ function __arena_copy(ptr: usize, to: usize): usize {
 
 /**
  * `__arena_copy`, then the source is given up: a heap source is freed (as Heap.free
- * does), and in the check build a source in a bump region is marked moved and poisoned,
- * the objects of its own region only (what it references in longer-lived regions stays
- * valid). `site` is a string naming the call, for the check build's messages.
+ * does), and in the check build a source in a request's or a scratch arena is marked moved
+ * and its payload poisoned. Only the source object itself: what it references may be
+ * shared with the rest of the program (a request's path, its body), so it stays valid.
+ * `site` is a string naming the call, for the check build's messages.
  */
 // @ts-ignore: decorator
 @global
@@ -286,10 +266,10 @@ function __arena_move(ptr: usize, to: usize, site: usize): usize {
     if (from != 0) {
       let isScope = load<u32>(from + REGION_KIND) == REGION_KIND_SCOPE;
       let kind: usize = to == 0 ? 1 : load<u32>(to + REGION_KIND) == REGION_KIND_SCOPE ? 3 : 2;
-      poisonRecord = addRecord(0xFFFFFFFF, kind, isScope ? <usize>load<u32>(from + SCOPE_LABEL) : 0, site);
-      poisonLo = from;
-      poisonHi = isScope ? <usize>load<u32>(from + SCOPE_CAP_END) : __arena_region_limit(from);
-      poisonGraph(ptr);
+      let object = changetype<OBJECT>(ptr - TOTAL_OVERHEAD);
+      object.gcInfo2 = GCINFO2_MOVED;
+      object.gcInfo = <u32>addRecord(0xFFFFFFFF, kind, isScope ? <usize>load<u32>(from + SCOPE_LABEL) : 0, site);
+      memory.fill(ptr, POISON_DEAD, <usize>object.rtSize);
     }
   }
   return copy;

@@ -50,6 +50,10 @@ import { AL_MASK, BLOCK, BLOCK_OVERHEAD, BLOCK_MAXSIZE } from "~lib/rt/common";
 @inline export const SCOPE_FLAGS: usize = 44;
 // @ts-ignore: decorator
 @inline export const SCOPE_HEADER_BYTES: usize = 48;
+/** What a scope takes besides the bytes it was asked for (rounded up to 16): its header
+ *  and the first block's header and alignment. */
+// @ts-ignore: decorator
+@inline export const SCOPE_OVERHEAD_BYTES: usize = 64;
 /** SCOPE_FLAGS bit: a function runs in this scope through the host (Scratch.run). */
 // @ts-ignore: decorator
 @inline export const SCOPE_FLAG_RUN: u32 = 1;

@@ -20,10 +20,10 @@
 // objects, and keeps a short record of both so that a later use can be named
 // (runtime/check.ts reports it).
 
-import { OBJECT, TOTAL_OVERHEAD } from "~lib/rt/common";
+import { BLOCK_OVERHEAD, OBJECT, TOTAL_OVERHEAD } from "~lib/rt/common";
 import {
-  currentRegion, initRegion, REGION_END, REGION_GEN, REGION_ID, REGION_KIND, REGION_KIND_SCOPE, REGION_PARENT,
-  REGION_PEAK, REGION_PTR, SCOPE_CAP_END, SCOPE_FLAG_RUN, SCOPE_FLAGS, SCOPE_HEADER_BYTES, SCOPE_LABEL, SCOPE_SITE,
+  currentRegion, initRegion, REGION_END, REGION_KIND_BUMP, REGION_START, REGION_GEN, REGION_ID, REGION_KIND, REGION_KIND_SCOPE, REGION_PARENT,
+  REGION_PEAK, REGION_PTR, SCOPE_CAP_END, SCOPE_FLAG_RUN, SCOPE_FLAGS, SCOPE_HEADER_BYTES, SCOPE_OVERHEAD_BYTES, SCOPE_LABEL, SCOPE_SITE,
   setCurrentRegion,
 } from "./region";
 import { hostViolation, VIOLATION_DEAD_OBJECT, VIOLATION_DISPOSED, VIOLATION_MOVED, VIOLATION_SCOPE_ORDER, VIOLATION_UNINIT } from "./report";
@@ -88,11 +88,14 @@ function __arena_scope_enter(bytes: usize, label: usize, site: usize): usize {
   let parent = currentRegion();
   let kind = load<u32>(parent + REGION_KIND);
   // Only bump regions (a request's arena, a scope, the startup region) can be carved.
-  if (kind != 1 && kind != REGION_KIND_SCOPE) return 0;
+  if (kind != REGION_KIND_BUMP && kind != REGION_KIND_SCOPE) return 0;
   let end = <usize>load<u32>(parent + REGION_END);
   let top = <usize>load<u32>(parent + REGION_PTR);
-  let size = (bytes + SCOPE_HEADER_BYTES + 15) & ~15;
-  if (bytes > (1 << 30) || <u64>top + <u64>size + 16 > <u64>end) return 0;
+  if (bytes > (1 << 30)) return 0;
+  // The header, then 16 bytes for the first block's header and alignment, then `bytes`
+  // rounded up: the scope can allocate at least `bytes` (block headers included).
+  let size = ((bytes + 15) & ~15) + SCOPE_OVERHEAD_BYTES;
+  if (<u64>top + <u64>size + 16 > <u64>end) return 0;
   let header = (end - size) & ~15;
   initRegion(header, header + SCOPE_HEADER_BYTES, end, load<u32>(parent + REGION_ID), REGION_KIND_SCOPE);
   store<u32>(header + REGION_PARENT, <u32>parent);
@@ -139,10 +142,15 @@ function __arena_request_region(): usize {
 function release(header: usize): void {
   let parent = <usize>load<u32>(header + REGION_PARENT);
   let capEnd = <usize>load<u32>(header + SCOPE_CAP_END);
-  // The memory report's peak: as if the scope's objects had been allocated in the parent.
-  let top = max<usize>(<usize>load<u32>(header + REGION_PTR), <usize>load<u32>(header + REGION_PEAK));
-  let peak = <usize>load<u32>(parent + REGION_PTR) + (top - header);
+  // The memory report's peak: the parent's top plus the whole carve (what the arena had to
+  // hold, however much of it the scope used), as if it had been allocated in the parent.
+  let parentTop = <usize>load<u32>(parent + REGION_PTR);
+  let peak = parentTop + (capEnd - header);
   if (peak > <usize>load<u32>(parent + REGION_PEAK)) store<u32>(parent + REGION_PEAK, <u32>peak);
+  // A host commit clamped at the carve's edge can leave the parent's top at 0 mod 16; the
+  // next block must again start 12 mod 16 so that its payload is 16-byte aligned.
+  let aligned = ((parentTop + 4 + 15) & ~15) - 4;
+  if (aligned != parentTop) store<u32>(parent + REGION_PTR, <u32>min(aligned, capEnd));
   let label = <usize>load<u32>(header + SCOPE_LABEL);
   let site = <usize>load<u32>(header + SCOPE_SITE);
   store<u32>(parent + REGION_END, <u32>capEnd);
@@ -189,15 +197,17 @@ function __arena_scope_unwind(header: usize, gen: u32): void {
 // @ts-ignore: decorator
 @global
 function __arena_region_used(header: usize): usize {
-  let start = load<u32>(header + REGION_KIND) == REGION_KIND_SCOPE ? header + SCOPE_HEADER_BYTES : header;
+  let start = load<u32>(header + REGION_KIND) == REGION_KIND_SCOPE ? <usize>load<u32>(header + REGION_START) : header;
   return <usize>load<u32>(header + REGION_PTR) - start;
 }
 
-/** Bytes a scope can still allocate. */
+/** Payload bytes the next block of the region at `header` can still have (its block
+ *  header left out): a scope of n bytes starts with room n. */
 // @ts-ignore: decorator
 @global
 function __arena_region_room(header: usize): usize {
-  return <usize>load<u32>(header + REGION_END) - <usize>load<u32>(header + REGION_PTR);
+  let room = <usize>load<u32>(header + REGION_END) - <usize>load<u32>(header + REGION_PTR);
+  return room > BLOCK_OVERHEAD ? room - BLOCK_OVERHEAD : 0;
 }
 
 /** The live region of the running code's chain whose memory holds `ptr`, or 0 when `ptr`

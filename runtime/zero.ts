@@ -1,5 +1,5 @@
-// Zeroing a fresh object's payload (runtime/arena.ts: __new zeroes every new object, for the
-// standard library and for isolation), and the one allocation that skips it on purpose. Most objects are small (a JSON handle is 28 bytes, a
+// Zeroing a fresh object's payload (runtime/arena.ts: __new zeroes every new object, for
+// the standard library and for isolation), and the one allocation that skips it on purpose. Most objects are small (a JSON handle is 28 bytes, a
 // string a few dozen): for them a few overlapping stores beat `memory.fill`, which the
 // engine runs as a call; larger payloads still use it.
 

@@ -76,6 +76,35 @@ for (const check of [false, true]) {
       }
     });
 
+    it("SDK objects made before a scratch keep the helpers they make inside it (a stream's buffer, a response's headers)", async () => {
+      const r = await fetch(`http://127.0.0.1:${t.port}/lazy`);
+      const rows = Array.from({ length: 4 }, (_, i) => `row ${i} ${"x".repeat(100)}\n`).join("");
+      assert.equal(await r.text(), rows);
+      const h = await fetch(`http://127.0.0.1:${t.port}/header-in-scratch?x=7`);
+      assert.equal(h.headers.get("x-label"), "made 7");
+      assert.equal(h.headers.get("x-junk"), "4000");
+      assert.equal(await h.text(), "body\n");
+    });
+
+    it("template literals and Date#toISOString work inside a scratch (no false alarm in the check build)", async () => {
+      assert.equal((await call(t.port, "/templates?x=3")).text, "item 3 of list 1970-01-01T00:00:00.000Z\n");
+    });
+
+    it("a move gives up only its source object: what it shared (a string, the request's path) stays valid", async () => {
+      assert.equal((await call(t.port, "/move-shared?x=a")).text, "n-a /move-shared n-a /move-shared\n");
+    });
+
+    it("a stream write inside Scratch.run's function is stopped with the sentence saying it cannot wait", async () => {
+      const r = await fetch(`http://127.0.0.1:${t.port}/stream-in-run`);
+      const text = await r.text().catch(() => "");
+      assert.doesNotMatch(text, /from run/);
+      assert.match(t.log.lines.join("\n"), /a function run by Scratch\.run waited on an effect \(fetch, sleep, a stream write, …\): it cannot wait/);
+    });
+
+    it("a scratch of 0 bytes has no room, and nothing used", async () => {
+      assert.equal((await call(t.port, "/zero")).text, "0 0\n");
+    });
+
     it("nests scratch arenas, each copying its result out before it is disposed", async () => {
       assert.equal((await call(t.port, "/nested?x=7")).text, "outer-7-inner-innermost|scratch|request\n");
     });
@@ -190,7 +219,7 @@ describe("the memory report", () => {
   it("shows the route's peak drop when its parse runs in a scratch arena", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "arena-regions-"));
     const requests = path.join(dir, "requests.txt");
-    fs.writeFileSync(requests, "GET /summary/plain?n=400\nGET /summary/scratch?n=400&kib=640\n");
+    fs.writeFileSync(requests, "GET /summary/plain?n=400\nGET /summary/scratch?n=400&kib=384\n");
     let out = "";
     const code = await profileCommand([APP, requests], { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => {} } });
     assert.equal(code, 0, out);
@@ -204,7 +233,25 @@ describe("the memory report", () => {
     // The page (~130 KiB) is made after the parse (~350 KiB): in the request's arena it
     // stacks on the parse, after a scratch it reuses the parse's memory.
     assert.ok(scratch < plain * 0.85, `peak with a scratch ${scratch} KiB, without ${plain} KiB`);
-    // The scratch's own use is counted: the peak is no lower than the parse itself.
-    assert.ok(scratch > 300, `the scratch route's peak ${scratch} KiB counts the parse`);
+    // The scratch counts with its whole carve (384 KiB), whatever it used of it: an arena of
+    // the suggested size must hold it.
+    assert.ok(scratch > 384, `the scratch route's peak ${scratch} KiB counts the carve`);
+  });
+
+  it("counts a scratch's whole carve, so the --arena-bytes it suggests holds the scratch", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "arena-regions-"));
+    const requests = path.join(dir, "requests.txt");
+    fs.writeFileSync(requests, "GET /carve?kib=300\n");
+    let out = "";
+    const code = await profileCommand([APP, requests], { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => {} } });
+    assert.equal(code, 0, out);
+    const m = /^GET \/carve\s+1\s+200\s+([\d.]+) KiB\s+\S+ B\s+(\S+)$/m.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 300, `peak ${m[1]} KiB for a 300 KiB scratch`);
+    // And the suggestion serves it: the same request with that --arena-bytes answers 200.
+    let again = "";
+    const code2 = await profileCommand([APP, requests, "--arena-bytes", m[2]], { stdout: { write: (s: string) => (again += s) }, stderr: { write: () => {} } });
+    assert.equal(code2, 0, again);
+    assert.match(again, /^GET \/carve\s+1\s+200\s/m);
   });
 });

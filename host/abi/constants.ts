@@ -29,6 +29,9 @@ export const SCOPE_LABEL = 36;
 export const SCOPE_SITE = 40;
 export const SCOPE_FLAGS = 44;
 export const SCOPE_HEADER_BYTES = 48;
+/** A scope takes its header and 16 bytes for its first block's header and alignment on top
+ *  of the bytes it was asked for (rounded up to 16). */
+export const SCOPE_OVERHEAD_BYTES = 64;
 export const REGION_ID_STARTUP = 0xffffffff;
 
 /** Request descriptor, at slot base + REGION_HEADER_BYTES. The host writes REQ_* fields;

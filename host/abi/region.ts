@@ -8,7 +8,9 @@
 //   ├ header ┬ request ┬ app heap ──┼─ host writes here … ─► commit moves top ─┤
 //
 // The runtime keeps the top at 12 mod 16, so that the next block's payload (4 bytes of
-// block header later) is 16-byte aligned; commits keep that invariant.
+// block header later) is 16-byte aligned; commits keep that invariant, but for one clamped
+// at the region's end, where nothing more fits until a scratch arena carved from the top
+// is disposed, and disposing one realigns the top (runtime/scope.ts).
 
 import { REGION_END, REGION_PEAK, REGION_PTR } from "./constants.ts";
 

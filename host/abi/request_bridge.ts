@@ -33,12 +33,12 @@ export interface RequestHeadView {
   readonly fields: FieldOffsets;
 }
 
-/** The response descriptor the app wrote, as read by `readResponse` (one object, reused:
- *  read it before the next call). */
 /** An allocation this large cannot be a real request's (no arena is 1 GiB): the size was read
  *  from memory that holds no object. */
 const POISONED_SIZE_MIN = 1 << 30;
 
+/** The response descriptor the app wrote, as read by `readResponse` (one object, reused:
+ *  read it before the next call). */
 export class ResponseFields {
   status = 0;
   headersPtr = 0;

@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import { assert } from "../assert.ts";
 import { ROUTE_PATTERN_BYTES_MAX } from "../limits.ts";
 import type { Caller } from "./caller.ts";
-import { REGION_ID_HEAP, SCOPE_CAP_END, SCOPE_HEADER_BYTES, SCOPE_LABEL, SCOPE_SITE, WAITING_IMPORTS } from "./constants.ts";
+import { REGION_ID_HEAP, SCOPE_CAP_END, SCOPE_OVERHEAD_BYTES, SCOPE_LABEL, SCOPE_SITE, WAITING_IMPORTS } from "./constants.ts";
 import { ClassTable, ViolationFormatter } from "./violation.ts";
 
 const utf16 = new TextDecoder("utf-16le");
@@ -32,7 +32,7 @@ function scopeName(memory: AppMemory, header: number): string {
   const dv = memory.dv;
   const label = readAsString(memory, dv.getUint32(header + SCOPE_LABEL, true));
   const site = readAsString(memory, dv.getUint32(header + SCOPE_SITE, true));
-  const capacity = dv.getUint32(header + SCOPE_CAP_END, true) - header - SCOPE_HEADER_BYTES;
+  const capacity = dv.getUint32(header + SCOPE_CAP_END, true) - header - SCOPE_OVERHEAD_BYTES;
   return `Scratch${label !== "" ? ` '${label}'` : ""}${site !== "" ? ` (made at ${site})` : ""}, which holds ${capacity} bytes`;
 }
 

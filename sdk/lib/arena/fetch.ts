@@ -100,7 +100,10 @@ export class FetchOptions {
   header(name: string, value: string): FetchOptions {
     let h = this.headerLines;
     if (h === null) {
+      // Made where the options live: a Scratch entered later would take it away.
+      let saved = __arena_owner_enter(changetype<usize>(this));
       h = new ByteWriter(128);
+      __arena_switch(saved);
       this.headerLines = h;
     }
     h.str(name).str(": ").str(value).str("\r\n");
@@ -203,7 +206,10 @@ export class FetchResponse {
     let b = this._body;
     if (b !== null) return b;
     let len = this.error == FetchError.None ? <usize>load<u32>(this.desc + FETCH_RES_BODY_LEN) : 0;
+    // Made where the response lives: a Scratch entered later would take it away.
+    let saved = __arena_owner_enter(changetype<usize>(this));
     let view = len > 0 ? bytesInPlace(<usize>load<u32>(this.desc + FETCH_RES_BODY_PTR), len) : new Uint8Array(0);
+    __arena_switch(saved);
     this._body = view;
     return view;
   }

@@ -27,6 +27,7 @@ declare function __arena_scope_enter(bytes: usize, label: usize, site: usize): u
 declare function __arena_scope_dispose(header: usize, gen: u32, label: usize, site: usize): void;
 declare function __arena_scope_unwind(header: usize, gen: u32): void;
 declare function __arena_scope_owner(ptr: usize): usize;
+declare function __arena_owner_enter(ptr: usize): usize;
 declare function __arena_copy(ptr: usize, to: usize): usize;
 declare function __arena_move(ptr: usize, to: usize, site: usize): usize;
 declare function __arena_report_disposed(label: usize, site: usize): void;

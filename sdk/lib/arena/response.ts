@@ -130,7 +130,10 @@ export class Response {
     if (isFramingHeader(name)) abort("Response.header: '" + name + "' is set by the host");
     let h = this.headers;
     if (h === null) {
+      // Made where the response lives: a Scratch entered later would take it away.
+      let saved = __arena_owner_enter(changetype<usize>(this));
       h = new ByteWriter(128);
+      __arena_switch(saved);
       this.headers = h;
     }
     h.str(name).str(": ").str(value).str("\r\n");

@@ -5,7 +5,7 @@
 // from its result that the client left. docs/abi.md, "Streaming responses", has the rules.
 
 import { EFFECT_OK, REGION_HEADER_BYTES, RES_HEADERS_LEN, RES_HEADERS_PTR, RES_STATUS } from "./abi";
-import { mayWait } from "./wait";
+import { mayWait, RUN_CANNOT_WAIT } from "./wait";
 import { ByteWriter } from "./bytes";
 import { Request } from "./request";
 import { Response } from "./response";
@@ -92,8 +92,8 @@ export class Stream {
     return this.status == StreamStatus.Ok;
   }
 
-  /** Bytes left in the request's arena, which a stream keeps for its life: a long one ends
-   *  itself when this runs low. `if (s.arenaRoom < 64 * 1024) return s.end();` */
+  /** Bytes left in the current region (the request's arena, or a Scratch entered), which
+   *  a stream keeps for its life: a long one ends itself when this runs low. `if (s.arenaRoom < 64 * 1024) return s.end();` */
   get arenaRoom(): usize {
     return __arena_room();
   }
@@ -102,7 +102,10 @@ export class Stream {
   write(text: string): StreamStatus {
     let w = this.scratch;
     if (w === null) {
+      // Made where the stream lives: a Scratch entered later would take it away.
+      let saved = __arena_owner_enter(changetype<usize>(this));
       w = new ByteWriter(256);
+      __arena_switch(saved);
       this.scratch = w;
     }
     w.clear().str(text);
@@ -115,7 +118,9 @@ export class Stream {
     if (__arena_in_heap(b.dataStart)) {
       let w = this.scratch;
       if (w === null) {
+        let saved = __arena_owner_enter(changetype<usize>(this));
         w = new ByteWriter(b.length);
+        __arena_switch(saved);
         this.scratch = w;
       }
       w.clear().bytes(b);
@@ -132,6 +137,7 @@ export class Stream {
 
   private send(ptr: usize, len: usize): StreamStatus {
     if (this.status != StreamStatus.Ok) return this.status;
+    if (__arena_in_run_scope()) abort(RUN_CANNOT_WAIT);
     if (len == 0) return StreamStatus.Ok;
     let region = __arena_current();
     let st = hostStreamWrite(ptr, len);

@@ -13,12 +13,14 @@
 
 import { REGION_HEADER_BYTES, REQ_FLAGS, REQ_FLAG_MAY_WAIT } from "./abi";
 
+/** Why code inside Scratch.run's function cannot wait: the host runs it as a plain call
+ *  from inside an import (docs/abi.md, "Scoped arenas"), and JSPI cannot suspend through it. */
+export const RUN_CANNOT_WAIT = "a function run by Scratch.run waited on an effect (fetch, sleep, a stream write, …): it cannot wait — use Scratch.enter() and dispose() around code that waits";
+
 /** True when the caller may wait; false in start-up code. Does not return in a plain call. */
 export function mayWait(): bool {
   if (__arena_current_id() == 0xFFFFFFFF) return false;
-  if (__arena_in_run_scope()) {
-    abort("a function run by Scratch.run waited on an effect (fetch, sleep, …): it cannot wait — use Scratch.enter() and dispose() around code that waits");
-  }
+  if (__arena_in_run_scope()) abort(RUN_CANNOT_WAIT);
   // The request descriptor follows the region header of the request's own arena (the
   // current region may be a Scratch carved from it).
   let flags = load<u32>(__arena_request_region() + <usize>REGION_HEADER_BYTES + REQ_FLAGS);
