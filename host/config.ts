@@ -150,6 +150,13 @@ function readFetchCa(v: [string, string] | null): string {
 }
 
 /** The device region's bound: --device-bytes, at most DEVICE_BYTES_MAX. */
+/** The folder of --static / ARENA_STATIC, or null; an empty one is a mistake, not "none". */
+function staticDir(v: [string, string] | null): string | null {
+  if (v === null) return null;
+  if (v[1] === "") throw new ArenaError("ARENA_E_CONFIG", `${v[0]} is empty`, "give the folder of static files, e.g. --static public, or leave it out");
+  return v[1];
+}
+
 function deviceBytes(v: [string, string] | null): number {
   if (v === null) return DEVICE_BYTES_DEFAULT;
   const n = parseSize(v[0], v[1]);
@@ -189,7 +196,7 @@ export function resolveServeConfig(flags: Record<string, string>, env: NodeJS.Pr
     heapBytes: size("heap-bytes", HEAP_BYTES_DEFAULT)!,
     sharedBytes: size("shared-bytes", SHARED_BYTES_DEFAULT)!,
     deviceBytes: deviceBytes(get("device-bytes")),
-    staticDir: get("static")?.[1] ?? null,
+    staticDir: staticDir(get("static")),
     queueDepth: whole("queue", QUEUE_DEPTH_DEFAULT, 0, 1_000_000),
     bodyBytes: size("body-bytes", undefined),
     logLevel,

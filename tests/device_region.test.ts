@@ -27,13 +27,56 @@ describe("device table", () => {
     assert.equal(region.used, 0);
     assert.equal(t.get(a), null);
     assert.equal(t.free(a), DEVICE_STALE);
-    // The index is reused with the next generation: the old handle stays stale.
+    // The index is reused with a new generation: the old handle stays stale.
     const b = t.alloc(10);
     assert.notEqual(b, a);
-    assert.equal(b & 0xffff, a & 0xffff, "same index");
+    assert.equal(b % 4096, a % 4096, "same index");
     assert.equal(t.get(a), null);
     assert.equal(t.get(b)!.length, 10);
-    for (const bad of [0, -1, 1.5, 0x7fffffff, b + 1]) assert.equal(t.get(bad), null, String(bad));
+    for (const bad of [0, -1, 1.5, 0x7fffffff, b + 1, 2 ** 53, NaN]) assert.equal(t.get(bad), null, String(bad));
+  });
+
+  it("never gives the same handle twice: not after 100,000 allocations of one index, not in another table (a reload, another worker)", () => {
+    const region = DeviceRegion.create(1 * MiB, null, 2);
+    const t = new DeviceTable(region);
+    const first = t.alloc(8);
+    t.free(first);
+    const seen = new Set<number>([first]);
+    for (let i = 0; i < 100_000; i++) {
+      const h = t.alloc(8);
+      assert.ok(!seen.has(h), `handle ${h} given twice`);
+      seen.add(h);
+      assert.equal(t.get(first), null);
+      t.free(h);
+    }
+    // A new build's table, and another worker's, on the same region: index 0 again, but
+    // never a handle any table gave.
+    const reloaded = new DeviceTable(region);
+    const worker1 = new DeviceTable(DeviceRegion.attach(region.shared(), null, 1));
+    for (const other of [reloaded, worker1]) {
+      const h = other.alloc(8);
+      assert.ok(!seen.has(h), `handle ${h} of another table`);
+      assert.equal(t.get(h), null, "another table's handle is stale here");
+      assert.equal(other.get(first), null);
+    }
+  });
+
+  it("gives back what a stopped worker held, and what an allocation the process could not make took", () => {
+    const region = DeviceRegion.create(1000, null, 2);
+    const worker1 = new DeviceTable(DeviceRegion.attach(region.shared(), null, 1));
+    assert.ok(worker1.alloc(600) > 0);
+    assert.equal(new DeviceTable(region).alloc(600), -DEVICE_FULL);
+    region.reclaim(1); // the primary, when worker 1's thread has ended
+    assert.equal(region.used, 0);
+    assert.ok(new DeviceTable(region).alloc(600) > 0);
+    class NoMemory extends DeviceTable {
+      protected newBuffer(size: number): Uint8Array {
+        throw new RangeError(`Array buffer allocation failed (${size})`);
+      }
+    }
+    const before = region.used;
+    assert.equal(new NoMemory(region).alloc(300), -DEVICE_FULL);
+    assert.equal(region.used, before, "the bound got its bytes back");
   });
 
   it("bounds every table of a region together, as a value", () => {
@@ -83,6 +126,17 @@ async function one(request: string | Buffer, head = false): Promise<ParsedRespon
 const text = async (p: string) => (await one(get(p))).body.toString();
 
 describe("Device from an app", () => {
+  it("etag() gives a device body no ETag, so two buffers never share one and If-None-Match never turns it into 304", async () => {
+    const a = Number((await one(postRequest("/blob", "first buffer"))).body.toString());
+    const b = Number((await one(postRequest("/blob", "second buffer"))).body.toString());
+    for (const h of [a, b]) {
+      const r = await one(get(`/send-etag/${h}`, "If-None-Match: *\r\n"));
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("etag"), undefined);
+      assert.equal(await text(`/free/${h}`), "Ok");
+    }
+  });
+
   it("writes, reads, sends and frees a buffer; the freed handle is Stale, never bytes", async () => {
     const h = Number((await one(postRequest("/blob", "hello, device"))).body.toString());
     assert.ok(h > 0);

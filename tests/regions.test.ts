@@ -63,7 +63,7 @@ for (const check of [false, true]) {
 
     it("docs/regions.md's device example keeps a buffer outside the wasm memory between requests and sends it", async () => {
       const doc = fs.readFileSync("docs/regions.md", "utf8");
-      const example = /let report = 0;[\s\S]*?function firstBytes[\s\S]*?\n\}/.exec(doc)![0];
+      const example = /let report: i64 = 0;[\s\S]*?function firstBytes[\s\S]*?\n\}/.exec(doc)![0];
       assert.ok(fs.readFileSync(APP, "utf8").includes(example), "the fixture serves the example exactly as the docs write it");
       assert.equal((await call(t.port, "/device")).status, 404);
       const body = "device bytes ".repeat(10_000);

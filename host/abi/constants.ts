@@ -61,10 +61,10 @@ export const RES_HEADERS_PTR = 68;
 export const RES_HEADERS_LEN = 72;
 export const RES_BODY_PTR = 76;
 export const RES_BODY_LEN = 80;
-/** A device handle (Device.alloc, Device.open) whose whole buffer is the body, sent from
- *  the host's memory without a copy into the slot; 0 (what the host wrote) for a body in
- *  the arena. With a handle, RES_BODY_LEN must be 0. */
-export const RES_BODY_DEVICE = 84;
+/** A device handle (Device.alloc, Device.open; an f64, 8-byte aligned) whose whole buffer
+ *  is the body, sent from the host's memory without a copy into the slot; 0 (what the host
+ *  wrote) for a body in the arena. With a handle, RES_BODY_LEN must be 0. */
+export const RES_BODY_DEVICE = 88;
 export const REQ_DESC_BYTES = 96;
 
 /** One header table entry: name ptr, name len, value ptr, value len (u32 each). */

@@ -6,7 +6,7 @@
 // slot's layout is in host/abi/constants.ts, the whole memory's in docs/architecture.md.
 
 import {
-  BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR,
+  BODY_HEADROOM_BYTES, HEADER_ENTRY_BYTES, REGION_HEADER_BYTES, REQ_BODY_LEN, REQ_BODY_PTR, RES_BODY_DEVICE,
   REQ_DESC_BYTES, REQ_HEADER_COUNT, REQ_HEADERS_PTR, REQ_ID, REQ_METHOD_LEN, REQ_METHOD_PTR, REQ_PATH_LEN, REQ_PATH_PTR,
   REQ_QUERY_LEN, REQ_QUERY_PTR, REQ_REMOTE_ADDR_LEN, REQ_REMOTE_ADDR_PTR, REQ_SLOT, REQ_VERSION_MINOR, RES_BODY_LEN, RES_BODY_PTR, RES_HEADERS_LEN,
   RES_HEADERS_PTR, RES_STATUS,
@@ -93,6 +93,11 @@ export class RequestBridge {
   /** The request descriptor's address in `slot`. */
   descriptor(slot: number): number {
     return this.memory.slotBase(slot) + REGION_HEADER_BYTES;
+  }
+
+  /** The device handle the app answered as its body (RES_BODY_DEVICE, an f64), 0 for none. */
+  bodyDevice(slot: number): number {
+    return this.memory.dv.getFloat64(this.descriptor(slot) + RES_BODY_DEVICE, true);
   }
 
   /**

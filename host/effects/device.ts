@@ -47,7 +47,7 @@ export class DeviceEffects {
   /** The bytes of `handle` when [offset, offset + len) is inside them: the buffer, or the
    *  negated status (stale, out of range). */
   private range(handle: number, offset: number, len: number): Uint8Array | number {
-    const buf = this.table.get(handle >>> 0);
+    const buf = this.table.get(handle);
     if (buf === null) return -DEVICE_STALE;
     if (offset < 0 || len < 0 || offset + len > buf.length) return -DEVICE_RANGE;
     return buf;
@@ -56,6 +56,7 @@ export class DeviceEffects {
   imports(): Record<string, unknown> {
     const table = this.table;
     return {
+      // Handles are integers below 2^53, passed as f64 (device_region.ts says why).
       // device_open(pathPtr, pathLen) -> the handle (> 0) of the static file at that URL
       // path ("/style.css"), read-only, or -DEVICE_ABSENT, -DEVICE_FULL, -DEVICE_BAD_ARGUMENT.
       device_open: (pathPtr: number, pathLen: number): number => {
@@ -65,7 +66,7 @@ export class DeviceEffects {
       },
       // device_size(handle) -> the buffer's size in bytes, or -DEVICE_STALE.
       device_size: (handle: number): number => {
-        const buf = table.get(handle >>> 0);
+        const buf = table.get(handle);
         return buf === null ? -DEVICE_STALE : buf.length;
       },
       // device_alloc(size) -> the handle (> 0) of a new zeroed buffer, or -DEVICE_RANGE (over
@@ -86,13 +87,13 @@ export class DeviceEffects {
         if (!this.valid(srcPtr, len)) return DEVICE_BAD_ARGUMENT;
         const buf = this.range(handle, offset, len);
         if (typeof buf === "number") return -buf;
-        if (table.isReadOnly(handle >>> 0)) return DEVICE_READ_ONLY;
+        if (table.isReadOnly(handle)) return DEVICE_READ_ONLY;
         const at = srcPtr >>> 0;
         buf.set(this.memory.u8.subarray(at, at + len), offset);
         return DEVICE_OK;
       },
       // device_free(handle) -> DEVICE_OK, DEVICE_STALE, or DEVICE_READ_ONLY (a static file).
-      device_free: (handle: number): number => table.free(handle >>> 0),
+      device_free: (handle: number): number => table.free(handle),
     };
   }
 }

@@ -27,7 +27,7 @@
 // stack, PIPELINE_BATCH_MAX at a time before other connections get their turn.
 
 import type { Socket } from "node:net";
-import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK, RES_BODY_DEVICE } from "../abi/constants.ts";
+import { ARENA_NEEDS_ASYNC, ARENA_NO_HANDLER, ARENA_OK } from "../abi/constants.ts";
 import type { RequestBridge } from "../abi/request_bridge.ts";
 import { EFFECT_BAD_ARGUMENT, EFFECT_CANCELLED, EFFECT_OK, EFFECT_UNAVAILABLE } from "../abi/constants.ts";
 import type { SlotContext, StreamSink } from "../abi/slot_context.ts";
@@ -53,6 +53,9 @@ import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
 import { copyBytes } from "../memory/copy.ts";
 import { SocketWriter, startReading } from "./socket_io.ts";
 import { STATIC_HEAD_BYTES, type StaticResponder } from "./static_serve.ts";
+
+/** Static head lengths a connection keeps a view for (Connection.staticView). */
+const STATIC_VIEWS = 8;
 import { LAST_CHUNK, ResponseStream, writeChunkSize, writeStreamHead } from "./stream_writer.ts";
 import { findHeadEnd } from "./syntax.ts";
 
@@ -205,8 +208,11 @@ export class Connection implements SlotWaiter, StreamSink {
   private startedAt = 0;
   /** Where a static file's response head is written (made on the first one). */
   private staticHead: Uint8Array | null = null;
-  /** The last view of staticHead written: a head of the same length reuses it. */
-  private staticView: Uint8Array | null = null;
+  /** Views of staticHead by length, STATIC_VIEWS of them reused round-robin: a browser's
+   *  few files (page, stylesheet, icon, their 304s) each keep theirs, with no new view per
+   *  request. */
+  private staticViews: (Uint8Array | null)[] | null = null;
+  private staticViewNext = 0;
   /** Bound once so that no closure is made per write or per app call. */
   private readonly onAppDone = (status: number): void => this.appReturned(status);
   private readonly onAppError = (err: unknown): void => this.appThrew(err);
@@ -519,10 +525,21 @@ export class Connection implements SlotWaiter, StreamSink {
     this.consumeHead();
     const body = statics.body;
     if (this.env.observer !== null) this.observe(statics.status, null, len + (body === null ? 0 : body.length));
-    let view = this.staticView;
-    if (view === null || view.length !== len) view = this.staticView = out.subarray(0, len);
-    this.writeError(view, keepAlive, body);
+    this.writeError(this.staticView(out, len), keepAlive, body);
     return true;
+  }
+
+  /** The view of the first `len` bytes of the static head buffer `out`, from the cache. */
+  private staticView(out: Uint8Array, len: number): Uint8Array {
+    const views = this.staticViews ??= new Array<Uint8Array | null>(STATIC_VIEWS).fill(null);
+    for (let i = 0; i < STATIC_VIEWS; i++) {
+      const v = views[i];
+      if (v !== null && v.length === len) return v;
+    }
+    const view = out.subarray(0, len);
+    views[this.staticViewNext] = view;
+    this.staticViewNext = (this.staticViewNext + 1) % STATIC_VIEWS;
+    return view;
   }
 
   /** Drops the current request's head from the connection buffer; what follows it (the
@@ -745,8 +762,7 @@ export class Connection implements SlotWaiter, StreamSink {
       this.failResponse("ARENA_E_RESPONSE", badHeader, id);
       return;
     }
-    const device = bridge.descriptor(slot) + RES_BODY_DEVICE;
-    const handle = (u8[device] | (u8[device + 1] << 8) | (u8[device + 2] << 16) | (u8[device + 3] << 24)) >>> 0;
+    const handle = bridge.bodyDevice(slot);
     if (handle !== 0) {
       this.sendDeviceBody(handle, id);
       return;
@@ -789,7 +805,8 @@ export class Connection implements SlotWaiter, StreamSink {
     const r = bridge.response;
     const body = this.run.device.get(handle);
     if (body === null) {
-      this.failResponse("ARENA_E_RESPONSE", `the response body is device handle ${handle}, which is stale (freed, or never given)`, id);
+      const why = handle < 0 ? `-DeviceStatus ${-handle}, what a failed device call answered, not a handle` : `device handle ${handle}, which is stale (freed, from before a reload, another worker's, or never given)`;
+      this.failResponse("ARENA_E_RESPONSE", `the response body is ${why}`, id);
       return;
     }
     if (r.bodyLen !== 0) {

@@ -8,11 +8,17 @@
 // The region is bounded as a whole (--device-bytes) by one counter every worker shares
 // (Atomics on a SharedArrayBuffer): an allocation that would pass the bound fails as a
 // value. Nothing is allocated up front, so the bound is what it may grow to, not what it
-// takes. Handles belong to one build of the app (DeviceTable): a handle is its index in the
-// table (16 bits) and that index's generation (15 bits), so a handle kept after its buffer
-// was freed is refused as stale, never read as another buffer's bytes. A reload's new
-// build starts with an empty table (the old build's buffers are freed when it is closed);
-// the static files stay loaded.
+// takes. Each worker's share of it is counted too, so that what a worker that died held is
+// given back when it is replaced.
+//
+// Handles belong to one build of the app in one worker (DeviceTable). A handle is an
+// integer below 2^53 (an f64 at the ABI, an i64 in the SDK): generation × 4096 + index in
+// the table, with generations drawn from one counter for the whole server. No two buffers
+// of a server, in any worker or build, ever get the same handle, so a handle kept after its
+// buffer was freed, across a reload, or passed to another worker is refused as stale,
+// never read as another buffer's bytes (2^41 generations: at a million allocations a
+// second, 25 days would not use one in a thousand). A reload's new build starts with an
+// empty table (the old build's buffers are freed when it is closed); the static files stay.
 
 import { assert } from "../assert.ts";
 import { DEVICE_BUFFER_BYTES_MAX, DEVICE_HANDLES_MAX } from "../limits.ts";
@@ -35,41 +41,62 @@ export const DEVICE_READ_ONLY = 5;
 /** What crosses to a worker thread (structured clone): the shared counter and the static
  *  files' bytes and table. */
 export interface DeviceShare {
-  /** Two i64s: bytes in use, and the bound. */
+  /** i64s: bytes in use, the bound, the last generation given, then the bytes each worker
+   *  holds (one cell per worker). */
   counter: SharedArrayBuffer;
   statics: StaticFilesData | null;
 }
 
 const USED = 0;
 const BOUND = 1;
+const GEN = 2;
+const HELD = 3;
 
 /** The region's bound and what is in use, shared by every worker of a server. */
 export class DeviceRegion {
   private readonly counter: BigInt64Array;
   private readonly share: DeviceShare;
+  /** The cell of the worker this object allocates for. */
+  private readonly held: number;
   /** The static files, or null without --static. */
   readonly statics: StaticFiles | null;
 
-  private constructor(share: DeviceShare, statics: StaticFiles | null) {
+  private constructor(share: DeviceShare, statics: StaticFiles | null, worker: number) {
     this.share = share;
     this.counter = new BigInt64Array(share.counter);
+    assert(worker >= 0 && HELD + worker < this.counter.length, "a worker's device cell is in the counter");
+    this.held = HELD + worker;
     this.statics = statics;
   }
 
-  /** A new region of `bytes` at most, holding `statics` (whose bytes are charged to it:
-   *  the loader checked they fit). */
-  static create(bytes: number, statics: StaticFiles | null = null): DeviceRegion {
-    const counter = new SharedArrayBuffer(16);
+  /** A new region of `bytes` at most for `workers` workers, holding `statics` (whose bytes
+   *  are charged to it: the loader checked they fit). This object allocates for worker 0. */
+  static create(bytes: number, statics: StaticFiles | null = null, workers = 1): DeviceRegion {
+    const counter = new SharedArrayBuffer(8 * (HELD + Math.max(1, workers)));
     const c = new BigInt64Array(counter);
     c[BOUND] = BigInt(bytes);
     c[USED] = BigInt(statics?.bytes ?? 0);
-    return new DeviceRegion({ counter, statics: statics?.data ?? null }, statics);
+    return new DeviceRegion({ counter, statics: statics?.data ?? null }, statics, 0);
   }
 
-  /** The region `share` describes, in another thread; `statics` is what share.statics is
-   *  made into there (StaticFiles.attach). */
-  static attach(share: DeviceShare, statics: StaticFiles | null): DeviceRegion {
-    return new DeviceRegion(share, statics);
+  /** The region `share` describes, in worker `worker`'s thread; `statics` is what
+   *  share.statics is made into there (StaticFiles.attach). */
+  static attach(share: DeviceShare, statics: StaticFiles | null, worker = 0): DeviceRegion {
+    return new DeviceRegion(share, statics, worker);
+  }
+
+  /** A generation no handle of this server has had: unique across workers and builds. */
+  nextGeneration(): number {
+    return Number(Atomics.add(this.counter, GEN, 1n) + 1n);
+  }
+
+  /** Gives back what worker `worker` held when it stopped: its thread, and every buffer in
+   *  it, is gone (host/workers/primary.ts calls this before starting its replacement). */
+  reclaim(worker: number): void {
+    const cell = HELD + worker;
+    assert(cell < this.counter.length, "a worker's device cell is in the counter");
+    const held = Atomics.exchange(this.counter, cell, 0n);
+    Atomics.sub(this.counter, USED, held);
   }
 
   /** What a worker thread attaches to. */
@@ -91,22 +118,28 @@ export class DeviceRegion {
   reserve(n: number): boolean {
     const big = BigInt(n);
     const after = Atomics.add(this.counter, USED, big) + big;
-    if (after <= this.counter[BOUND]) return true;
+    if (after <= this.counter[BOUND]) {
+      Atomics.add(this.counter, this.held, big);
+      return true;
+    }
     Atomics.sub(this.counter, USED, big);
     return false;
   }
 
   /** Gives back `n` bytes a freed buffer held. */
   release(n: number): void {
-    const after = Atomics.sub(this.counter, USED, BigInt(n)) - BigInt(n);
+    const big = BigInt(n);
+    Atomics.sub(this.counter, this.held, big);
+    const after = Atomics.sub(this.counter, USED, big) - big;
     assert(after >= 0n, "the device region gives back only what it took");
   }
 }
 
-const INDEX_BITS = 16;
-const INDEX_MASK = 0xffff;
-/** Generations run 1..GEN_MAX, so a handle is never 0 and fits a positive i32. */
-const GEN_MAX = 0x7fff;
+/** Handles are generation × INDEX_SPAN + index. */
+const INDEX_SPAN = 4096;
+/** Generations stay below this, so that a handle is an integer an f64 holds exactly. */
+const GEN_LIMIT = Math.floor(Number.MAX_SAFE_INTEGER / INDEX_SPAN);
+assert(DEVICE_HANDLES_MAX <= INDEX_SPAN, "a table's indices fit the handle's index part");
 
 /** One build's handles: its own buffers and the static files it opened. */
 export class DeviceTable {
@@ -121,6 +154,11 @@ export class DeviceTable {
 
   constructor(region: DeviceRegion) {
     this.region = region;
+  }
+
+  /** A zeroed buffer of `size` bytes (a seam: tests make it fail as a full process would). */
+  protected newBuffer(size: number): Uint8Array {
+    return new Uint8Array(size);
   }
 
   /** Handles in use (for tests and the budget). */
@@ -139,18 +177,22 @@ export class DeviceTable {
       this.gens.push(0);
       this.readOnly.push(false);
     }
-    const gen = this.gens[index] >= GEN_MAX ? 1 : this.gens[index] + 1;
+    const gen = this.region.nextGeneration();
+    if (gen >= GEN_LIMIT) {
+      this.freeList.push(index);
+      return -DEVICE_FULL;
+    }
     this.gens[index] = gen;
     this.bufs[index] = buf;
     this.readOnly[index] = readOnly;
-    return gen * (INDEX_MASK + 1) + index;
+    return gen * INDEX_SPAN + index;
   }
 
   /** The index of a live `handle`, or -1. */
   private indexOf(handle: number): number {
-    if (!Number.isInteger(handle) || handle <= 0) return -1;
-    const index = handle & INDEX_MASK;
-    const gen = handle >>> INDEX_BITS;
+    if (!Number.isSafeInteger(handle) || handle <= 0) return -1;
+    const index = handle % INDEX_SPAN;
+    const gen = (handle - index) / INDEX_SPAN;
     if (index >= this.bufs.length || this.gens[index] !== gen || this.bufs[index] === null) return -1;
     return index;
   }
@@ -162,8 +204,17 @@ export class DeviceTable {
     if (!Number.isInteger(size) || size < 0 || size > DEVICE_BUFFER_BYTES_MAX) return -DEVICE_RANGE;
     if (this.freeList.length === 0 && this.bufs.length >= DEVICE_HANDLES_MAX) return -DEVICE_FULL;
     if (!this.region.reserve(size)) return -DEVICE_FULL;
-    const handle = this.take(new Uint8Array(size), false);
-    assert(handle > 0, "a handle is free: checked before the bytes were taken");
+    let buf: Uint8Array;
+    try {
+      buf = this.newBuffer(size);
+    } catch {
+      // The process has less memory than --device-bytes promised: a value, and the bound
+      // gets its bytes back.
+      this.region.release(size);
+      return -DEVICE_FULL;
+    }
+    const handle = this.take(buf, false);
+    if (handle < 0) this.region.release(size);
     return handle;
   }
 

@@ -68,16 +68,47 @@ function servable(name: string): boolean {
   return !name.startsWith(".") && !/[\\\x00-\x1f\x7f]/.test(name);
 }
 
-/** Every servable regular file under `dir`, symlinks not followed. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A name read as bytes, as UTF-8, or null when it is not (no URL can name it). */
+function utf8Name(name: Buffer): string | null {
+  try {
+    return strictUtf8.decode(name);
+  } catch {
+    return null;
+  }
+}
+
+/** Every servable regular file under `dir`, symlinks not followed; a name that is not
+ *  UTF-8 is skipped (read as text it would name another file, or none). */
 function walk(dir: string, url: string, out: Found[]): void {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!servable(e.name) || e.isSymbolicLink()) continue;
-    const file = path.join(dir, e.name);
-    if (e.isDirectory()) walk(file, `${url}${e.name}/`, out);
-    else if (e.isFile()) out.push({ url: url + e.name, file, size: fs.statSync(file).size });
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: "buffer" })) {
+    const name = utf8Name(e.name);
+    if (name === null || !servable(name) || e.isSymbolicLink()) continue;
+    const file = path.join(dir, name);
+    if (e.isDirectory()) walk(file, `${url}${name}/`, out);
+    else if (e.isFile()) out.push({ url: url + name, file, size: statSize(file) });
     if (out.length > STATIC_FILES_MAX) {
       throw new ArenaError("ARENA_E_CONFIG", `--static: ${dir} holds more than STATIC_FILES_MAX (${STATIC_FILES_MAX}) files`, "serve a smaller folder");
     }
+  }
+}
+
+/** The size of `file`, or one ArenaError that names it. */
+function statSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    throw new ArenaError("ARENA_E_CONFIG", `--static: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, "fix or remove that file");
+  }
+}
+
+/** The bytes of `file`, or one ArenaError that names it (it may have gone since the walk). */
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new ArenaError("ARENA_E_CONFIG", `--static: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, "fix or remove that file");
   }
 }
 
@@ -98,13 +129,13 @@ function compressed(encoding: number, bytes: Uint8Array): Uint8Array | null {
 
 /** The file `f` and its variants: the .br / .gz beside it, else made here. */
 function variants(f: Found, siblings: Map<string, Found>): Pending {
-  const bytes = fs.readFileSync(f.file);
+  const bytes = readFile(f.file);
   const ext = f.url.slice(f.url.lastIndexOf(".") + 1).toLowerCase();
   const parts: Pending["parts"] = [{ encoding: STATIC_IDENTITY, bytes }];
   const compress = COMPRESSIBLE.has(ext) && bytes.length <= STATIC_COMPRESS_BYTES_MAX;
   for (const [encoding, suffix] of [[STATIC_BR, ".br"], [STATIC_GZIP, ".gz"]] as const) {
     const beside = siblings.get(f.url + suffix);
-    const v = beside !== undefined ? fs.readFileSync(beside.file) : compress ? compressed(encoding, bytes) : null;
+    const v = beside !== undefined ? readFile(beside.file) : compress ? compressed(encoding, bytes) : null;
     if (v !== null) parts.push({ encoding, bytes: v });
   }
   return { url: f.url, contentType: contentTypeOf(f.url), parts };

@@ -72,7 +72,7 @@ export class Primary {
     // Read once, before any worker starts: a missing folder or one over the bound is the one
     // line of a failed start, and the workers share the bytes instead of a copy each.
     const deviceBytes = o.deviceBytes ?? DEVICE_BYTES_DEFAULT;
-    this.device = DeviceRegion.create(deviceBytes, o.staticDir ? loadStatic(o.staticDir, deviceBytes) : null);
+    this.device = DeviceRegion.create(deviceBytes, o.staticDir !== undefined && o.staticDir !== null ? loadStatic(o.staticDir, deviceBytes) : null, o.workers);
     this.wasm = o.wasm;
     this.file = o.file;
     this.metrics = o.adminPort === null ? null : Metrics.create(o.workers);
@@ -190,6 +190,8 @@ export class Primary {
     h.ready = false;
     h.deliver({ type: "failed", code: "ARENA_E_WORKER", message: `worker ${h.index} stopped: ${why}`, hint: "" });
     h.deliver({ type: "closed" });
+    // The thread and every device buffer it held are gone: so is their share of the bound.
+    this.device.reclaim(h.index);
     if (this.draining || !this.running) return; // at start, the failure is start()'s to report
     this.o.log.error("ARENA_E_WORKER", `worker ${h.index} stopped (${why}); starting a new one in ${WORKER_RESTART_DELAY_MS} ms, the other workers go on serving`);
     this.restartLater(h);

@@ -36,7 +36,7 @@ export class WorkerHost {
       this.ops = s.metrics === null ? (accessLog === null ? null : Metrics.logOnly(accessLog)) : Metrics.attach(s.metrics).worker(s.index, accessLog);
       const server = await ArenaServer.create(s.wasm, s.file, {
         ...s.options, log: this.log, shared: SharedRegion.attach(s.shared),
-        device: DeviceRegion.attach(s.device, s.device.statics === null ? null : StaticFiles.attach(s.device.statics)), ...(this.ops === null ? {} : { observer: this.ops }),
+        device: DeviceRegion.attach(s.device, s.device.statics === null ? null : StaticFiles.attach(s.device.statics), s.index), ...(this.ops === null ? {} : { observer: this.ops }),
       });
       this.server = server;
       const port = await server.listen(s.port, s.host, s.join);

@@ -49,9 +49,9 @@
 @inline export const RES_BODY_PTR: usize = 76;
 // @ts-ignore: decorator
 @inline export const RES_BODY_LEN: usize = 80;
-/** A device handle whose buffer is the body (0: the body is in the arena). */
+/** A device handle (an f64) whose buffer is the body (0: the body is in the arena). */
 // @ts-ignore: decorator
-@inline export const RES_BODY_DEVICE: usize = 84;
+@inline export const RES_BODY_DEVICE: usize = 88;
 // @ts-ignore: decorator
 @inline export const REQ_DESC_BYTES: usize = 96;
 // @ts-ignore: decorator

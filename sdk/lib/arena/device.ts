@@ -7,31 +7,32 @@
 // bytes out, and `Response.device` sends a whole buffer as a response body straight from
 // the host's memory. Every failure is a value (DeviceStatus), never a trap.
 //
-// A handle is an i32 (> 0; a negative number is a failed call's -DeviceStatus): keep it in
-// a module-level variable or a Store like any number. It stays valid across requests until
-// `free`; a freed handle, or one from before a reload, answers Stale, never another
-// buffer's bytes.
+// A handle is an i64 (> 0; a negative number is a failed call's -DeviceStatus), an f64 at
+// the ABI: keep it in a module-level variable or a Store like any number. It stays valid
+// across requests until `free`, in the worker that made it; a freed handle, one from
+// before a reload or from another worker answers Stale, never another buffer's bytes (no
+// two buffers of a server ever get the same handle).
 
 import { DEVICE_BAD_ARGUMENT, DEVICE_NO_ROOM, DEVICE_OK } from "./abi";
 
 // @ts-ignore: decorator
 @external("arena", "device_open")
-declare function hostOpen(pathPtr: usize, pathLen: usize): i32;
+declare function hostOpen(pathPtr: usize, pathLen: usize): f64;
 // @ts-ignore: decorator
 @external("arena", "device_size")
-declare function hostSize(handle: i32): i32;
+declare function hostSize(handle: f64): i32;
 // @ts-ignore: decorator
 @external("arena", "device_alloc")
-declare function hostAlloc(size: i32): i32;
+declare function hostAlloc(size: i32): f64;
 // @ts-ignore: decorator
 @external("arena", "device_read")
-declare function hostRead(handle: i32, offset: i32, dstPtr: usize, len: i32): i32;
+declare function hostRead(handle: f64, offset: i32, dstPtr: usize, len: i32): i32;
 // @ts-ignore: decorator
 @external("arena", "device_write")
-declare function hostWrite(handle: i32, offset: i32, srcPtr: usize, len: i32): i32;
+declare function hostWrite(handle: f64, offset: i32, srcPtr: usize, len: i32): i32;
 // @ts-ignore: decorator
 @external("arena", "device_free")
-declare function hostFree(handle: i32): i32;
+declare function hostFree(handle: f64): i32;
 
 /** Bytes of the region an object header and alignment may take besides a read's bytes. */
 // @ts-ignore: decorator
@@ -43,7 +44,7 @@ declare function hostFree(handle: i32): i32;
  *
  * ```ts
  * let h = Device.alloc(1 << 20);
- * if (h < 0) return Response.text("device region full: " + Device.statusName(-h) + "\n", 503);
+ * if (h < 0) return Response.text("device region full: " + Device.statusName(<DeviceStatus>(-h)) + "\n", 503);
  * ```
  */
 export enum DeviceStatus {
@@ -70,7 +71,7 @@ export enum DeviceStatus {
  * out with `read`, send with `Response.device`, give back with `free`.
  *
  * ```ts
- * let report: i32 = 0; // a handle, kept across requests
+ * let report: i64 = 0; // a handle, kept across requests
  *
  * function build(req: Request): Response {
  *   let bytes = req.body;
@@ -96,9 +97,9 @@ export class Device {
    * read-only; or `-DeviceStatus.Absent`. The same path gives the same handle.
    * `const logo = Device.open("/logo.png"); // at start-up`
    */
-  static open(path: string): i32 {
+  static open(path: string): i64 {
     let buf = String.UTF8.encode(path);
-    return hostOpen(changetype<usize>(buf), <usize>buf.byteLength);
+    return <i64>hostOpen(changetype<usize>(buf), <usize>buf.byteLength);
   }
 
   /**
@@ -106,13 +107,13 @@ export class Device {
    * --device-bytes (or the build's handles) are used up, `-DeviceStatus.Range` over 1 GiB.
    * `let h = Device.alloc(16 << 20); if (h < 0) return Response.text("busy\n", 503);`
    */
-  static alloc(size: i32): i32 {
-    return hostAlloc(size);
+  static alloc(size: i32): i64 {
+    return <i64>hostAlloc(size);
   }
 
   /** The size of a buffer in bytes, or `-DeviceStatus.Stale`. `let n = Device.size(h);` */
-  static size(handle: i32): i32 {
-    return hostSize(handle);
+  static size(handle: i64): i32 {
+    return hostSize(<f64>handle);
   }
 
   /**
@@ -121,7 +122,7 @@ export class Device {
    * arena has no room for them: nothing is allocated then).
    * `let head = Device.read(h, 0, 512); if (head === null) return Response.text("gone\n", 410);`
    */
-  static read(handle: i32, offset: i32, len: i32): Uint8Array | null {
+  static read(handle: i64, offset: i32, len: i32): Uint8Array | null {
     if (len < 0) {
       Device.status = DeviceStatus.Range;
       return null;
@@ -131,7 +132,7 @@ export class Device {
       return null;
     }
     let out = new Uint8Array(len);
-    let s = hostRead(handle, offset, out.dataStart, len);
+    let s = hostRead(<f64>handle, offset, out.dataStart, len);
     Device.status = <DeviceStatus>s;
     if (s == DEVICE_BAD_ARGUMENT) abort("assert: the host refused the buffer of Device.read (a platform bug)");
     return s == DEVICE_OK ? out : null;
@@ -141,7 +142,7 @@ export class Device {
    * Copies `bytes` into the buffer at `offset`: Ok, Stale, Range (past its end) or
    * ReadOnly (a static file). `Device.write(h, 0, chunk);`
    */
-  static write(handle: i32, offset: i32, bytes: Uint8Array): DeviceStatus {
+  static write(handle: i64, offset: i32, bytes: Uint8Array): DeviceStatus {
     let ptr = bytes.dataStart;
     let len = bytes.length;
     // The heap region is not the host's to read (another request may free it): copy first.
@@ -150,7 +151,7 @@ export class Device {
       memory.copy(copy.dataStart, ptr, <usize>len);
       ptr = copy.dataStart;
     }
-    return <DeviceStatus>hostWrite(handle, offset, ptr, len);
+    return <DeviceStatus>hostWrite(<f64>handle, offset, ptr, len);
   }
 
   /**
@@ -158,8 +159,8 @@ export class Device {
    * stale from now on; a response already being sent from it still gets every byte.
    * `Device.free(h);`
    */
-  static free(handle: i32): DeviceStatus {
-    return <DeviceStatus>hostFree(handle);
+  static free(handle: i64): DeviceStatus {
+    return <DeviceStatus>hostFree(<f64>handle);
   }
 
   /** The name of a status, for messages. `Device.statusName(DeviceStatus.Full) // "Full"` */

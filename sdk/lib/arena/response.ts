@@ -37,7 +37,7 @@ export class Response {
   // Keeps the body's buffer reachable while the response is; the host reads bodyPtr.
   private bodyRef: ArrayBuffer | null = null;
   // A device handle whose buffer is the body (Response.device), or 0.
-  private bodyDevice: i32 = 0;
+  private bodyDevice: i64 = 0;
 
   /** An empty response with `status`. `new Response(204)` */
   constructor(status: i32 = 200) {
@@ -93,7 +93,7 @@ export class Response {
    * a 500 (ARENA_E_RESPONSE). Not compressed by the host.
    * `return Response.device(report, "application/pdf");`
    */
-  static device(handle: i32, contentType: string, status: i32 = 200): Response {
+  static device(handle: i64, contentType: string, status: i32 = 200): Response {
     let r = new Response(status);
     r.bodyDevice = handle;
     return r.header("Content-Type", contentType);
@@ -173,10 +173,12 @@ export class Response {
    * Gives a 200 response a strong ETag (from the SHA-256 of its body) and, when `req` is a
    * GET or HEAD whose If-None-Match holds that tag, turns it into 304 Not Modified: no body,
    * no Content-* fields, the others kept. Call it last, on the finished response, and do
-   * not set ETag yourself. `return Response.html(page).etag(req);`
+   * not set ETag yourself. A device body (`Response.device`) is the host's bytes, which
+   * the app cannot hash: it gets no ETag here (set one yourself from what you know changed
+   * the buffer, e.g. a version number). `return Response.html(page).etag(req);`
    */
   etag(req: Request): Response {
-    if (this.status != 200) return this;
+    if (this.status != 200 || this.bodyDevice != 0) return this;
     let tag = strongEtag(this.bodyPtr, this.bodyLen);
     this.header("ETag", tag);
     let method = req.method;
@@ -233,6 +235,6 @@ export class Response {
     }
     store<u32>(desc + RES_BODY_PTR, <u32>this.bodyPtr);
     store<u32>(desc + RES_BODY_LEN, <u32>this.bodyLen);
-    store<u32>(desc + RES_BODY_DEVICE, <u32>this.bodyDevice);
+    store<f64>(desc + RES_BODY_DEVICE, <f64>this.bodyDevice);
   }
 }
