@@ -270,6 +270,23 @@ describe("--static on the command line", () => {
     }
   });
 
+  it("an empty --static is one line, not a silent \"no static files\"", () => {
+    const r = cli(["--static", ""]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, "arena: ARENA_E_CONFIG: --static is empty (give the folder of static files, e.g. --static public, or leave it out)\n");
+  });
+
+  it("a file name that is not UTF-8 is skipped, and the rest of the folder is served", () => {
+    const site = makeSite();
+    try {
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${site}/bad`), Buffer.from([0xff]), Buffer.from(".txt")]), "x");
+      const files = loadStatic(site, 16 * MiB);
+      assert.ok(files.bodyOf("/style.css") !== null, "the others load");
+    } finally {
+      fs.rmSync(site, { recursive: true, force: true });
+    }
+  });
+
   it("a bad --device-bytes is one line", () => {
     const r = cli(["--device-bytes", "lots"]);
     assert.equal(r.status, 1);
