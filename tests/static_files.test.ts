@@ -103,6 +103,8 @@ describe("static files", () => {
       "a.jpg": "image/jpeg", "a.JPEG": "image/jpeg", "a.gif": "image/gif", "a.webp": "image/webp", "a.ico": "image/x-icon",
       "a.txt": "text/plain; charset=utf-8", "a.woff2": "font/woff2", "a.wasm": "application/wasm", "a.map": "application/json",
       "a.xml": "application/xml", "a.pdf": "application/pdf", "Makefile": "application/octet-stream",
+      "a.htm": "text/html; charset=utf-8", "a.csv": "text/csv; charset=utf-8", "site.webmanifest": "application/manifest+json",
+      "a.avif": "image/avif", "a.woff": "font/woff", "a.ttf": "font/ttf", "a.otf": "font/otf", "a.mp4": "video/mp4", "a.webm": "video/webm",
     };
     for (const [name, type] of Object.entries(want)) assert.equal(contentTypeOf(name), type, name);
   });

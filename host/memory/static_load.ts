@@ -25,6 +25,7 @@ import { STATIC_BR, STATIC_GZIP, STATIC_IDENTITY, StaticFiles, type StaticFileDa
  *  their charset: a browser guessing it is how mojibake happens. */
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
+  htm: "text/html; charset=utf-8",
   css: "text/css; charset=utf-8",
   js: "text/javascript; charset=utf-8",
   mjs: "text/javascript; charset=utf-8",
@@ -33,20 +34,28 @@ const TYPES: Record<string, string> = {
   svg: "image/svg+xml",
   xml: "application/xml",
   txt: "text/plain; charset=utf-8",
+  csv: "text/csv; charset=utf-8",
+  webmanifest: "application/manifest+json",
   wasm: "application/wasm",
   png: "image/png",
   jpg: "image/jpeg",
   jpeg: "image/jpeg",
   gif: "image/gif",
   webp: "image/webp",
+  avif: "image/avif",
   ico: "image/x-icon",
   woff2: "font/woff2",
+  woff: "font/woff",
+  ttf: "font/ttf",
+  otf: "font/otf",
+  mp4: "video/mp4",
+  webm: "video/webm",
   pdf: "application/pdf",
 };
 
 /** Extensions worth compressing at load: text, and wasm (which shrinks by half or more).
  *  Images and fonts are compressed formats already. */
-const COMPRESSIBLE = new Set(["html", "css", "js", "mjs", "json", "map", "svg", "xml", "txt", "wasm"]);
+const COMPRESSIBLE = new Set(["html", "htm", "css", "js", "mjs", "json", "map", "svg", "xml", "txt", "csv", "webmanifest", "wasm", "ttf", "otf"]);
 
 /** The content type of file name `name`. */
 export function contentTypeOf(name: string): string {
