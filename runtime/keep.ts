@@ -22,6 +22,7 @@ import { heapAlloc, heapCapacity, heapContains, heapFree, heapIsUsedBlock, heapU
 import { hostViolation, KEEP_REASON_DEPTH, KEEP_REASON_MAP, VIOLATION_FREE, VIOLATION_KEEP } from "./report";
 import { bumpAlloc, REGION_KIND, REGION_KIND_SCOPE, REGION_PTR, SCOPE_LABEL } from "./region";
 import { addRecord, checkObject, GCINFO2_MOVED, POISON_DEAD, regionOf } from "./scope";
+import { objectAt } from "./zero";
 
 /** Deepest object graph `keep` copies. Deeper means a cycle or a linked list kept node by
  *  node, and each level is a wasm stack frame. */
@@ -70,13 +71,7 @@ function __visit(ptr: usize, cookie: u32): void {
 /** A new object of class `id` and `size` bytes where copies go (`target`); 0 when it is full. */
 function heapObject(id: u32, size: usize): usize {
   let ptr = target == 0 ? heapAlloc(OBJECT_OVERHEAD + size) : bumpAlloc(target, OBJECT_OVERHEAD + size);
-  if (ptr == 0) return 0;
-  let object = changetype<OBJECT>(ptr - BLOCK_OVERHEAD);
-  object.gcInfo = 0;
-  object.gcInfo2 = 0;
-  object.rtId = id;
-  object.rtSize = <u32>size;
-  return ptr + OBJECT_OVERHEAD;
+  return ptr == 0 ? 0 : objectAt(ptr, id, size);
 }
 
 /** Whether the word at `copy + offset` is a reference field: `__visit_members` reports it. */

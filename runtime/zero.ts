@@ -50,7 +50,13 @@ import { BLOCK_OVERHEAD, OBJECT, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "~lib/rt
 // @ts-ignore: decorator
 @inline export function newObject(size: usize, id: u32): usize {
   if (size > OBJECT_MAXSIZE) __arena_overflow(size);
-  let ptr = __alloc(OBJECT_OVERHEAD + size);
+  return objectAt(__alloc(OBJECT_OVERHEAD + size), id, size);
+}
+
+/** Writes the object header of class `id` and `size` payload bytes into the block whose
+ *  payload is at `ptr` (asc's layout) and returns the object's address. */
+// @ts-ignore: decorator
+@inline export function objectAt(ptr: usize, id: u32, size: usize): usize {
   let object = changetype<OBJECT>(ptr - BLOCK_OVERHEAD);
   object.gcInfo = 0;
   object.gcInfo2 = 0;
