@@ -5,6 +5,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
@@ -123,6 +124,19 @@ describe("catalogue pages", () => {
     const r = await page(site.port, "/favicon.svg");
     assert.equal(r.type, "image/svg+xml");
     assert.match(r.html, /^<svg /);
+  });
+
+  it("links its stylesheet, a static file of examples/catalog/public served from the device region with an ETag and 304", async () => {
+    assert.match((await page(site.port, "/")).html, /<link rel="stylesheet" href="\/style\.css">/);
+    const css = await fetch(`http://127.0.0.1:${site.port}/style.css`);
+    assert.equal(css.status, 200);
+    assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+    const tag = css.headers.get("etag");
+    assert.match(tag ?? "", /^"[^"]+"$/);
+    assert.equal(await css.text(), fs.readFileSync("examples/catalog/public/style.css", "utf8"));
+    const again = await fetch(`http://127.0.0.1:${site.port}/style.css`, { headers: { "If-None-Match": tag! } });
+    assert.equal(again.status, 304);
+    await again.text();
   });
 });
 
