@@ -6,6 +6,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { profileCommand } from "../testing/index.ts";
@@ -103,6 +105,18 @@ for (const check of [false, true]) {
 
     it("a scratch of 0 bytes has no room, and nothing used", async () => {
       assert.equal((await call(t.port, "/zero")).text, "0 0\n");
+    });
+
+    it("fetch and fetchAll work from inside a scratch (their descriptors are the scratch's)", async () => {
+      const upstream = http.createServer((req, res) => res.end(`got ${req.url}`));
+      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+      try {
+        const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+        assert.equal((await call(t.port, `/fetch-in-scratch?url=${encodeURIComponent(url)}`)).text, "got /one got /a got /b 200\n");
+      } finally {
+        upstream.closeAllConnections();
+        await new Promise((resolve) => upstream.close(resolve));
+      }
     });
 
     it("nests scratch arenas, each copying its result out before it is disposed", async () => {

@@ -12,7 +12,7 @@
 // at the region's end, where nothing more fits until a scratch arena carved from the top
 // is disposed, and disposing one realigns the top (runtime/scope.ts).
 
-import { REGION_END, REGION_PEAK, REGION_PTR } from "./constants.ts";
+import { REGION_END, REGION_HEADER_BYTES, REGION_PEAK, REGION_PTR, SCOPE_CAP_END, SCOPE_HEADER_BYTES } from "./constants.ts";
 
 /** Object payloads are 16-byte aligned; a block header (4 bytes) sits just before. */
 const BLOCK_OVERHEAD = 4;
@@ -54,4 +54,27 @@ export function regionPeakBytes(dv: DataView, base: number, arenaBytes: number):
   const top = regionTop(dv, base);
   const carved = Math.max(0, base + arenaBytes - regionEnd(dv, base));
   return Math.max(dv.getUint32(base + REGION_PEAK, true), top + carved) - base;
+}
+
+/** Scratch arenas the host follows from a request's region: far more than any app nests. */
+const SCOPE_DEPTH_MAX = 64;
+
+/**
+ * Whether [ptr, end) lies in what the request whose region header is at `base` has
+ * allocated: its region from the descriptor up to its top, or a scratch arena it entered
+ * (each carved from the top of the one before: its header sits at that one's END) up to
+ * that scratch's top. `arenaEnd` is where the request's arena ends.
+ */
+export function inAllocated(dv: DataView, base: number, arenaEnd: number, ptr: number, end: number): boolean {
+  let header = base;
+  let lo = base + REGION_HEADER_BYTES;
+  for (let depth = 0; depth <= SCOPE_DEPTH_MAX; depth++) {
+    if (ptr >= lo && end <= regionTop(dv, header)) return true;
+    const limit = regionEnd(dv, header);
+    const capEnd = header === base ? arenaEnd : dv.getUint32(header + SCOPE_CAP_END, true);
+    if (limit >= capEnd) return false;
+    header = limit;
+    lo = header + SCOPE_HEADER_BYTES;
+  }
+  return false;
 }

@@ -25,7 +25,7 @@ import { EFFECT_CANCELLED, EFFECT_OK, FETCH_RES_BODY_PTR, FETCH_RES_EFFECT, FETC
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, HEADER_ENTRY_BYTES, BODY_HEADROOM_BYTES, EFFECT_BAD_ARGUMENT, FETCH_DESC_BYTES,
   EFFECT_TOO_LARGE, FETCH_RES_BODY_LEN, REGION_HEADER_BYTES,
 } from "../../abi/constants.ts";
-import { align16, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
+import { align16, inAllocated, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
 import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
 import { assert } from "../../assert.ts";
 import { FETCH_HEAD_BYTES_MAX, PARALLEL_FETCHES_MAX } from "../../limits.ts";
@@ -92,13 +92,10 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
   /** Why the list at `list` (its addresses already in `descs`) cannot be used, or null:
    *  it and every descriptor must lie in what the app has allocated, apart. */
   private badList(list: number, count: number): string | null {
-    const base = this.env.memory.slotBase(this.ctx.slot);
-    const lo = base + REGION_HEADER_BYTES;
-    const top = regionTop(this.env.memory.dv, base);
-    if (list < lo || list + count * 4 > top) return "the list of descriptors must lie in what the request has allocated, below its arena's free part";
+    if (!this.allocated(list, list + count * 4)) return "the list of descriptors must lie in what the request has allocated, below its arena's free part";
     for (let i = 0; i < count; i++) {
       const d = this.descs[i];
-      if (d < lo || d + FETCH_DESC_BYTES > top) return `descriptor ${i} must lie in what the request has allocated, below its arena's free part`;
+      if (!this.allocated(d, d + FETCH_DESC_BYTES)) return `descriptor ${i} must lie in what the request has allocated, below its arena's free part`;
       if (d < list + count * 4 && list < d + FETCH_DESC_BYTES) return `descriptor ${i} overlaps the list of descriptors`;
       for (let j = 0; j < i; j++) {
         const e = this.descs[j];
@@ -108,6 +105,13 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
     return null;
   }
 
+  /** Whether [ptr, end) is in what the request has allocated, a scratch arena's included. */
+  private allocated(ptr: number, end: number): boolean {
+    const memory = this.env.memory;
+    const base = memory.slotBase(this.ctx.slot);
+    return inAllocated(memory.dv, base, base + memory.plan.arenaBytes, ptr, end);
+  }
+
   /** Refuses the whole group: `message` goes at the region's top, and every descriptor
    *  the app may read (in what it has allocated) points at it. */
   private refuse(count: number, message: string): number {
@@ -115,12 +119,16 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
     const dv = app.dv;
     const base = app.slotBase(this.ctx.slot);
     const top = regionTop(dv, base);
+    // Which descriptors the app may read is decided before the message is committed: one
+    // across the top would otherwise cover the message and be written over it.
+    let readable = 0;
+    for (let i = 0; i < count; i++) if (this.allocated(this.descs[i], this.descs[i] + FETCH_DESC_BYTES)) readable |= 1 << i;
     const bytes = encoder.encode(message);
     if (!regionCommit(dv, base, top + bytes.length)) return EFFECT_BAD_ARGUMENT;
     app.u8.set(bytes, top);
     for (let i = 0; i < count; i++) {
       const d = this.descs[i];
-      if (d < base + REGION_HEADER_BYTES || d + FETCH_DESC_BYTES > top) continue;
+      if ((readable & (1 << i)) === 0) continue;
       dv.setUint32(d + FETCH_RES_STATUS, 0, true);
       dv.setUint32(d + FETCH_RES_HEADER_COUNT, 0, true);
       dv.setUint32(d + FETCH_RES_BODY_LEN, 0, true);
@@ -202,7 +210,7 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
       const op = this.ops[i];
       if (this.started[i] === 0 || op.blockEnd <= op.blockStart) continue;
       const delta = op.blockStart - at;
-      if (delta < 0 || delta % 16 !== 0 || op.blockEnd > limit || !answerWithin(dv, op.desc, floor, op.blockStart, op.blockEnd)) {
+      if (delta < 0 || delta % 16 !== 0 || op.blockEnd > limit || !answerWithin(dv, op.desc, floor, limit, op.blockStart, op.blockEnd)) {
         dropped |= 1 << i;
         continue;
       }
@@ -246,11 +254,12 @@ export class FetchGroup implements PendingEffect, FetchGroupSink {
 }
 
 /** Whether the answer at `desc` (its message, or its header table, fields and body) lies
- *  in [start, end), its descriptor below `floor`: what relocate() moves must lie in the
- *  block that is moved, or it would rewrite memory outside the arena's answers. */
-function answerWithin(dv: DataView, desc: number, floor: number, start: number, end: number): boolean {
+ *  in [start, end), its descriptor outside the answers' part [floor, limit) (below it, or
+ *  in a scratch arena carved above it): what relocate() moves must lie in the block that is
+ *  moved, or it would rewrite memory outside the arena's answers. */
+function answerWithin(dv: DataView, desc: number, floor: number, limit: number, start: number, end: number): boolean {
   const inside = (ptr: number, len: number): boolean => ptr >= start && len <= end - ptr;
-  if (desc + FETCH_DESC_BYTES > floor) return false;
+  if (desc + FETCH_DESC_BYTES > floor && desc < limit) return false;
   const errorLen = dv.getUint32(desc + FETCH_RES_ERROR_LEN, true);
   if (errorLen > 0) return inside(dv.getUint32(desc + FETCH_RES_ERROR_PTR, true), errorLen);
   if (dv.getUint32(desc + FETCH_RES_STATUS, true) === 0) return true;
