@@ -149,7 +149,6 @@ function readFetchCa(v: [string, string] | null): string {
   return text;
 }
 
-/** The device region's bound: --device-bytes, at most DEVICE_BYTES_MAX. */
 /** The folder of --static / ARENA_STATIC, or null; an empty one is a mistake, not "none". */
 function staticDir(v: [string, string] | null): string | null {
   if (v === null) return null;
@@ -157,6 +156,7 @@ function staticDir(v: [string, string] | null): string | null {
   return v[1];
 }
 
+/** The device region's bound: --device-bytes, at most DEVICE_BYTES_MAX. */
 function deviceBytes(v: [string, string] | null): number {
   if (v === null) return DEVICE_BYTES_DEFAULT;
   const n = parseSize(v[0], v[1]);

@@ -278,12 +278,16 @@ describe("--static on the command line", () => {
     assert.equal(r.stderr, "arena: ARENA_E_CONFIG: --static is empty (give the folder of static files, e.g. --static public, or leave it out)\n");
   });
 
-  it("a file name that is not UTF-8 is skipped, and the rest of the folder is served", () => {
+  it("a file name that is not UTF-8 is skipped, one with a byte-order mark keeps it, and the rest of the folder is served", () => {
     const site = makeSite();
     try {
       fs.writeFileSync(Buffer.concat([Buffer.from(`${site}/bad`), Buffer.from([0xff]), Buffer.from(".txt")]), "x");
+      // A name that starts with a byte-order mark is valid UTF-8 and keeps its mark.
+      fs.writeFileSync(path.join(site, "\uFEFFbom.css"), "b{}");
       const files = loadStatic(site, 16 * MiB);
       assert.ok(files.bodyOf("/style.css") !== null, "the others load");
+      assert.ok(files.bodyOf("/\uFEFFbom.css") !== null, "the name with its mark");
+      assert.equal(files.bodyOf("/bom.css"), null, "not the name without it");
     } finally {
       fs.rmSync(site, { recursive: true, force: true });
     }

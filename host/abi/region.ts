@@ -68,11 +68,15 @@ const SCOPE_DEPTH_MAX = 64;
 export function inAllocated(dv: DataView, base: number, arenaEnd: number, ptr: number, end: number): boolean {
   let header = base;
   let lo = base + REGION_HEADER_BYTES;
+  let outer = arenaEnd;
   for (let depth = 0; depth <= SCOPE_DEPTH_MAX; depth++) {
     if (ptr >= lo && end <= regionTop(dv, header)) return true;
     const limit = regionEnd(dv, header);
     const capEnd = header === base ? arenaEnd : dv.getUint32(header + SCOPE_CAP_END, true);
-    if (limit >= capEnd) return false;
+    // The app's memory holds these headers: walk only a chain that nests inside the arena
+    // (each scope within the one before), so a damaged header cannot lead outside it.
+    if (limit < lo || limit >= capEnd || capEnd > outer || limit + SCOPE_HEADER_BYTES > capEnd) return false;
+    outer = capEnd;
     header = limit;
     lo = header + SCOPE_HEADER_BYTES;
   }

@@ -53,11 +53,11 @@ import type { SlotScheduler, SlotWaiter } from "./scheduler.ts";
 import { copyBytes } from "../memory/copy.ts";
 import { SocketWriter, startReading } from "./socket_io.ts";
 import { STATIC_HEAD_BYTES, type StaticResponder } from "./static_serve.ts";
+import { LAST_CHUNK, ResponseStream, writeChunkSize, writeStreamHead } from "./stream_writer.ts";
+import { findHeadEnd } from "./syntax.ts";
 
 /** Static head lengths a connection keeps a view for (Connection.staticView). */
 const STATIC_VIEWS = 8;
-import { LAST_CHUNK, ResponseStream, writeChunkSize, writeStreamHead } from "./stream_writer.ts";
-import { findHeadEnd } from "./syntax.ts";
 
 /** The time limits a connection keeps, by name (ms). */
 export interface Timeouts {

@@ -77,7 +77,9 @@ function servable(name: string): boolean {
   return !name.startsWith(".") && !/[\\\x00-\x1f\x7f]/.test(name);
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a name that starts with a byte-order mark keeps it (decoded without, it would
+// name another file, or none).
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A name read as bytes, as UTF-8, or null when it is not (no URL can name it). */
 function utf8Name(name: Buffer): string | null {

@@ -213,7 +213,8 @@ export class Primary {
         h.failedStarts++;
         const thread = h.thread;
         h.thread = null; // its exit is not a second report
-        void thread?.terminate();
+        // What its start-up code allocated in the device region goes with the thread.
+        void thread?.terminate().then(() => this.device.reclaim(h.index));
         this.o.log.error("ARENA_E_WORKER", `worker ${h.index} did not start again (${m.code}: ${m.message}); trying again in ${WORKER_RESTART_DELAY_MS} ms`);
         this.restartLater(h);
       });

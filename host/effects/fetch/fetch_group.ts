@@ -23,7 +23,7 @@
 
 import { EFFECT_CANCELLED, EFFECT_OK, FETCH_RES_BODY_PTR, FETCH_RES_EFFECT, FETCH_RES_ERROR_LEN, FETCH_RES_ERROR_PTR, FETCH_RES_HEADER_COUNT,
   FETCH_RES_HEADERS_PTR, FETCH_RES_STATUS, HEADER_ENTRY_BYTES, BODY_HEADROOM_BYTES, EFFECT_BAD_ARGUMENT, FETCH_DESC_BYTES,
-  EFFECT_TOO_LARGE, FETCH_RES_BODY_LEN, REGION_HEADER_BYTES,
+  EFFECT_TOO_LARGE, FETCH_RES_BODY_LEN,
 } from "../../abi/constants.ts";
 import { align16, inAllocated, regionCommit, regionEnd, regionTop } from "../../abi/region.ts";
 import type { PendingEffect, SlotContext } from "../../abi/slot_context.ts";
