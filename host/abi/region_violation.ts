@@ -23,14 +23,15 @@ export function isRegionViolation(kind: number): boolean {
 }
 
 /** "Scratch 'parse' (made at app.ts:14)" from label and site string pointers. */
-function scratchName(r: NameReader, label: number, site: number): string {
+function scratchName(r: Pick<NameReader, "readString">, label: number, site: number): string {
   const l = label !== 0 ? r.readString(label) : "";
   const s = site !== 0 ? r.readString(site) : "";
   return `Scratch${l !== "" ? ` '${l}'` : ""}${s !== "" ? ` (made at ${s})` : ""}`;
 }
 
-/** The name of the scoped arena whose header is at `header`. */
-function scopeAt(r: NameReader, header: number): string {
+/** The name of the scoped arena whose header is at `header` (also the overflow
+ *  message's, runtime_imports.ts). */
+export function scopeAt(r: Pick<NameReader, "memory" | "readString">, header: number): string {
   const dv = r.memory.dv;
   return scratchName(r, dv.getUint32(header + SCOPE_LABEL, true), dv.getUint32(header + SCOPE_SITE, true));
 }

@@ -9,7 +9,8 @@ import type { Logger } from "../log.ts";
 import { assert } from "../assert.ts";
 import { ROUTE_PATTERN_BYTES_MAX } from "../limits.ts";
 import type { Caller } from "./caller.ts";
-import { REGION_ID_HEAP, SCOPE_CAP_END, SCOPE_OVERHEAD_BYTES, SCOPE_LABEL, SCOPE_SITE, WAITING_IMPORTS } from "./constants.ts";
+import { REGION_ID_HEAP, SCOPE_CAP_END, SCOPE_OVERHEAD_BYTES, WAITING_IMPORTS } from "./constants.ts";
+import { scopeAt } from "./region_violation.ts";
 import { ClassTable, ViolationFormatter } from "./violation.ts";
 
 const utf16 = new TextDecoder("utf-16le");
@@ -29,11 +30,8 @@ const SCRATCH_HEADER_FIELD = 0;
 
 /** "Scratch 'label' (made at site), which holds N bytes" for the scoped arena whose header is at `header`. */
 function scopeName(memory: AppMemory, header: number): string {
-  const dv = memory.dv;
-  const label = readAsString(memory, dv.getUint32(header + SCOPE_LABEL, true));
-  const site = readAsString(memory, dv.getUint32(header + SCOPE_SITE, true));
-  const capacity = dv.getUint32(header + SCOPE_CAP_END, true) - header - SCOPE_OVERHEAD_BYTES;
-  return `Scratch${label !== "" ? ` '${label}'` : ""}${site !== "" ? ` (made at ${site})` : ""}, which holds ${capacity} bytes`;
+  const capacity = memory.dv.getUint32(header + SCOPE_CAP_END, true) - header - SCOPE_OVERHEAD_BYTES;
+  return `${scopeAt({ memory, readString: (ptr) => readAsString(memory, ptr) }, header)}, which holds ${capacity} bytes`;
 }
 
 /** `arena.overflow(id, size, limit, scope)`: region `id` could not allocate `size` bytes;

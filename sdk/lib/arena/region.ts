@@ -80,7 +80,8 @@ export class Region {
   }
 
   /** Stops the request with a message naming the region when it is no longer live. */
-  protected checkLive(): void {
+  // @ts-ignore: decorator
+  @unsafe checkLive(): void {
     if (!this.live) __arena_report_disposed(changetype<usize>(this.label), changetype<usize>(this.site));
   }
 }
@@ -204,8 +205,8 @@ export class Scratch extends Region {
    */
   copyOut<T>(value: T): T | null {
     this.checkLive();
-    if (!__arena_region_live(this.parent, this.parentGen)) __arena_report_disposed(changetype<usize>(this.label), changetype<usize>(this.site));
-    return Regions.copy<T>(value, new Region(this.parent, this.parentGen, RegionKind.Request));
+    let parent = new Region(this.parent, this.parentGen, RegionKind.Request, this.label, this.site);
+    return Regions.copy<T>(value, parent);
   }
 
   /**
@@ -246,9 +247,7 @@ export namespace Regions {
     if (!isReference<T>()) ERROR("Regions.copy copies objects; a number or bool can be assigned as it is");
     let ptr = changetype<usize>(value);
     if (ptr == 0) return changetype<T | null>(0);
-    if (to.kind != RegionKind.Heap && !__arena_region_live(to.header, to.gen)) {
-      __arena_report_disposed(changetype<usize>(to.label), changetype<usize>(to.site));
-    }
+    to.checkLive();
     let copied = __arena_copy(ptr, to.header);
     return copied == 0 ? null : changetype<T>(copied);
   }
@@ -265,9 +264,7 @@ export namespace Regions {
     if (!isReference<T>()) ERROR("Regions.move moves objects; a number or bool can be assigned as it is");
     let ptr = changetype<usize>(value);
     if (ptr == 0) return changetype<T | null>(0);
-    if (to.kind != RegionKind.Heap && !__arena_region_live(to.header, to.gen)) {
-      __arena_report_disposed(changetype<usize>(to.label), changetype<usize>(to.site));
-    }
+    to.checkLive();
     let moved = __arena_move(ptr, to.header, changetype<usize>(site));
     return moved == 0 ? null : changetype<T>(moved);
   }

@@ -44,10 +44,9 @@ export class Request {
   get method(): string {
     let m = this._method;
     if (m === null) {
-      // Cached in the request's own arena: a Scratch current now is disposed before the
-      // request ends, and the cache would dangle (the same for path and body below).
-      let saved = __arena_current();
-      __arena_switch(__arena_request_region());
+      // Made where the request lives: a Scratch current now is disposed before the request
+      // ends, and the cache would dangle (the same for path and body below).
+      let saved = __arena_owner_enter(changetype<usize>(this));
       m = utf8(this.field(REQ_METHOD_PTR), this.field(REQ_METHOD_LEN));
       __arena_switch(saved);
       this._method = m;
@@ -60,8 +59,7 @@ export class Request {
   get path(): string {
     let p = this._path;
     if (p === null) {
-      let saved = __arena_current();
-      __arena_switch(__arena_request_region());
+      let saved = __arena_owner_enter(changetype<usize>(this));
       p = utf8(this.field(REQ_PATH_PTR), this.field(REQ_PATH_LEN));
       __arena_switch(saved);
       this._path = p;
@@ -166,8 +164,7 @@ export class Request {
   get body(): Uint8Array {
     let b = this._body;
     if (b === null) {
-      let saved = __arena_current();
-      __arena_switch(__arena_request_region());
+      let saved = __arena_owner_enter(changetype<usize>(this));
       b = bytesInPlace(this.field(REQ_BODY_PTR), this.field(REQ_BODY_LEN));
       __arena_switch(saved);
       this._body = b;
