@@ -6,6 +6,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { ArenaServer } from "../host/index.ts";
 import { DEVICE_FULL, DEVICE_OK, DEVICE_RANGE, DEVICE_STALE, DeviceRegion, DeviceTable } from "../host/memory/device_region.ts";
 import { DEVICE_HANDLES_MAX } from "../host/limits.ts";
@@ -179,6 +180,37 @@ describe("Device from an app", () => {
     // Reading it all back into the arena does not fit: a value, nothing allocated.
     assert.equal(await text(`/read/${h}?off=0&len=${3 * MiB}`), "NoRoom");
     assert.equal(await text(`/free/${h}`), "Ok");
+  });
+
+  it("a device body is never compressed, even of a compressible type to a client that accepts gzip", async () => {
+    const body = "compressible text ".repeat(2000);
+    const h = Number((await one(postRequest("/blob", body))).body.toString());
+    const r = await one(get(`/send-text/${h}`, "Accept-Encoding: gzip, br\r\n"));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-encoding"), undefined);
+    assert.equal(r.body.toString(), body);
+    assert.equal(await text(`/free/${h}`), "Ok");
+  });
+
+  it("a buffer freed while its response is still being written to a slow client still sends every byte", async () => {
+    const h = Number(await text("/big?mib=3"));
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.write(get(`/send/${h}`, "Connection: close\r\n"));
+    socket.pause(); // the response waits in the kernel's and the host's buffers
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await text(`/free/${h}`), "Ok", "freed while the response is in flight");
+    assert.equal(await text(`/size/${h}`), "-Stale");
+    const done = new Promise((resolve) => socket.on("end", resolve));
+    socket.resume();
+    await done;
+    const all = Buffer.concat(chunks);
+    const body = all.subarray(all.indexOf("\r\n\r\n") + 4);
+    assert.equal(body.length, 3 * MiB);
+    const want = Buffer.alloc(3 * MiB);
+    for (let i = 0; i < want.length; i++) want[i] = i & 255;
+    assert.ok(body.equals(want), "the bytes the app wrote, though the buffer was freed");
   });
 
   it("answers Full past --device-bytes, and Range past DEVICE_BUFFER_BYTES_MAX", async () => {

@@ -103,6 +103,11 @@ for (const check of [false, true]) {
       assert.match(t.log.lines.join("\n"), /a function run by Scratch\.run waited on an effect \(fetch, sleep, a stream write, …\): it cannot wait/);
     });
 
+    it("a scratch still entered when the handler returns goes with the request: the slot serves the next ones", async () => {
+      for (let i = 0; i < 20; i++) assert.equal((await call(t.port, `/left-entered?n=${i}`)).text, `left ${"z".repeat(i)}\n`);
+      assert.equal((await call(t.port, "/nested?x=2")).text, "outer-2-inner-innermost|scratch|request\n");
+    });
+
     it("a scratch of 0 bytes has no room, and nothing used", async () => {
       assert.equal((await call(t.port, "/zero")).text, "0 0\n");
     });
@@ -112,7 +117,7 @@ for (const check of [false, true]) {
       await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
       try {
         const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-        assert.equal((await call(t.port, `/fetch-in-scratch?url=${encodeURIComponent(url)}`)).text, "got /one got /a got /b 200\n");
+        assert.equal((await call(t.port, `/fetch-in-scratch?url=${encodeURIComponent(url)}`)).text, "in-request got /one got /a got /b 200\n");
       } finally {
         upstream.closeAllConnections();
         await new Promise((resolve) => upstream.close(resolve));
@@ -210,6 +215,7 @@ describe("what only the check build catches", () => {
     ["/misuse/dead-doc", new RegExp(`an object made in Scratch 'json' \\(made at ${site('"json"')}\\) was used after that scratch arena was disposed`)],
     ["/misuse/moved?x=1", /a reference read out of poisoned memory was used: the object it came from was moved away/],
     ["/misuse/moved-stored?x=1", new RegExp(`a Summary was used after it was moved out of the request's arena into the heap by Regions.move at ${site("// moved here")} — use the value move returned`)],
+    ["/misuse/run-escape", new RegExp(`a String made in Scratch 'run-escape' \\(made at ${site('"run-escape"')}\\) was stored into a Box that outlives it`)],
     ["/uninit/partial", new RegExp(`UninitBytes of 16 bytes \\(made at ${site("// partial")}\\) was declared initialised, but byte 10 was never written`)],
   ] as const) {
     it(`${route}: ARENA_E_CHECK naming what was misused; the release build does not look`, async () => {
